@@ -1,0 +1,238 @@
+"""What belongs to no one app: users and roles, studies and their participants, jobs, LLM calls."""
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+PSEUDONYM_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def new_pseudonym() -> str:
+    """Return a fresh random pseudonym such as ``p-7kq2m9xa``; it reveals nothing about its owner."""
+    return "p-" + "".join(secrets.choice(PSEUDONYM_ALPHABET) for _ in range(8))
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        PARTICIPANT = "participant", "Participant"
+        RESEARCHER = "researcher", "Researcher"
+        ADMIN = "admin", "Admin"
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.PARTICIPANT)
+    pseudonym = models.CharField(
+        max_length=32,
+        unique=True,
+        default=new_pseudonym,
+        editable=False,
+        help_text="The only name exports and other participants ever see.",
+    )
+    prolific_pid = models.CharField(
+        "Prolific participant id", max_length=64, unique=True, null=True, blank=True
+    )
+
+    def __str__(self) -> str:
+        return self.username
+
+    def has_role(self, *roles: str) -> bool:
+        """Return whether the user holds one of ``roles``; admins (and superusers) hold every role."""
+        if not self.is_active:
+            return False
+        if self.is_superuser or self.role == self.Role.ADMIN:
+            return True
+        return self.role in roles
+
+    @property
+    def is_researcher(self) -> bool:
+        return self.has_role(self.Role.RESEARCHER)
+
+
+class Study(models.Model):
+    """A study participants join (from Prolific or a link): an ordered list of tasks, a code."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Shown to participants on the study page.")
+    completion_code = models.CharField(
+        max_length=64,
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]+$", "Letters, digits, - and _ only.")],
+        help_text="The code Prolific expects when a participant finishes.",
+    )
+    is_open = models.BooleanField(default=True, help_text="Closed studies accept no new joins.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "studies"
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StudyTask(models.Model):
+    """One task of a study; ``kind`` names a task type an app registered (see core.study_tasks)."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=64)
+    title = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+    config = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}: {self.title}"
+
+
+class Participation(models.Model):
+    """A participant's place in a study: who, from where (Prolific ids), and whether they finished."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations"
+    )
+    prolific_study_id = models.CharField(max_length=64, blank=True)
+    prolific_session_id = models.CharField(max_length=64, blank=True)
+    joined = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(auto_now=True)
+    completed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "user"], name="one_participation_per_study")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.pseudonym} in {self.study.slug}"
+
+
+class TaskCompletion(models.Model):
+    """A participant finished one task of a study (written once: idempotent by constraint)."""
+
+    participation = models.ForeignKey(
+        Participation, on_delete=models.CASCADE, related_name="task_completions"
+    )
+    task = models.ForeignKey(StudyTask, on_delete=models.CASCADE, related_name="completions")
+    completed = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["participation", "task"], name="one_completion_per_task")
+        ]
+
+
+class Job(models.Model):
+    """A long-running piece of work done by a Celery worker: its state, progress and outcome.
+
+    Every app's long job is a row here, so one progress bar and one job page serve them all.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        RETRYING = "retrying", "Waiting to retry"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=64, help_text="The registered job type, e.g. core.llm_check.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    message = models.CharField(max_length=500, blank=True, help_text="What the job is doing now.")
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    study = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["kind", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(100, round(100 * self.progress_done / self.progress_total))
+
+
+class LLMCall(models.Model):
+    """One call through the LLM gateway: what for, who, which model, tokens, time, outcome."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "OK"
+        ERROR = "error", "Error"
+        TIMEOUT = "timeout", "Timed out"
+        INVALID = "invalid", "Invalid output"
+        OVER_BUDGET = "over_budget", "Over budget"
+
+    purpose = models.CharField(max_length=64, help_text="e.g. elicitation.interview")
+    kind = models.CharField(max_length=16, help_text="chat, stream, structured or embed")
+    backend = models.CharField(max_length=16, help_text="openai or local")
+    model = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="llm_calls",
+    )
+    study = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="llm_calls"
+    )
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [
+            models.Index(fields=["user", "created"], name="llmcall_user_day"),
+            models.Index(fields=["study", "created"], name="llmcall_study_day"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(prompt_tokens__gte=0) & Q(completion_tokens__gte=0),
+                name="llmcall_tokens_non_negative",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.model} {self.outcome}"

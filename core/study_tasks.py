@@ -1,0 +1,1 @@
+"""Task types a study can include. Apps register theirs; core knows none of them by name."""
