@@ -6,4 +6,5 @@ class CoreConfig(AppConfig):
     verbose_name = "ValueLab core"
 
     def ready(self) -> None:
-        from core import checks, study_tasks  # noqa: F401  (registers checks and built-in tasks)
+        # Register system checks, the built-in study task types and core's job types.
+        from core import checks, llm_check, study_tasks  # noqa: F401

@@ -1,4 +1,4 @@
-"""One application error type, and the DRF handler that turns errors into 400/403/404 with fields."""
+"""One application error type, and the DRF handler turning errors into 400/403/404."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404

@@ -13,7 +13,7 @@ PSEUDONYM_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
 def new_pseudonym() -> str:
-    """Return a fresh random pseudonym such as ``p-7kq2m9xa``; it reveals nothing about its owner."""
+    """Return a fresh random pseudonym such as ``p-7kq2m9xa``; it reveals nothing of its owner."""
     return "p-" + "".join(secrets.choice(PSEUDONYM_ALPHABET) for _ in range(8))
 
 
@@ -39,7 +39,7 @@ class User(AbstractUser):
         return self.username
 
     def has_role(self, *roles: str) -> bool:
-        """Return whether the user holds one of ``roles``; admins (and superusers) hold every role."""
+        """Return whether the user holds one of ``roles``; admins and superusers hold every role."""
         if not self.is_active:
             return False
         if self.is_superuser or self.role == self.Role.ADMIN:
@@ -94,7 +94,7 @@ class StudyTask(models.Model):
 
 
 class Participation(models.Model):
-    """A participant's place in a study: who, from where (Prolific ids), and whether they finished."""
+    """A participant's place in a study: who, from where (Prolific ids), whether they finished."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participations")
     user = models.ForeignKey(
@@ -126,8 +126,13 @@ class TaskCompletion(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["participation", "task"], name="one_completion_per_task")
+            models.UniqueConstraint(
+                fields=["participation", "task"], name="one_completion_per_task"
+            )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.participation} finished {self.task.title}"
 
 
 class Job(models.Model):
@@ -147,7 +152,9 @@ class Job(models.Model):
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.CharField(max_length=64, help_text="The registered job type, e.g. core.llm_check.")
+    kind = models.CharField(
+        max_length=64, help_text="The registered job type, e.g. core.llm_check."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
@@ -159,7 +166,11 @@ class Job(models.Model):
     cancel_requested = models.BooleanField(default=False)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
     )
     study = models.ForeignKey(
         Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"

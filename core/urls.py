@@ -1,2 +1,17 @@
+from django.urls import path
+
+from core import views
+
 app_name = "core"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("join/<slug:slug>/", views.join, name="join"),
+    path("study/<slug:slug>/", views.study_page, name="study"),
+    path("study/<slug:slug>/consent/<int:task_id>/", views.consent, name="consent"),
+    path("researcher/", views.researcher_home, name="researcher_home"),
+    path("researcher/studies/new/", views.study_new, name="study_new"),
+    path("researcher/studies/<slug:slug>/", views.researcher_study, name="researcher_study"),
+    path("researcher/llm-check/", views.llm_check_start, name="llm_check"),
+    path("jobs/<uuid:job_id>/", views.job_page, name="job"),
+    path("jobs/<uuid:job_id>/cancel/", views.job_cancel_view, name="job_cancel"),
+]

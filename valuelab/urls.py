@@ -1,8 +1,28 @@
+"""URLs: pages per app, the REST API under /api/ (schema at /api/schema/), health, admin."""
+
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from core import views as core_views
+
+api_patterns = [
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="api-schema"),
+    path("", include("core.api_urls")),
+    path("elicitation/", include("elicitation.api_urls")),
+    path("annotation/", include("annotation.api_urls")),
+    path("moralgraph/", include("moralgraph.api_urls")),
+    path("training/", include("training.api_urls")),
+]
 
 urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
     path("", include("core.urls")),
     path("elicitation/", include("elicitation.urls")),
     path("annotation/", include("annotation.urls")),

@@ -1,0 +1,84 @@
+"""The LLM check job: try each kind of gateway call once and report what works.
+
+Researchers run it from their home page after pointing ValueLab at an endpoint; it is also the
+job CI runs through a real worker.
+"""
+
+import time
+
+from pydantic import BaseModel, Field
+
+from core import llm
+from core.jobs import JobFailed, JobProgress, job_type
+from core.models import Job
+
+KIND = "core.llm_check"
+
+
+class CheckAnswer(BaseModel):
+    """The structured-output probe: a tiny schema any model can fill."""
+
+    answer: str = Field(max_length=40)
+    confident: bool
+
+
+PROMPT = [{"role": "user", "content": "Reply with one short sentence: what is 2 + 2?"}]
+
+
+def _chat(user) -> str:
+    return llm.chat(PROMPT, purpose="core.llm_check", user=user, max_tokens=24).text
+
+
+def _stream(user) -> str:
+    return "".join(llm.chat_stream(PROMPT, purpose="core.llm_check", user=user, max_tokens=24))
+
+
+def _structured(user) -> str:
+    reply = llm.structured(
+        [{"role": "user", "content": "What is 2 + 2? Answer in JSON with answer and confident."}],
+        schema=CheckAnswer,
+        purpose="core.llm_check",
+        user=user,
+    )
+    return reply.model_dump_json()
+
+
+def _embed(user) -> str:
+    vectors = llm.embed(["kindness", "honesty"], purpose="core.llm_check", user=user)
+    return f"{len(vectors)} vectors of {len(vectors[0])} dimensions"
+
+
+STEPS = [
+    ("chat", _chat),
+    ("streaming", _stream),
+    ("structured", _structured),
+    ("embeddings", _embed),
+]
+
+
+@job_type(KIND, title="Check the LLM")
+def run_llm_check(job: Job, progress: JobProgress) -> dict:
+    """Call the gateway once per kind of call; fail the job, naming the steps, if any failed."""
+    progress.update(done=0, total=len(STEPS), message=f"Checking the {llm.backend_name()} LLM")
+    steps = []
+    for number, (name, step) in enumerate(STEPS, start=1):
+        started = time.monotonic()
+        try:
+            output, error = step(job.created_by), ""
+        except llm.LLMError as exc:
+            output, error = "", str(exc)
+        steps.append(
+            {
+                "step": name,
+                "ok": not error,
+                "seconds": round(time.monotonic() - started, 2),
+                "output": output[:200],
+                "error": error,
+            }
+        )
+        progress.update(done=number, message=f"Checked {name}")
+    result = {"backend": llm.backend_name(), "steps": steps}
+    if not all(step["ok"] for step in steps):
+        details = "; ".join(f"{s['step']}: {s['error']}" for s in steps if not s["ok"])
+        raise JobFailed(f"These LLM calls failed: {details}", result=result)
+    return result

@@ -1,0 +1,183 @@
+"""Writes and workflows of core: users, studies, joining from Prolific, task completion."""
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from core.models import Participation, Study, StudyTask, TaskCompletion, User
+from core.study_tasks import TASK_TYPES
+
+PROLIFIC_ID_PATTERN = re.compile(r"^[A-Za-z0-9]{24}$")
+OTHER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def user_create(
+    *, username: str, role: str, password: str | None = None, email: str = ""
+) -> tuple[User, Token]:
+    """Create a user with ``role`` and return it with its API token."""
+    if role not in User.Role.values:
+        raise ValidationError({"role": f"Unknown role {role!r}; use one of {User.Role.values}."})
+    if User.objects.filter(username=username).exists():
+        raise ValidationError({"username": f"A user named {username!r} already exists."})
+    user = User(username=username, role=role, email=email)
+    user.is_staff = role == User.Role.ADMIN
+    user.is_superuser = role == User.Role.ADMIN
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean()
+    user.save()
+    token, _ = Token.objects.get_or_create(user=user)
+    return user, token
+
+
+def study_create(
+    *,
+    slug: str,
+    title: str,
+    completion_code: str,
+    created_by: User | None,
+    description: str = "",
+    tasks: list[dict] | None = None,
+) -> Study:
+    """Create a study with its tasks (``[{"kind", "title", "instructions"?, "config"?}]``)."""
+    study = Study(
+        slug=slug,
+        title=title,
+        completion_code=completion_code,
+        description=description,
+        created_by=created_by,
+    )
+    study.full_clean()
+    with transaction.atomic():
+        study.save()
+        for position, spec in enumerate(tasks or []):
+            study_task_add(study=study, position=position, **spec)
+    return study
+
+
+def study_task_add(
+    *,
+    study: Study,
+    kind: str,
+    title: str,
+    instructions: str = "",
+    config: dict | None = None,
+    position: int | None = None,
+) -> StudyTask:
+    """Add a task of a registered type to ``study``."""
+    if kind not in TASK_TYPES:
+        raise ValidationError({"kind": f"Unknown task type {kind!r}."})
+    if position is None:
+        position = study.tasks.count()
+    task = StudyTask(
+        study=study,
+        kind=kind,
+        title=title,
+        instructions=instructions,
+        config=config or {},
+        position=position,
+    )
+    task.full_clean()
+    task.save()
+    return task
+
+
+def _check_ids(prolific_pid: str | None, study_id: str, session_id: str) -> str:
+    pid = (prolific_pid or "").strip()
+    if not pid:
+        raise ValidationError(
+            {"PROLIFIC_PID": "This link has no Prolific participant id (PROLIFIC_PID)."}
+        )
+    if not PROLIFIC_ID_PATTERN.match(pid):
+        raise ValidationError(
+            {
+                "PROLIFIC_PID": "This link's Prolific participant id is not valid: "
+                "it should be 24 letters and digits."
+            }
+        )
+    for name, value in (("STUDY_ID", study_id), ("SESSION_ID", session_id)):
+        if value and not OTHER_ID_PATTERN.match(value):
+            raise ValidationError({name: f"This link's {name} is not valid."})
+    return pid
+
+
+def participant_join(
+    *, study: Study, prolific_pid: str | None, study_id: str = "", session_id: str = ""
+) -> Participation:
+    """Return the participation of the Prolific participant ``prolific_pid`` in ``study``.
+
+    Creates the participant and the participation on their first visit; a return visit (the
+    same PID) resumes them and never creates a second user or participation, also when two
+    requests race.
+    """
+    pid = _check_ids(prolific_pid, study_id, session_id)
+    if not study.is_open:
+        raise ValidationError({"study": "This study is closed and accepts no new participants."})
+    user = _participant_for_pid(pid)
+    if user.role != User.Role.PARTICIPANT:
+        raise ValidationError({"PROLIFIC_PID": "This id belongs to a staff account."})
+    try:
+        with transaction.atomic():
+            participation, created = Participation.objects.get_or_create(
+                study=study,
+                user=user,
+                defaults={"prolific_study_id": study_id, "prolific_session_id": session_id},
+            )
+    except IntegrityError:
+        participation, created = Participation.objects.get(study=study, user=user), False
+    if not created and session_id and participation.prolific_session_id != session_id:
+        Participation.objects.filter(pk=participation.pk).update(
+            prolific_session_id=session_id, last_seen=timezone.now()
+        )
+        participation.prolific_session_id = session_id
+    return participation
+
+
+def _participant_for_pid(pid: str) -> User:
+    user = User.objects.filter(prolific_pid=pid).first()
+    if user is not None:
+        return user
+    try:
+        with transaction.atomic():
+            user = User(username=f"prolific-{pid}", prolific_pid=pid, role=User.Role.PARTICIPANT)
+            user.set_unusable_password()
+            user.save()
+            return user
+    except IntegrityError:  # a concurrent first visit created them
+        return User.objects.get(prolific_pid=pid)
+
+
+def task_complete(*, participation: Participation, task: StudyTask) -> bool:
+    """Record that the participant finished ``task``; return whether the whole study is done.
+
+    Safe to call twice (a double click stores one completion).
+    """
+    if task.study_id != participation.study_id:
+        raise ValidationError({"task": "This task belongs to another study."})
+    TaskCompletion.objects.get_or_create(participation=participation, task=task)
+    return participation_refresh_completion(participation=participation)
+
+
+def participation_refresh_completion(*, participation: Participation) -> bool:
+    """Mark the participation completed when every task is done; return whether it is."""
+    from core.selectors import participation_task_states
+
+    states = participation_task_states(participation=participation)
+    if states and all(state.done for state in states):
+        Participation.objects.filter(pk=participation.pk, completed__isnull=True).update(
+            completed=timezone.now()
+        )
+        participation.refresh_from_db(fields=["completed"])
+        return True
+    return participation.completed is not None
+
+
+def completion_url(*, study: Study) -> str:
+    """Return the URL that tells Prolific the participant finished ``study``."""
+    return settings.PROLIFIC_COMPLETION_URL.format(code=study.completion_code)

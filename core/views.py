@@ -1,0 +1,236 @@
+"""Pages of core: sign-in landing, the Prolific entry, the study page, the researcher home, jobs."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from core import llm_check
+from core.forms import StudyForm
+from core.jobs import job_cancel, job_start
+from core.models import Job, Participation, Study, StudyTask
+from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required, user_has_role
+from core.selectors import (
+    jobs_visible_to,
+    llm_usage_by_study,
+    participation_for_user,
+    participation_task_states,
+    studies_with_counts,
+)
+from core.services import (
+    completion_url,
+    participant_join,
+    participation_refresh_completion,
+    study_create,
+    task_complete,
+)
+
+ALL_ROLES = (PARTICIPANT, RESEARCHER, ADMIN)
+# Prolific replaces these placeholders with the participant's, study's and session's ids.
+PROLIFIC_QUERY = (
+    "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}"
+)
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """Anyone: send each user to where their work is."""
+    if not request.user.is_authenticated:
+        return redirect("login")
+    if user_has_role(request.user, RESEARCHER):
+        return redirect("core:researcher_home")
+    participation = request.user.participations.select_related("study").order_by("-joined").first()
+    if participation:
+        return redirect("core:study", slug=participation.study.slug)
+    return render(request, "core/no_study.html")
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Anyone (load balancers): 200 when the database answers, 503 when it does not."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # the point is to report any database failure
+        return JsonResponse({"status": "error", "database": str(exc)}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+# --- Participants -------------------------------------------------------------------------------
+
+
+@require_GET
+def join(request: HttpRequest, slug: str) -> HttpResponse:
+    """Anyone with the study link: create or resume the Prolific participant and sign them in."""
+    study = Study.objects.filter(slug=slug).first()
+    if study is None:
+        return render(
+            request,
+            "core/join_error.html",
+            {"reason": "There is no study at this address."},
+            status=404,
+        )
+    try:
+        participation = participant_join(
+            study=study,
+            prolific_pid=request.GET.get("PROLIFIC_PID"),
+            study_id=request.GET.get("STUDY_ID", ""),
+            session_id=request.GET.get("SESSION_ID", ""),
+        )
+    except ValidationError as error:
+        return render(
+            request,
+            "core/join_error.html",
+            {"study": study, "reason": " ".join(error.messages)},
+            status=400,
+        )
+    if request.user != participation.user:
+        login(request, participation.user, backend="django.contrib.auth.backends.ModelBackend")
+    return redirect("core:study", slug=study.slug)
+
+
+def _get_participation_for_user(request: HttpRequest, slug: str) -> Participation:
+    """Return the signed-in participant's place in the study ``slug``, or 404."""
+    study = get_object_or_404(Study, slug=slug)
+    participation = participation_for_user(study=study, user=request.user)
+    if participation is None:
+        raise Http404("You have not joined this study.")
+    return participation
+
+
+@role_required(PARTICIPANT)
+@require_GET
+def study_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """Participants of the study: their tasks in order, and the completion code once done."""
+    participation = _get_participation_for_user(request, slug)
+    states = participation_task_states(participation=participation)
+    done = participation_refresh_completion(participation=participation)
+    next_task = next((state for state in states if not state.done), None)
+    context = {
+        "study": participation.study,
+        "participation": participation,
+        "states": states,
+        "next_task": next_task,
+        "done": done,
+        "completion_url": completion_url(study=participation.study) if done else None,
+    }
+    return render(request, "core/study.html", context)
+
+
+@role_required(PARTICIPANT)
+@require_http_methods(["GET", "POST"])
+def consent(request: HttpRequest, slug: str, task_id: int) -> HttpResponse:
+    """Participants of the study: read the consent text and agree (agreeing twice is harmless)."""
+    participation = _get_participation_for_user(request, slug)
+    task = get_object_or_404(StudyTask, pk=task_id, study=participation.study, kind="consent")
+    if request.method == "POST":
+        if request.POST.get("agree") != "yes":
+            messages.error(request, "Tick the box to agree, or close this page to leave the study.")
+        else:
+            task_complete(participation=participation, task=task)
+            return redirect("core:study", slug=slug)
+    return render(request, "core/consent.html", {"study": participation.study, "task": task})
+
+
+# --- Researchers --------------------------------------------------------------------------------
+
+
+@role_required(RESEARCHER)
+@require_GET
+def researcher_home(request: HttpRequest) -> HttpResponse:
+    """Researchers: studies with their numbers, LLM cost per study, recent jobs."""
+    context = {
+        "studies": studies_with_counts(),
+        "usage": llm_usage_by_study(),
+        "jobs": jobs_visible_to(user=request.user).select_related("created_by")[:10],
+        "check_key": uuid.uuid4().hex,
+    }
+    return render(request, "core/researcher_home.html", context)
+
+
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+def study_new(request: HttpRequest) -> HttpResponse:
+    """Researchers: create a study and choose its tasks."""
+    form = StudyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        tasks = [
+            {
+                "kind": kind,
+                "title": dict(form.fields["task_kinds"].choices)[kind],
+                "instructions": form.cleaned_data["consent_text"] if kind == "consent" else "",
+            }
+            for kind in form.cleaned_data["task_kinds"]
+        ]
+        try:
+            study = study_create(created_by=request.user, tasks=tasks, **_study_fields(form))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Study “{study.title}” created.")
+            return redirect("core:researcher_study", slug=study.slug)
+    return render(request, "core/study_new.html", {"form": form})
+
+
+def _study_fields(form: StudyForm) -> dict:
+    return {name: form.cleaned_data[name] for name in StudyForm.Meta.fields}
+
+
+@role_required(RESEARCHER)
+@require_GET
+def researcher_study(request: HttpRequest, slug: str) -> HttpResponse:
+    """Researchers: a study's Prolific link, tasks and participants."""
+    study = get_object_or_404(studies_with_counts(), slug=slug)
+    join_url = request.build_absolute_uri(reverse("core:join", args=[slug])) + PROLIFIC_QUERY
+    participations = study.participations.select_related("user").order_by("-joined")[:200]
+    context = {
+        "study": study,
+        "join_url": join_url,
+        "completion_url": completion_url(study=study),
+        "participations": participations,
+    }
+    return render(request, "core/researcher_study.html", context)
+
+
+@role_required(RESEARCHER)
+@require_POST
+def llm_check_start(request: HttpRequest) -> HttpResponse:
+    """Researchers: start a job that tries every LLM gateway call and reports what works."""
+    job = job_start(
+        kind=llm_check.KIND,
+        created_by=request.user,
+        idempotency_key=f"llm-check:{request.POST.get('key') or uuid.uuid4().hex}",
+    )
+    return redirect("core:job", job_id=job.pk)
+
+
+def _get_job_for_user(request: HttpRequest, job_id: uuid.UUID) -> Job:
+    return get_object_or_404(jobs_visible_to(user=request.user), pk=job_id)
+
+
+@role_required(*ALL_ROLES)
+@require_GET
+@vary_on_headers("HX-Request")
+def job_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """The job's owner and researchers: the job's progress (polled by htmx) and its outcome."""
+    job = _get_job_for_user(request, job_id)
+    template = "core/job.html#progress" if request.htmx else "core/job.html"
+    return render(request, template, {"job": job})
+
+
+@role_required(*ALL_ROLES)
+@require_POST
+def job_cancel_view(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """The job's owner and researchers: ask the job to stop."""
+    job = job_cancel(job=_get_job_for_user(request, job_id))
+    if request.htmx:
+        return render(request, "core/job.html#progress", {"job": job})
+    return redirect("core:job", job_id=job.pk)

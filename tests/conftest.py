@@ -1,0 +1,73 @@
+"""Shared fixtures: the personas every permission test is written in, and clients for them.
+
+Alice and Bob are participants, Rita is a researcher, Adam is an admin; ``anon`` is a visitor
+who has not signed in.
+"""
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from core.models import User
+from tests.factories import UserFactory
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return UserFactory(username="alice", role=User.Role.PARTICIPANT)
+
+
+@pytest.fixture
+def bob(db) -> User:
+    return UserFactory(username="bob", role=User.Role.PARTICIPANT)
+
+
+@pytest.fixture
+def rita(db) -> User:
+    return UserFactory(username="rita", role=User.Role.RESEARCHER)
+
+
+@pytest.fixture
+def adam(db) -> User:
+    return UserFactory(username="adam", role=User.Role.ADMIN, is_staff=True, is_superuser=True)
+
+
+def _client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def anon() -> Client:
+    return Client()
+
+
+@pytest.fixture
+def alice_client(alice) -> Client:
+    return _client_for(alice)
+
+
+@pytest.fixture
+def bob_client(bob) -> Client:
+    return _client_for(bob)
+
+
+@pytest.fixture
+def rita_client(rita) -> Client:
+    return _client_for(rita)
+
+
+@pytest.fixture
+def api_for():
+    """Return an API client signed in as the given user (session auth, CSRF enforced)."""
+
+    def make(user: User | None) -> APIClient:
+        client = APIClient(enforce_csrf_checks=True)
+        if user is not None:
+            client.force_authenticate(user=user)
+        return client
+
+    return make
