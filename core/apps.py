@@ -8,3 +8,4 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # Register system checks, the built-in study task types and core's job types.
         from core import checks, llm_check, study_tasks  # noqa: F401
+        from core.llm import checks as llm_checks  # noqa: F401

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from core.llm.double import OpenAIDouble
 from core.models import User
 from tests.factories import UserFactory
 
@@ -71,3 +72,18 @@ def api_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def llm_double(settings):
+    """Serve the scripted OpenAI double on loopback and point the gateway at it.
+
+    Retries are fast and the timeout short, so failure tests finish quickly.
+    """
+    with OpenAIDouble() as double:
+        settings.OPENAI_BASE_URL = double.url
+        settings.OPENAI_API_KEY = "test-key"
+        settings.VALUELAB_LLM_MODEL = ""
+        settings.VALUELAB_LLM_TIMEOUT = 10
+        settings.VALUELAB_LLM_MAX_RETRIES = 1
+        yield double

@@ -104,3 +104,35 @@ def test_healthz_answers_when_the_database_does(anon, db):
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+PUBLIC_ROUTES = {"home", "healthz", "login", "logout", "join", "api-schema"}
+
+
+def test_every_route_states_who_may_use_it():
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    from core.roles import HasRole
+
+    unstated = []
+
+    def walk(patterns, namespace=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace == "admin":
+                    continue  # Django's admin checks is_staff itself
+                walk(pattern.url_patterns, pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern):
+                if pattern.name in PUBLIC_ROUTES:
+                    continue
+                view = pattern.callback
+                view_class = getattr(view, "view_class", None)
+                if view_class is not None and hasattr(view_class, "permission_classes"):
+                    if not all(issubclass(p, HasRole) for p in view_class.permission_classes):
+                        unstated.append(str(pattern.pattern))
+                elif not getattr(view, "allowed_roles", None):
+                    unstated.append(str(pattern.pattern))
+
+    walk(get_resolver().url_patterns)
+
+    assert unstated == []

@@ -15,6 +15,7 @@ KEYS = (
     "ALLOWED_HOSTS",
     "OPENAI_BASE_URL",
     "OPENAI_API_KEY",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # the browser tests set it while chromium runs
 )
 
 PRINT_SETTINGS = """

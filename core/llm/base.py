@@ -1,0 +1,122 @@
+"""What every LLM backend shares: the typed errors, the result types and the backend protocol."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from core.errors import ValueLabError
+
+Message = dict[str, str]
+
+
+class LLMError(ValueLabError):
+    """An LLM call failed; the message says why in words a user can act on."""
+
+    status_code = 502
+    outcome = "error"
+
+    def __init__(self, message: str, *, attempts: int = 1, field: str | None = None):
+        super().__init__(message, field=field)
+        self.attempts = attempts
+
+
+class LLMUnavailable(LLMError):
+    """The endpoint could not be reached, or kept failing (5xx, 429) after the retries."""
+
+    status_code = 503
+
+
+class LLMTimeout(LLMUnavailable):
+    """The endpoint did not answer within VALUELAB_LLM_TIMEOUT seconds."""
+
+    status_code = 504
+    outcome = "timeout"
+
+
+class LLMBudgetExceeded(LLMError):
+    """The participant has used today's allowance of LLM calls."""
+
+    status_code = 429
+    outcome = "over_budget"
+
+
+class LLMInvalidOutput(LLMError):
+    """The model's replies never matched the requested schema."""
+
+    outcome = "invalid"
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    """One finished completion: the text and what it cost."""
+
+    text: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """Vectors for a list of texts, in the same order."""
+
+    vectors: list[list[float]]
+    model: str
+    prompt_tokens: int = 0
+    attempts: int = 1
+
+
+class ChatStreamSource(Protocol):
+    """A backend's open stream: iterate for text deltas; the counters fill in as it goes."""
+
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    attempts: int
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    """The calls the gateway makes; each raises only LLMError subclasses."""
+
+    name: str
+
+    def chat_model(self, model: str | None) -> str: ...
+
+    def embedding_model(self) -> str: ...
+
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        model: str,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> ChatResult: ...
+
+    def stream(
+        self,
+        messages: list[Message],
+        *,
+        model: str,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> ChatStreamSource: ...
+
+    def structured(
+        self,
+        messages: list[Message],
+        *,
+        schema: type[BaseModel],
+        model: str,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> ChatResult: ...
+
+    def embed(self, texts: list[str]) -> Embeddings: ...
