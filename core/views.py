@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core import llm_check
 from core.forms import StudyForm
-from core.jobs import job_cancel, job_start
+from core.jobs import JOB_TYPES, job_cancel, job_start
 from core.models import Job, Participation, Study, StudyTask
 from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required, user_has_role
 from core.selectors import (
@@ -223,7 +223,9 @@ def job_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """The job's owner and researchers: the job's progress (polled by htmx) and its outcome."""
     job = _get_job_for_user(request, job_id)
     template = "core/job.html#progress" if request.htmx else "core/job.html"
-    return render(request, template, {"job": job})
+    job_type = JOB_TYPES.get(job.kind)
+    title = job_type.title if job_type and job_type.title else job.kind
+    return render(request, template, {"job": job, "title": title})
 
 
 @role_required(*ALL_ROLES)

@@ -74,3 +74,33 @@ def test_a_researcher_signs_in_and_sees_their_home(live_server, desktop, screens
     expect(desktop.get_by_role("heading", name="Researcher home")).to_be_visible()
     expect(desktop.get_by_role("link", name="Values study")).to_be_visible()
     screenshot(desktop, "researcher-home")
+
+
+@pytest.fixture
+def eager_jobs():
+    """Run jobs in the web process at commit, so a browser test sees them finish."""
+    from valuelab.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def test_a_researcher_checks_the_llm_and_sees_each_step(
+    live_server, desktop, llm_double, eager_jobs
+):
+    UserFactory(username="rita", role=User.Role.RESEARCHER)
+    llm_double.reply("Four.").reply("It is four.").reply_json({"answer": "4", "confident": True})
+    desktop.goto(f"{live_server.url}/login/")
+    desktop.get_by_label("Username").fill("rita")
+    desktop.get_by_label("Password").fill("correct horse battery staple")
+    desktop.get_by_role("button", name="Sign in").click()
+
+    desktop.get_by_role("button", name="Check the LLM").click()
+
+    expect(desktop.get_by_role("heading", name="Check the LLM")).to_be_visible()
+    expect(desktop.locator(".status")).to_have_text("Succeeded")
+    rows = desktop.locator("tbody tr")
+    expect(rows).to_have_count(4)
+    expect(rows.nth(0)).to_contain_text("Four.")
+    expect(rows.nth(2)).to_contain_text('"answer":"4"')
