@@ -129,3 +129,17 @@ def test_create_user_refuses_a_taken_name_with_a_reason(db):
     call_command("create_user", "dup", "--role", "participant")
     with pytest.raises(CommandError, match="already exists"):
         call_command("create_user", "dup", "--role", "participant")
+
+
+def test_llm_errors_reach_api_callers_as_clear_typed_responses():
+    from core import llm
+    from core.errors import api_exception_handler
+
+    over_budget = api_exception_handler(
+        llm.LLMBudgetExceeded("You have reached today's limit of 200 AI replies."), {}
+    )
+    down = api_exception_handler(llm.LLMUnavailable("The LLM at api.example.org is down."), {})
+
+    assert over_budget.status_code == 429
+    assert over_budget.data == {"detail": "You have reached today's limit of 200 AI replies."}
+    assert down.status_code == 503
