@@ -1,15 +1,28 @@
 """The REST API: signed-in users only (but the schema), roles checked, CSRF on, tokens work."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from core.models import Study
 
+SAMPLE_VALUES = {
+    "uuid": "3f2b8c1e-0000-4000-8000-000000000000",
+    "int": "999999",
+    "slug": "nothing-here",
+    "str": "nothing-here",
+    "path": "nothing-here",
+}
+
 
 def api_paths() -> list[str]:
     """Return a concrete path for every route under /api/ (placeholders filled in)."""
     paths = []
+
+    def fill(route: str) -> str:
+        return re.sub(r"<(?:(\w+):)?\w+>", lambda m: SAMPLE_VALUES[m.group(1) or "str"], route)
 
     def walk(patterns, prefix):
         for pattern in patterns:
@@ -17,9 +30,7 @@ def api_paths() -> list[str]:
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, route)
             elif isinstance(pattern, URLPattern) and route.startswith("api/"):
-                paths.append(
-                    "/" + route.replace("<uuid:job_id>", "3f2b8c1e-0000-4000-8000-000000000000")
-                )
+                paths.append("/" + fill(route))
 
     walk(get_resolver().url_patterns, "")
     return paths

@@ -1,0 +1,424 @@
+"""Turn wiser-than votes into edges, score them per context, and write the graph out.
+
+Pure computation: plain tuples in, plain dicts and networkx graphs out; no database, no Django.
+A vote ``(voter, from_id, to_id, context_id, choice)`` answers "is ``to`` wiser than ``from`` in
+this context?"; an edge ``from → to`` means the voters, by the rule, said yes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import networkx as nx
+import numpy as np
+
+SCHEME = "moral-graph/1"
+
+WISER = "wiser"
+NOT_WISER = "not_wiser"
+UNSURE = "unsure"
+CHOICES = (WISER, NOT_WISER, UNSURE)
+_CHOICE_INDEX = {choice: index for index, choice in enumerate(CHOICES)}
+
+MAJORITY = "majority"
+DFT_2023 = "dft-2023"
+RULES = (MAJORITY, DFT_2023)
+
+DEFAULT_MIN_VOTES = 2
+# The published study's thresholds (Meaning Alignment Institute, 2023 run of MGE).
+DFT_MIN_WISER = 2
+DFT_MIN_WISER_LIKELIHOOD = 0.33
+DFT_MAX_ENTROPY = 1.69
+
+PAGERANK_ALPHA = 0.85
+
+
+class VoteTuple(NamedTuple):
+    voter: Hashable
+    from_id: Hashable
+    to_id: Hashable
+    context_id: Hashable
+    choice: str
+
+
+@dataclass(slots=True)
+class Edge:
+    """A kept wiser-than edge: ``to`` is wiser than ``from`` in ``contexts``."""
+
+    from_id: Hashable
+    to_id: Hashable
+    contexts: tuple
+    wiser: int
+    not_wiser: int
+    unsure: int
+    strength: float
+    # Only the dft-2023 rule counts these; None under majority.
+    less_wise: int | None = None
+    impressions: int | None = None
+    entropy: float | None = None
+
+    def counts(self) -> dict[str, int]:
+        """Return the vote counts behind the edge, in the contracts' shape (plus dft's extras)."""
+        counts = {"wiser": self.wiser, "not_wiser": self.not_wiser, "unsure": self.unsure}
+        if self.less_wise is not None:
+            counts["less_wise"] = self.less_wise
+            counts["impressions"] = self.impressions
+        return counts
+
+
+@dataclass(slots=True)
+class ContextScore:
+    """PageRank of every value voted on in one context, its winner and its cycles."""
+
+    pagerank: dict
+    winner: Hashable | None
+    support: float
+    cycles: list[list]
+
+
+@dataclass(slots=True)
+class MoralGraph:
+    rule: str
+    edges: list[Edge]
+    scores: dict = field(default_factory=dict)  # context id → ContextScore
+    value_ids: set = field(default_factory=set)  # values that received a vote
+
+
+class UnknownChoice(ValueError):
+    """A vote's choice is none of wiser, not_wiser, unsure."""
+
+
+def _choice_index(choice: str) -> int:
+    try:
+        return _CHOICE_INDEX[choice]
+    except KeyError:
+        raise UnknownChoice(f"unknown choice {choice!r}; expected one of {', '.join(CHOICES)}")
+
+
+def shannon_entropy(counts: Iterable[int]) -> float:
+    """Return the Shannon entropy in bits of ``counts`` normalised by their sum (0 for none)."""
+    counts = [count for count in counts if count > 0]
+    total = sum(counts)
+    if not total:
+        return 0.0
+    return -sum((count / total) * math.log2(count / total) for count in counts)
+
+
+def majority_edges(votes: Iterable[Sequence], *, min_votes: int = DEFAULT_MIN_VOTES) -> list[Edge]:
+    """Return one edge per ordered pair and context where "wiser" wins.
+
+    Keep ``from → to`` in a context when wiser votes are a strict majority of wiser + not_wiser
+    votes on that ordered pair there, and at least ``min_votes`` distinct people voted on it
+    (unsure voters count as people who voted).
+    """
+    tallies: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    voters: dict[tuple, set] = defaultdict(set)
+    for voter, from_id, to_id, context_id, choice in votes:
+        key = (from_id, to_id, context_id)
+        tallies[key][_choice_index(choice)] += 1
+        voters[key].add(voter)
+    edges = []
+    for (from_id, to_id, context_id), (wiser, not_wiser, unsure) in tallies.items():
+        if wiser > not_wiser and len(voters[(from_id, to_id, context_id)]) >= min_votes:
+            edges.append(
+                Edge(
+                    from_id=from_id,
+                    to_id=to_id,
+                    contexts=(context_id,),
+                    wiser=wiser,
+                    not_wiser=not_wiser,
+                    unsure=unsure,
+                    strength=wiser / (wiser + not_wiser),
+                )
+            )
+    edges.sort(
+        key=lambda edge: (
+            _sort_key(edge.contexts[0]),
+            _sort_key(edge.from_id),
+            _sort_key(edge.to_id),
+        )
+    )
+    return edges
+
+
+def dft_2023_edges(votes: Iterable[Sequence]) -> list[Edge]:
+    """Return the published study's edges: one per ordered pair, pooled across contexts.
+
+    For ``A → B``: W, N, U = wiser, not wiser, unsure votes on A → B; L = wiser votes on B → A;
+    I = impressions, all votes on A → B and on B → A. wiserLikelihood = (W − L) / (W + N + U + L);
+    entropy is over the five counts (W, N, U, L, I) normalised by their sum — the total I is one
+    of the five because that is how the study computed it. Keep the edge when W ≥ 2,
+    wiserLikelihood ≥ 0.33 and entropy ≤ 1.69. The edge lists every context in which either
+    direction of the pair was voted on.
+    """
+    tallies: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    contexts: dict[tuple, set] = defaultdict(set)
+    for _voter, from_id, to_id, context_id, choice in votes:
+        tallies[(from_id, to_id)][_choice_index(choice)] += 1
+        contexts[(from_id, to_id)].add(context_id)
+    edges = []
+    for (from_id, to_id), (wiser, not_wiser, unsure) in tallies.items():
+        if wiser < DFT_MIN_WISER:
+            continue
+        reverse = tallies.get((to_id, from_id), (0, 0, 0))
+        less_wise = reverse[0]
+        impressions = wiser + not_wiser + unsure + sum(reverse)
+        wiser_likelihood = (wiser - less_wise) / (wiser + not_wiser + unsure + less_wise)
+        entropy = shannon_entropy((wiser, not_wiser, unsure, less_wise, impressions))
+        if wiser_likelihood >= DFT_MIN_WISER_LIKELIHOOD and entropy <= DFT_MAX_ENTROPY:
+            pair_contexts = contexts[(from_id, to_id)] | contexts.get((to_id, from_id), set())
+            edges.append(
+                Edge(
+                    from_id=from_id,
+                    to_id=to_id,
+                    contexts=tuple(sorted(pair_contexts, key=_sort_key)),
+                    wiser=wiser,
+                    not_wiser=not_wiser,
+                    unsure=unsure,
+                    strength=wiser_likelihood,
+                    less_wise=less_wise,
+                    impressions=impressions,
+                    entropy=entropy,
+                )
+            )
+    edges.sort(key=lambda edge: (_sort_key(edge.from_id), _sort_key(edge.to_id)))
+    return edges
+
+
+def _sort_key(value: Hashable) -> tuple:
+    # Ids may be ints or strings; sort ints numerically and never compare an int with a str.
+    return (0, value, "") if isinstance(value, int) else (1, 0, str(value))
+
+
+def pagerank(
+    nodes: Sequence[Hashable],
+    edges: Iterable[tuple[Hashable, Hashable, float]],
+    *,
+    alpha: float = PAGERANK_ALPHA,
+    max_iter: int = 100,
+    tol: float = 1.0e-6,
+) -> dict:
+    """Return weighted PageRank of ``nodes`` over ``(from, to, weight)`` edges.
+
+    The same power iteration as ``networkx.pagerank`` (uniform teleport, dangling mass spread
+    evenly, the same stopping test), done with numpy because networkx's fast path needs scipy,
+    which ValueLab does not install; parallel edges add their weights.
+    """
+    count = len(nodes)
+    if count == 0:
+        return {}
+    index = {node: position for position, node in enumerate(nodes)}
+    edge_list = list(edges)
+    source = np.fromiter((index[e[0]] for e in edge_list), dtype=np.int64, count=len(edge_list))
+    target = np.fromiter((index[e[1]] for e in edge_list), dtype=np.int64, count=len(edge_list))
+    weight = np.fromiter((e[2] for e in edge_list), dtype=float, count=len(edge_list))
+    out_weight = np.bincount(source, weights=weight, minlength=count)
+    share = weight / out_weight[source] if len(edge_list) else weight
+    dangling = out_weight == 0
+    rank = np.full(count, 1.0 / count)
+    for _ in range(max_iter):
+        previous = rank
+        flow = np.bincount(target, weights=previous[source] * share, minlength=count)
+        rank = alpha * (flow + previous[dangling].sum() / count) + (1 - alpha) / count
+        if np.abs(rank - previous).sum() < count * tol:
+            return dict(zip(nodes, rank.tolist(), strict=True))
+    raise nx.PowerIterationFailedConvergence(max_iter)
+
+
+def score_context(nodes: Iterable[Hashable], edges: Sequence[Edge]) -> ContextScore:
+    """Return PageRank (weight = strength), winner, support and cycles for one context's edges.
+
+    ``support`` is how far the winner's PageRank stands above the runner-up's; a context without
+    edges has no winner. Cycles are the strongly connected components with more than one value.
+    """
+    node_list = sorted(
+        set(nodes) | {e.from_id for e in edges} | {e.to_id for e in edges}, key=_sort_key
+    )
+    ranks = pagerank(node_list, [(e.from_id, e.to_id, e.strength) for e in edges])
+    winner, support = None, 0.0
+    if edges:
+        ordered = sorted(ranks.items(), key=lambda item: (-item[1], _sort_key(item[0])))
+        winner = ordered[0][0]
+        support = ordered[0][1] - ordered[1][1] if len(ordered) > 1 else ordered[0][1]
+    graph = nx.DiGraph()
+    graph.add_edges_from((e.from_id, e.to_id) for e in edges)
+    cycles = [
+        sorted(component, key=_sort_key)
+        for component in nx.strongly_connected_components(graph)
+        if len(component) > 1
+    ]
+    cycles.sort(key=lambda component: _sort_key(component[0]))
+    return ContextScore(pagerank=ranks, winner=winner, support=support, cycles=cycles)
+
+
+def build(
+    votes: Iterable[Sequence], *, rule: str = MAJORITY, min_votes: int = DEFAULT_MIN_VOTES
+) -> MoralGraph:
+    """Return the moral graph of ``votes`` under ``rule``, scored per context.
+
+    Each context is scored over the values voted on in it, with the edges that list it.
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; expected one of {', '.join(RULES)}")
+    votes = list(votes)
+    if rule == MAJORITY:
+        edges = majority_edges(votes, min_votes=min_votes)
+    else:
+        edges = dft_2023_edges(votes)
+    nodes_by_context: dict[Hashable, set] = defaultdict(set)
+    for _voter, from_id, to_id, context_id, _choice in votes:
+        nodes_by_context[context_id].update((from_id, to_id))
+    edges_by_context: dict[Hashable, list[Edge]] = defaultdict(list)
+    for edge in edges:
+        for context_id in edge.contexts:
+            edges_by_context[context_id].append(edge)
+    scores = {
+        context_id: score_context(nodes, edges_by_context.get(context_id, []))
+        for context_id, nodes in sorted(
+            nodes_by_context.items(), key=lambda item: _sort_key(item[0])
+        )
+    }
+    value_ids = set().union(*nodes_by_context.values()) if nodes_by_context else set()
+    return MoralGraph(rule=rule, edges=edges, scores=scores, value_ids=value_ids)
+
+
+def edge_as_dict(edge: Edge) -> dict:
+    """Return ``edge`` in graph.json's shape."""
+    data = {
+        "from": edge.from_id,
+        "to": edge.to_id,
+        "contexts": list(edge.contexts),
+        "counts": edge.counts(),
+        "strength": edge.strength,
+    }
+    if edge.entropy is not None:
+        data["entropy"] = edge.entropy
+    return data
+
+
+def to_json(graph: MoralGraph, *, values: Iterable[Mapping], contexts: Iterable[Mapping]) -> dict:
+    """Return the contracts' ``graph.json`` document.
+
+    ``values`` is a catalogue of ``{"id", "title", "description", "policies", "source_id"?}``;
+    only the values that received a vote appear. ``analysis`` (an addition to the contract)
+    carries each context's winner, support and cycles.
+    """
+    return {
+        "scheme": SCHEME,
+        "rule": graph.rule,
+        "values": [_value_dict(value) for value in values if value["id"] in graph.value_ids],
+        "contexts": [{"id": context["id"], "text": context["text"]} for context in contexts],
+        "edges": [edge_as_dict(edge) for edge in graph.edges],
+        "scores": {str(context_id): score.pagerank for context_id, score in graph.scores.items()},
+        "analysis": {
+            str(context_id): {
+                "winner": score.winner,
+                "support": score.support,
+                "cycles": score.cycles,
+            }
+            for context_id, score in graph.scores.items()
+        },
+    }
+
+
+def _value_dict(value: Mapping) -> dict:
+    data = {key: value[key] for key in ("id", "title", "description", "policies")}
+    if value.get("source_id") not in (None, ""):
+        data["source_id"] = value["source_id"]
+    return data
+
+
+def context_view(graph: MoralGraph, context_id: Hashable) -> dict:
+    """Return what the explorer draws for one context: ranked values, edges, winner, cycles."""
+    score = graph.scores.get(context_id)
+    if score is None:
+        return {"context": context_id, "values": [], "edges": [], "winner": None, "cycles": []}
+    edges = [edge_as_dict(edge) for edge in graph.edges if context_id in edge.contexts]
+    ranked = sorted(score.pagerank.items(), key=lambda item: -item[1])
+    return {
+        "context": context_id,
+        "values": [{"id": value_id, "pagerank": rank} for value_id, rank in ranked],
+        "edges": edges,
+        "winner": score.winner,
+        "support": score.support,
+        "cycles": score.cycles,
+    }
+
+
+def to_networkx(document: Mapping) -> nx.MultiDiGraph:
+    """Return a graph.json ``document`` as a networkx multigraph (one edge per edge entry)."""
+    graph = nx.MultiDiGraph(scheme=document["scheme"], rule=document["rule"])
+    for value in document["values"]:
+        graph.add_node(
+            value["id"],
+            label=value["title"],
+            title=value["title"],
+            description=value["description"],
+            policies=list(value["policies"]),
+            source_id=value.get("source_id", ""),
+        )
+    for edge in document["edges"]:
+        graph.add_edge(
+            edge["from"],
+            edge["to"],
+            contexts=list(edge["contexts"]),
+            weight=edge["strength"],
+            strength=edge["strength"],
+            **{key: count for key, count in edge["counts"].items()},
+        )
+    return graph
+
+
+def _graphml_safe(value: object) -> object:
+    # GraphML holds only scalars: lists become JSON text, None an empty string.
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float | str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def to_graphml(document: Mapping) -> str:
+    """Return a graph.json ``document`` as GraphML text (opens in Gephi)."""
+    graph = to_networkx(document)
+    safe = nx.MultiDiGraph(**{k: _graphml_safe(v) for k, v in graph.graph.items()})
+    safe.add_nodes_from(
+        (node, {k: _graphml_safe(v) for k, v in data.items()})
+        for node, data in graph.nodes(data=True)
+    )
+    safe.add_edges_from(
+        (a, b, key, {k: _graphml_safe(v) for k, v in data.items()})
+        for a, b, key, data in graph.edges(keys=True, data=True)
+    )
+    buffer = io.BytesIO()
+    nx.write_graphml(safe, buffer, encoding="utf-8")
+    return buffer.getvalue().decode("utf-8")
+
+
+def to_node_link(document: Mapping) -> dict:
+    """Return a graph.json ``document`` as networkx node-link data (edges under ``"edges"``)."""
+    return nx.node_link_data(to_networkx(document), edges="edges")
+
+
+FORMATS = {
+    "json": "application/json",
+    "graphml": "application/graphml+xml",
+    "node-link": "application/json",
+}
+
+
+def render(document: Mapping, fmt: str = "json") -> str:
+    """Return a graph.json ``document`` as text in ``fmt``: json, graphml or node-link."""
+    if fmt == "json":
+        return json.dumps(document, ensure_ascii=False, indent=1)
+    if fmt == "graphml":
+        return to_graphml(document)
+    if fmt == "node-link":
+        return json.dumps(to_node_link(document), ensure_ascii=False, indent=1)
+    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
