@@ -1,0 +1,87 @@
+"""Tiny models built on the spot (no downloads) and a small labelled data set."""
+
+import json
+import random
+
+import pytest
+
+from training.schemes import SCHWARTZ10
+
+WORDS = "the a answer helps you with it and this that we can should will".split()
+
+
+def synthetic_rows(n: int = 240, seed: int = 3) -> list[dict]:
+    """Return labelled rows whose security/benevolence labels follow words in the response."""
+    rng = random.Random(seed)
+    cues = [
+        ("safe locked protected", {"security": 1}),
+        ("danger risky unlocked", {"security": -1}),
+        ("kind caring gentle", {"benevolence": 1}),
+        ("cruel mean harsh", {"benevolence": -1}),
+        ("weather table window", {}),
+    ]
+    rows = []
+    for index in range(n):
+        cue_words, cue_labels = cues[index % len(cues)]
+        filler = " ".join(rng.choice(WORDS) for _ in range(6))
+        cue = rng.choice(cue_words.split())
+        labels = {key: 0 for key in SCHWARTZ10} | cue_labels
+        rows.append(
+            {
+                "id": f"row-{index}",
+                "prompt": f"Question number {index}: what should I do?",
+                "response": f"{filler} {cue} {filler}",
+                "labels": labels,
+            }
+        )
+    return rows
+
+
+@pytest.fixture
+def labelled_file(tmp_path):
+    path = tmp_path / "export.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in synthetic_rows()) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory):
+    """Return the folder of a 2-layer BERT with random weights and a freshly trained tokenizer."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from tokenizers.processors import TemplateProcessing
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    texts = [row["prompt"] + " " + row["response"] for row in synthetic_rows()]
+    tokenizer.train_from_iterator(
+        texts, trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials)
+    )
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
+    fast = BertTokenizerFast(
+        tokenizer_object=tokenizer,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
+    fast.save_pretrained(folder)
+    config = BertConfig(
+        vocab_size=len(fast),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    BertModel(config).save_pretrained(folder)
+    return folder

@@ -1,0 +1,166 @@
+"""The one-pass evaluator learns, scores, saves atomically and refuses what it cannot use."""
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from training import evaluator
+from training.datasets import read_examples, split_by_prompt
+from training.models import ModelArtifact
+from training.schemes import SCHWARTZ10
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_encoder, tmp_path_factory):
+    """Train the tiny encoder on the synthetic cues once for the module."""
+    from tests.training.conftest import synthetic_rows
+
+    data = tmp_path_factory.mktemp("data") / "rows.jsonl"
+    data.write_text("\n".join(json.dumps(row) for row in synthetic_rows()))
+    examples = read_examples(data, dimensions=SCHWARTZ10)
+    splits = split_by_prompt(examples, dimensions=SCHWARTZ10, seed=1)
+    config = evaluator.TrainConfig(
+        base_model=str(tiny_encoder),
+        dimensions=SCHWARTZ10,
+        epochs=8,
+        batch_size=16,
+        max_length=64,
+        learning_rate=2e-3,
+        head_learning_rate=5e-3,
+        patience=8,
+    )
+    steps = []
+    model, tokenizer, report = evaluator.train(
+        splits, config, progress=lambda step, total, message, metrics: steps.append(step)
+    )
+    return model, tokenizer, report, config, steps
+
+
+def test_training_moves_the_loss_and_beats_the_majority_baseline(trained):
+    _, _, report, _, steps = trained
+
+    assert report.history[-1]["loss"] < report.history[0]["loss"]
+    security = report.metrics["test"]["dimensions"]["security"]
+    assert security["macro_f1"] > security["baseline_macro_f1"]
+    assert steps == sorted(steps) and steps[-1] == len(steps)
+
+
+def test_metrics_report_every_dimension_with_its_baseline(trained):
+    _, _, report, _, _ = trained
+    test = report.metrics["test"]
+
+    assert list(test["dimensions"]) == SCHWARTZ10
+    assert {"accuracy", "macro_f1", "confusion", "baseline_accuracy"} <= set(
+        test["dimensions"]["power"]
+    )
+    assert 0 <= test["overall"]["accuracy"] <= 1
+
+
+def test_a_saved_evaluator_loads_and_scores_every_dimension(trained, tmp_path):
+    model, tokenizer, report, config, _ = trained
+    out = evaluator.save(
+        model,
+        tokenizer,
+        tmp_path / "eval-1",
+        config=config,
+        report=report,
+        dataset={"content_hash": "sha256:x"},
+    )
+
+    loaded = evaluator.load(out)
+    scores = loaded.score(
+        [
+            ("Should I lock the door?", "yes keep it locked and safe"),
+            ("Tell me", "that was cruel and harsh"),
+        ]
+    )
+
+    assert list(scores[0]["labels"]) == SCHWARTZ10
+    assert all(label in (-1, 0, 1) for label in scores[0]["labels"].values())
+    assert all(-1 <= value <= 1 for value in scores[0]["expected"].values())
+    card = json.loads((out / "evaluator.json").read_text())
+    assert card["base_model"] == config.base_model and card["dataset"]["content_hash"]
+
+
+def test_saving_over_an_existing_model_is_refused(trained, tmp_path):
+    model, tokenizer, report, config, _ = trained
+    (tmp_path / "taken").mkdir()
+
+    with pytest.raises(evaluator.EvaluatorError, match="exists already"):
+        evaluator.save(
+            model, tokenizer, tmp_path / "taken", config=config, report=report, dataset={}
+        )
+
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]
+
+
+@pytest.mark.django_db
+def test_train_evaluator_command_registers_the_model_and_score_uses_it(
+    tiny_encoder, labelled_file, tmp_path, capsys
+):
+    out = tmp_path / "evaluator"
+
+    call_command(
+        "train_evaluator",
+        "--data",
+        str(labelled_file),
+        "--base-model",
+        str(tiny_encoder),
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--max-steps",
+        "3",
+        "--max-length",
+        "64",
+    )
+    call_command(
+        "score", "--evaluator", str(out), "--prompt", "Is it safe?", "--response", "yes, locked"
+    )
+
+    artifact = ModelArtifact.objects.get()
+    assert artifact.path == str(out.resolve()) and artifact.dataset_hash.startswith("sha256:")
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[0].startswith(f"Wrote {out.resolve()}")
+    assert set(json.loads(printed[-1])["labels"]) == set(SCHWARTZ10)
+
+
+@pytest.mark.django_db
+def test_a_corrupt_line_stops_training_before_it_starts_and_registers_nothing(
+    tiny_encoder, labelled_file, tmp_path
+):
+    with labelled_file.open("a") as data:
+        data.write('{"prompt": "p", "response": "r", "labels": {"power": 5}}\n')
+
+    with pytest.raises(CommandError, match=r"line 241: labels.power: 5 is not -1, 0 or 1"):
+        call_command(
+            "train_evaluator",
+            "--data",
+            str(labelled_file),
+            "--base-model",
+            str(tiny_encoder),
+            "--out",
+            str(tmp_path / "never"),
+        )
+
+    assert not ModelArtifact.objects.exists()
+    assert not Path(tmp_path / "never").exists()
+
+
+@pytest.mark.django_db
+def test_an_unknown_base_model_is_refused_with_its_name(labelled_file, tmp_path):
+    with pytest.raises(CommandError, match="cannot load base model '/no/such/model'"):
+        call_command(
+            "train_evaluator",
+            "--data",
+            str(labelled_file),
+            "--base-model",
+            "/no/such/model",
+            "--out",
+            str(tmp_path / "never"),
+        )
+
+    assert not ModelArtifact.objects.exists()

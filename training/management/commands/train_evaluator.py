@@ -1,0 +1,49 @@
+import sys
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from training.services import evaluator_train
+
+
+class Command(BaseCommand):
+    help = "Train the value evaluator (one pass over all dimensions) on labelled JSONL."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--data", required=True, help="annotation export or FULCRA JSONL")
+        parser.add_argument("--base-model", required=True, help="hub name or local folder")
+        parser.add_argument("--out", required=True, help="folder to create for the model")
+        parser.add_argument("--scheme", default="schwartz10")
+        parser.add_argument("--epochs", type=int, default=4)
+        parser.add_argument("--batch-size", type=int, default=16)
+        parser.add_argument("--max-length", type=int, default=256)
+        parser.add_argument("--max-steps", type=int, default=None)
+        parser.add_argument("--seed", type=int, default=13)
+
+    def handle(self, *args, **options):
+        def progress(step: int, total: int, message: str, metrics: dict) -> None:
+            if step == total or step % 10 == 0:
+                loss = metrics.get("loss", float("nan"))
+                self.stderr.write(f"step {step}/{total} {message} loss {loss:.4f}")
+
+        try:
+            artifact = evaluator_train(
+                data=options["data"],
+                base_model=options["base_model"],
+                out=options["out"],
+                scheme=options["scheme"],
+                epochs=options["epochs"],
+                batch_size=options["batch_size"],
+                max_length=options["max_length"],
+                max_steps=options["max_steps"],
+                seed=options["seed"],
+                progress=progress,
+            )
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        test = artifact.card["metrics"]["test"]["overall"]
+        sys.stdout.write(
+            f"Wrote {artifact.path} (artifact {artifact.pk}). Test: accuracy "
+            f"{test['accuracy']:.3f} (majority baseline {test['baseline_accuracy']:.3f}), "
+            f"macro-F1 {test['macro_f1']:.3f} (baseline {test['baseline_macro_f1']:.3f}).\n"
+        )
