@@ -27,7 +27,7 @@ setup: install
 
 run: setup
 	@if [ -z "$$OPENAI_BASE_URL$$OPENAI_API_KEY" ]; then $(BIN)/python manage.py prepare_local_llm; fi
-	@$(BIN)/celery -A valuelab worker --pool threads --concurrency 4 --loglevel INFO \
+	@$(BIN)/celery -A valuelab worker --pool threads --concurrency 4 --queues valuelab,training --loglevel INFO \
 		> var/worker.log 2>&1 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	echo ""; \
@@ -41,7 +41,7 @@ run: setup
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 worker: install
-	$(BIN)/celery -A valuelab worker --pool threads --concurrency 4 --loglevel INFO
+	$(BIN)/celery -A valuelab worker --pool threads --concurrency 4 --queues valuelab,training --loglevel INFO
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -51,6 +51,7 @@ class JobType:
     retry_on: tuple[type[BaseException], ...] = ()
     max_retries: int = 5
     title: str = ""
+    queue: str | None = None  # None: the default queue; e.g. "training" for long GPU jobs
 
 
 JOB_TYPES: dict[str, JobType] = {}
@@ -62,12 +63,18 @@ def job_type(
     retry_on: tuple[type[BaseException], ...] = (),
     max_retries: int = 5,
     title: str = "",
+    queue: str | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Register ``handler`` as the code that runs jobs of ``kind``."""
+    """Register ``handler`` as the code that runs jobs of ``kind`` (on ``queue`` if given)."""
 
     def register(handler: Handler) -> Handler:
         JOB_TYPES[kind] = JobType(
-            kind=kind, handler=handler, retry_on=retry_on, max_retries=max_retries, title=title
+            kind=kind,
+            handler=handler,
+            retry_on=retry_on,
+            max_retries=max_retries,
+            title=title,
+            queue=queue,
         )
         return handler
 
@@ -131,7 +138,9 @@ def _enqueue(job: Job) -> None:
     from core.tasks import run_job
 
     job_id = str(job.pk)
-    transaction.on_commit(lambda: run_job.delay(job_id))
+    queue = JOB_TYPES[job.kind].queue if job.kind in JOB_TYPES else None
+    options = {"queue": queue} if queue else {}
+    transaction.on_commit(lambda: run_job.apply_async(args=[job_id], **options))
 
 
 def job_cancel(*, job: Job) -> Job:

@@ -87,3 +87,13 @@ def llm_double(settings):
         settings.VALUELAB_LLM_TIMEOUT = 10
         settings.VALUELAB_LLM_MAX_RETRIES = 1
         yield double
+
+
+@pytest.fixture
+def eager_jobs():
+    """Run jobs in this process as soon as they are enqueued (at commit), not on a worker."""
+    from valuelab.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

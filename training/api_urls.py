@@ -1,3 +1,14 @@
-"""REST routes of this app, mounted under /api/<app>/ (each view names its roles)."""
+"""REST routes of training, mounted under /api/training/ (each view names its roles)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from training import api
+
+urlpatterns = [
+    path("evaluators/", api.EvaluatorListCreateApi.as_view(), name="training-api-evaluators"),
+    path(
+        "evaluators/<int:artifact_id>/score/",
+        api.EvaluatorScoreApi.as_view(),
+        name="training-api-evaluator-score",
+    ),
+]

@@ -105,8 +105,18 @@ def split_fulcra_dialogue(dialogue: str, *, line: int) -> tuple[str, str]:
     return human.removeprefix("Human:").strip(), bob.strip()
 
 
-def read_examples(path: str | Path, *, dimensions: Sequence[str]) -> list[Example]:
-    """Return every example in the JSONL file; raise DatasetError at the first bad line."""
+def read_examples(
+    path: str | Path,
+    *,
+    dimensions: Sequence[str],
+    skip_invalid: bool = False,
+    errors: list[str] | None = None,
+) -> list[Example]:
+    """Return every example in the JSONL file.
+
+    Raise DatasetError at the first bad line, or with ``skip_invalid`` leave bad lines out and
+    append their messages to ``errors``.
+    """
     examples = []
     with open(path, encoding="utf-8") as lines:
         try:
@@ -114,15 +124,25 @@ def read_examples(path: str | Path, *, dimensions: Sequence[str]) -> list[Exampl
                 if not text.strip():
                     continue
                 try:
-                    record = json.loads(text)
-                except json.JSONDecodeError as error:
-                    raise DatasetError(f"line {number}: not valid JSON ({error.msg})") from None
-                if not isinstance(record, dict):
-                    raise DatasetError(f"line {number}: expected a JSON object")
-                examples.append(example_from_record(record, line=number, dimensions=dimensions))
+                    examples.append(_parse_line(text, number, dimensions))
+                except DatasetError as error:
+                    if not skip_invalid:
+                        raise
+                    if errors is not None:
+                        errors.append(str(error))
         except UnicodeDecodeError:
             raise DatasetError(f"{path}: not UTF-8 text") from None
     return examples
+
+
+def _parse_line(text: str, number: int, dimensions: Sequence[str]) -> Example:
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DatasetError(f"line {number}: not valid JSON ({error.msg})") from None
+    if not isinstance(record, dict):
+        raise DatasetError(f"line {number}: expected a JSON object")
+    return example_from_record(record, line=number, dimensions=dimensions)
 
 
 def check_trainable(examples: Sequence[Example], *, dimensions: Sequence[str]) -> None:

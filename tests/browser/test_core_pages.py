@@ -76,16 +76,6 @@ def test_a_researcher_signs_in_and_sees_their_home(live_server, desktop, screens
     screenshot(desktop, "researcher-home")
 
 
-@pytest.fixture
-def eager_jobs():
-    """Run jobs in the web process at commit, so a browser test sees them finish."""
-    from valuelab.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
 def test_a_researcher_checks_the_llm_and_sees_each_step(
     live_server, desktop, llm_double, eager_jobs
 ):

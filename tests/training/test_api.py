@@ -1,0 +1,97 @@
+"""ML engineers and researchers drive evaluator training and scoring through the API."""
+
+import pytest
+
+from core.models import Job
+from training.models import ModelArtifact
+
+
+@pytest.fixture
+def settings_var(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    return tmp_path
+
+
+def test_a_researcher_trains_an_evaluator_as_a_job_and_anyone_signed_in_scores_with_it(
+    api_for,
+    rita,
+    alice,
+    tiny_encoder,
+    labelled_file,
+    settings_var,
+    eager_jobs,
+    django_capture_on_commit_callbacks,
+):
+    with labelled_file.open("rb") as data, django_capture_on_commit_callbacks(execute=True):
+        response = api_for(rita).post(
+            "/api/training/evaluators/",
+            {"name": "tiny", "base_model": str(tiny_encoder), "data": data, "epochs": 1},
+            format="multipart",
+        )
+
+    assert response.status_code == 202
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.progress_done == job.progress_total > 0
+    artifact = ModelArtifact.objects.get()
+    assert artifact.job == job and artifact.path.startswith(str(settings_var))
+    listed = api_for(rita).get("/api/training/evaluators/").json()
+    assert [row["name"] for row in listed] == [artifact.name]
+
+    scored = api_for(alice).post(
+        f"/api/training/evaluators/{artifact.pk}/score/",
+        {"items": [{"prompt": "Is it safe?", "response": "Lock it, it is safe."}]},
+        format="json",
+    )
+
+    assert scored.status_code == 200
+    assert set(scored.json()[0]["labels"]) >= {"security", "benevolence"}
+
+
+def test_a_participant_cannot_start_training(api_for, alice, labelled_file):
+    with labelled_file.open("rb") as data:
+        response = api_for(alice).post(
+            "/api/training/evaluators/",
+            {"name": "x", "base_model": "m", "data": data},
+            format="multipart",
+        )
+
+    assert response.status_code == 403
+    assert not Job.objects.exists()
+
+
+def test_a_corrupt_dataset_fails_the_job_naming_the_line_and_registers_nothing(
+    api_for,
+    rita,
+    tiny_encoder,
+    labelled_file,
+    settings_var,
+    eager_jobs,
+    django_capture_on_commit_callbacks,
+):
+    with labelled_file.open("a") as data:
+        data.write("{broken\n")
+    with labelled_file.open("rb") as data, django_capture_on_commit_callbacks(execute=True):
+        response = api_for(rita).post(
+            "/api/training/evaluators/",
+            {"name": "bad", "base_model": str(tiny_encoder), "data": data},
+            format="multipart",
+        )
+
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.status == Job.Status.FAILED
+    assert "line 241: not valid JSON" in job.error
+    assert not ModelArtifact.objects.exists()
+
+
+def test_scoring_needs_at_least_one_item(api_for, alice, db):
+    artifact = ModelArtifact.objects.create(
+        kind="evaluator", name="x", path="/nowhere", base_model="m"
+    )
+
+    response = api_for(alice).post(
+        f"/api/training/evaluators/{artifact.pk}/score/", {"items": []}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "items" in response.json()
