@@ -265,7 +265,7 @@ def train(
                 list(encoder.parameters()) + list(model.head.parameters()), 1.0
             )
             optimiser.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             step += 1
             seen += len(batch)
             if progress:
