@@ -85,3 +85,70 @@ def tiny_encoder(tmp_path_factory):
     )
     BertModel(config).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_policy(tmp_path_factory):
+    """Return the folder of a 2-layer Llama with random weights and a fresh BPE tokenizer."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    texts = [row["prompt"] + " " + row["response"] for row in synthetic_rows()]
+    tokenizer.train_from_iterator(
+        texts,
+        trainers.BpeTrainer(vocab_size=400, special_tokens=["<unk>", "<s>", "</s>", "<pad>"]),
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+    )
+    fast.save_pretrained(folder)
+    config = LlamaConfig(
+        vocab_size=len(fast),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        bos_token_id=fast.bos_token_id,
+        eos_token_id=fast.eos_token_id,
+        pad_token_id=fast.pad_token_id,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_evaluator(tiny_encoder, tmp_path_factory):
+    """Return the folder of an evaluator trained for a few steps on the synthetic cues."""
+    from training import datasets, evaluator
+    from training.schemes import SCHWARTZ10
+
+    folder = tmp_path_factory.mktemp("evaluators")
+    data = folder / "rows.jsonl"
+    data.write_text("\n".join(json.dumps(row) for row in synthetic_rows(60)))
+    examples = datasets.read_examples(data, dimensions=SCHWARTZ10)
+    splits = datasets.split_by_prompt(examples, dimensions=SCHWARTZ10)
+    config = evaluator.TrainConfig(
+        base_model=str(tiny_encoder),
+        dimensions=SCHWARTZ10,
+        epochs=1,
+        max_length=64,
+        max_steps=3,
+    )
+    model, tokenizer, report = evaluator.train(splits, config)
+    return evaluator.save(
+        model,
+        tokenizer,
+        folder / "tiny",
+        config=config,
+        report=report,
+        dataset={"content_hash": splits.content_hash},
+    )
