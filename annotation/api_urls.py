@@ -1,3 +1,20 @@
-"""REST routes of this app, mounted under /api/<app>/ (each view names its roles)."""
+"""REST routes of this app, mounted under /api/annotation/ (each view names its roles)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from annotation import api
+
+urlpatterns = [
+    path("schemes/", api.SchemeListCreateApi.as_view(), name="api-annotation-schemes"),
+    path("projects/", api.ProjectListCreateApi.as_view(), name="api-annotation-projects"),
+    path(
+        "projects/<int:project_id>/items/import/",
+        api.ItemImportApi.as_view(),
+        name="api-annotation-import",
+    ),
+    path(
+        "projects/<int:project_id>/export/",
+        api.ProjectExportApi.as_view(),
+        name="api-annotation-export",
+    ),
+]

@@ -1,3 +1,11 @@
+"""Pages of this app, mounted under /annotation/ (each view names its roles)."""
+
+from django.urls import path
+
+from annotation import views
+
 app_name = "annotation"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("projects/<slug:slug>/", views.project_detail, name="project"),
+]

@@ -1,0 +1,85 @@
+"""The researcher's project page: dimensions, counts, and the import form."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.annotation.factories import ItemFactory, ProjectFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def project():
+    project = ProjectFactory(slug="pilot", name="Pilot project")
+    ItemFactory(project=project)
+    return project
+
+
+def test_rita_sees_the_project_its_dimensions_and_counts(rita_client, project):
+    response = rita_client.get("/annotation/projects/pilot/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Pilot project" in html
+    assert "Self-direction" in html and "Universalism" in html
+    assert "1 item" in html
+
+
+def test_alice_is_sent_to_sign_in(alice_client, project):
+    response = alice_client.get("/annotation/projects/pilot/")
+
+    assert response.status_code == 302
+    assert "/login" in response["Location"] or "login" in response["Location"]
+
+
+def test_a_missing_project_is_404(rita_client, db):
+    assert rita_client.get("/annotation/projects/nope/").status_code == 404
+
+
+def test_rita_uploads_a_file_and_sees_the_counts(rita_client, project):
+    content = json.dumps({"prompt": "P?", "response": "R."}).encode() + b"\n"
+
+    response = rita_client.post(
+        "/annotation/projects/pilot/", {"file": SimpleUploadedFile("items.jsonl", content)}
+    )
+
+    assert response.status_code == 200
+    assert "Stored 1, already there 0, skipped 0." in response.content.decode()
+    assert project.items.count() == 2
+
+
+def test_a_rejected_upload_lists_the_bad_lines_escaped_and_stores_nothing(rita_client, project):
+    bad = {"prompt": "P", "response": "R", "labels": {"<script>": 1}}
+    content = json.dumps(bad).encode() + b"\n"
+
+    response = rita_client.post(
+        "/annotation/projects/pilot/", {"file": SimpleUploadedFile("items.jsonl", content)}
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Nothing was stored." in html
+    assert "line 1: labels.&lt;script&gt;: &#x27;&lt;script&gt;&#x27; is not a dimension" in html
+    assert "<script>" not in html.split("</head>")[1]
+    assert project.items.count() == 1
+
+
+def test_a_post_without_a_file_says_so(rita_client, project):
+    response = rita_client.post("/annotation/projects/pilot/", {})
+
+    assert response.status_code == 400
+    assert "Choose a JSONL or CSV file" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "model", ["valuescheme", "valuedimension", "project", "item", "annotation", "prelabel"]
+)
+def test_every_annotation_model_has_an_admin_page(adam, model, project):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(adam)
+
+    assert client.get(f"/admin/annotation/{model}/").status_code == 200
