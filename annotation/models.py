@@ -91,6 +91,10 @@ class Item(models.Model):
     meta = models.JSONField(default=dict, blank=True)
     reference_labels = models.JSONField(null=True, blank=True)
     is_gold = models.BooleanField(default=False)
+    prelabel_error = models.TextField(
+        blank=True, help_text="Why the last pre-label attempt failed; empty once one succeeds."
+    )
+    prelabel_attempts = models.PositiveSmallIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -134,9 +138,33 @@ class Prelabel(models.Model):
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="prelabel")
     labels = models.JSONField(help_text="{dimension key: -1 | 0 | 1}")
     rationale = models.TextField(blank=True)
+    rationales = models.JSONField(
+        default=dict, blank=True, help_text="{dimension key: one sentence on why}"
+    )
+    labeller = models.CharField(
+        max_length=100,
+        default="llm",
+        help_text='What made the label: "llm", or "evaluator:<artifact name>".',
+    )
     model = models.CharField(max_length=200)
     prompt_version = models.CharField(max_length=64)
     created = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"pre-label of {self.item} by {self.model}"
+
+
+class Adjudication(models.Model):
+    """A reviewer's final labels for an item whose annotators disagreed; the export uses them."""
+
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="adjudication")
+    labels = models.JSONField(help_text="{dimension key: -1 | 0 | 1}")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"adjudication of {self.item}"
