@@ -6,8 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-models.txt | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Short jobs (interviews, pre-labels, de-duplication) run in threads; training gets its own
+# worker: one process at a time, a fresh child per job (a forked child hangs on its first torch
+# operation when its parent already ran one), so a long training never blocks the rest.
+WORKER_ARGS ?= --pool threads --concurrency 4 --queues valuelab --loglevel INFO
+TRAINING_WORKER_ARGS ?= --pool prefork --concurrency 1 --max-tasks-per-child 1 --queues training \
+	--hostname training@%h --loglevel INFO
 
-.PHONY: run test setup install lint format worker clean
+.PHONY: run test setup install lint format worker training-worker clean
 
 install: $(STAMP)
 
@@ -27,21 +33,25 @@ setup: install
 
 run: setup
 	@if [ -z "$$OPENAI_BASE_URL$$OPENAI_API_KEY" ]; then $(BIN)/python manage.py prepare_local_llm; fi
-	@$(BIN)/celery -A valuelab worker --pool threads --concurrency 4 --queues valuelab,training --loglevel INFO \
-		> var/worker.log 2>&1 & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@$(BIN)/celery -A valuelab worker $(WORKER_ARGS) > var/worker.log 2>&1 & worker=$$!; \
+	$(BIN)/celery -A valuelab worker $(TRAINING_WORKER_ARGS) > var/training-worker.log 2>&1 & trainer=$$!; \
+	trap 'kill $$worker $$trainer 2>/dev/null' EXIT INT TERM; \
 	echo ""; \
 	echo "  ValueLab       http://$(HOST):$(PORT)/"; \
 	echo "  Researcher     http://$(HOST):$(PORT)/researcher/   (researcher / researcher)"; \
 	echo "  Admin          http://$(HOST):$(PORT)/admin/        (admin / admin)"; \
 	echo "  Participant    http://$(HOST):$(PORT)/join/demo/?PROLIFIC_PID=5f1a2b3c4d5e6f708192a3b4"; \
 	echo "  API schema     http://$(HOST):$(PORT)/api/schema/"; \
-	echo "  Celery worker  pid $$worker, log in var/worker.log"; \
+	echo "  Celery workers pid $$worker (interviews, pre-labels: var/worker.log)"; \
+	echo "                 pid $$trainer (training queue: var/training-worker.log)"; \
 	echo ""; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 worker: install
-	$(BIN)/celery -A valuelab worker --pool threads --concurrency 4 --queues valuelab,training --loglevel INFO
+	$(BIN)/celery -A valuelab worker $(WORKER_ARGS)
+
+training-worker: install
+	$(BIN)/celery -A valuelab worker $(TRAINING_WORKER_ARGS)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
