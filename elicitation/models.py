@@ -13,6 +13,9 @@ class Deliberation(models.Model):
     name = models.SlugField(max_length=64, unique=True, help_text="Used in URLs and commands.")
     title = models.CharField(max_length=200)
     welcome_text = models.TextField(blank=True, help_text="Shown to participants first.")
+    is_open = models.BooleanField(
+        default=True, help_text="Participants may start interviews about its scenarios."
+    )
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -76,6 +79,10 @@ class ValuesCard(models.Model):
     ``canonical`` is null is canonical itself, and only canonical cards are the graph's values.
     """
 
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed, waiting for its author"
+        APPROVED = "approved", "Approved by its author"
+
     deliberation = models.ForeignKey(Deliberation, on_delete=models.CASCADE, related_name="cards")
     title = models.CharField(max_length=200)
     description = models.TextField()
@@ -104,6 +111,13 @@ class ValuesCard(models.Model):
         related_name="duplicates",
         help_text="The card this one was merged into; empty when it is canonical itself.",
     )
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.APPROVED,
+        help_text="A card proposed in an interview counts once its author approves it.",
+    )
+    approved = models.DateTimeField(null=True, blank=True)
     # Imported data may number two tables from 1 each (the MGE dump's canonical and participant
     # cards share ids), so the table is part of the key.
     source_table = models.CharField(max_length=64, blank=True)
@@ -123,6 +137,10 @@ class ValuesCard(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == self.Status.APPROVED
 
     @property
     def is_canonical(self) -> bool:
@@ -147,3 +165,83 @@ class ValuesCard(models.Model):
                 errors["canonical"] = "Merge into a canonical card, not into a duplicate."
         if errors:
             raise ValidationError(errors)
+
+
+class Chat(models.Model):
+    """A participant's interview about one scenario, and the card it ends in.
+
+    The prompt's name and version are stored with every chat so interviews held with different
+    prompts can be told apart (and graded per version).
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", "Interviewing"
+        CARD_PROPOSED = "card_proposed", "Card proposed"
+        APPROVED = "approved", "Card approved"
+        FAILED = "failed", "Card could not be written"
+
+    participant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="elicitation_chats"
+    )
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="chats")
+    prompt_name = models.CharField(max_length=64)
+    prompt_version = models.CharField(max_length=32)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    card = models.OneToOneField(
+        ValuesCard, null=True, blank=True, on_delete=models.SET_NULL, related_name="chat"
+    )
+    last_error = models.TextField(
+        blank=True, help_text="What went wrong on the last turn, shown to the participant."
+    )
+    # A key the client sends with "start", so a double click starts one chat, not two.
+    client_key = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "client_key"],
+                condition=~Q(client_key=""),
+                name="chat_client_key_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["prompt_name", "prompt_version"])]
+
+    def __str__(self) -> str:
+        return f"Chat {self.pk} about {self.scenario}"
+
+
+class Message(models.Model):
+    """One turn of a chat. A participant's message is stored before the model is asked."""
+
+    class Role(models.TextChoices):
+        USER = "user", "Participant"
+        ASSISTANT = "assistant", "Interviewer"
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    text = models.TextField()
+    # The participant's message this reply answers: unique, so two workers answering the same
+    # message (a reload during a reply) can never store two replies.
+    reply_to = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="reply"
+    )
+    # An id the client makes up for each message it sends, so a retried post stores it once.
+    client_id = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chat", "client_id"],
+                condition=~Q(client_id=""),
+                name="message_client_id_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.text[:40]}"
+

@@ -2,7 +2,15 @@
 
 from django.db.models import QuerySet
 
-from elicitation.models import Deliberation, ValuesCard
+from core.models import User
+from elicitation.models import (
+    Chat,
+    Deliberation,
+    Message,
+    MoralContext,
+    Scenario,
+    ValuesCard,
+)
 
 
 def card_as_contract(card: ValuesCard) -> dict:
@@ -29,3 +37,86 @@ def cards_canonical(*, deliberation: Deliberation) -> QuerySet[ValuesCard]:
 def deliberation_get(*, name: str) -> Deliberation | None:
     """Return the deliberation called ``name``, or None."""
     return Deliberation.objects.filter(name=name).first()
+
+
+# --- interviews --------------------------------------------------------------------------------
+
+
+def deliberations_open() -> QuerySet[Deliberation]:
+    """Return the deliberations participants may be interviewed in."""
+    return Deliberation.objects.filter(is_open=True)
+
+
+def scenarios_open(*, deliberation: Deliberation | None = None) -> QuerySet[Scenario]:
+    """Return the scenarios participants may start an interview about (optionally of one)."""
+    scenarios = Scenario.objects.filter(deliberation__is_open=True).select_related("deliberation")
+    if deliberation is not None:
+        scenarios = scenarios.filter(deliberation=deliberation)
+    return scenarios.order_by("deliberation__name", "pk")
+
+
+def contexts_of(*, deliberation: Deliberation | None = None) -> QuerySet[MoralContext]:
+    """Return moral contexts (of one deliberation, when given)."""
+    contexts = MoralContext.objects.select_related("deliberation")
+    if deliberation is not None:
+        contexts = contexts.filter(deliberation=deliberation)
+    return contexts.order_by("deliberation__name", "pk")
+
+
+def chats_of_participant(*, participant: User) -> QuerySet[Chat]:
+    """Return the participant's own chats, newest first, with their scenario and card."""
+    return Chat.objects.filter(participant=participant).select_related(
+        "scenario__deliberation", "card"
+    )
+
+
+def chat_messages(*, chat: Chat) -> QuerySet[Message]:
+    """Return the chat's messages in the order they were written."""
+    return chat.messages.order_by("pk")
+
+
+def chat_transcript(*, chat: Chat) -> list[tuple[str, str]]:
+    """Return the chat as (role, text) pairs, oldest first (what the interviewer is sent)."""
+    return list(chat.messages.order_by("pk").values_list("role", "text"))
+
+
+def chat_pending_message(*, chat: Chat) -> Message | None:
+    """Return the participant's message still waiting for a reply, or None.
+
+    That is the last message when the participant wrote it: a reply always answers the latest
+    message, so messages before it are covered by the same reply.
+    """
+    last = chat.messages.order_by("-pk").first()
+    return last if last is not None and last.role == Message.Role.USER else None
+
+
+def participant_has_approved_card(*, participant: User, deliberation: Deliberation) -> bool:
+    """Return whether ``participant`` approved a card in an interview of ``deliberation``."""
+    return Chat.objects.filter(
+        participant=participant,
+        scenario__deliberation=deliberation,
+        state=Chat.State.APPROVED,
+    ).exists()
+
+
+def chat_as_contract(*, chat: Chat) -> dict:
+    """Return a chat for the API: its state, messages and card (the participant's own wording)."""
+    return {
+        "id": chat.pk,
+        "scenario": chat.scenario_id,
+        "state": chat.state,
+        "prompt": {"name": chat.prompt_name, "version": chat.prompt_version},
+        "messages": [message_as_contract(message) for message in chat_messages(chat=chat)],
+        "card": card_as_contract(chat.card) if chat.card_id else None,
+        "notice": chat.last_error or None,
+    }
+
+
+def message_as_contract(message: Message) -> dict:
+    """Return one message for the API."""
+    return {
+        "id": message.pk,
+        "role": message.role,
+        "text": message.text,
+        "created": message.created.isoformat(),
+    }

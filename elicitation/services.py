@@ -1,10 +1,17 @@
 """Writes of elicitation's data: keyword-only, validated before they are saved."""
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from collections.abc import Iterator
+from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core import llm
 from core.models import User
-from elicitation.models import Deliberation, MoralContext, Scenario, ValuesCard
+from elicitation import interview
+from elicitation.models import Chat, Deliberation, Message, MoralContext, Scenario, ValuesCard
+from elicitation.selectors import chat_pending_message, chat_transcript
 
 
 def deliberation_create(*, name: str, title: str, welcome_text: str = "") -> Deliberation:
@@ -73,3 +80,339 @@ def card_merge(*, card: ValuesCard, into: ValuesCard) -> ValuesCard:
     ValuesCard.objects.filter(canonical=card).update(canonical=into)
     card.save(update_fields=["canonical"])
     return card
+
+
+# --- interviews --------------------------------------------------------------------------------
+
+OUTAGE_TEXT = (
+    "The interviewer cannot be reached right now. Your message is saved: "
+    "please try again in a few minutes."
+)
+CARD_FAILED_TEXT = (
+    "The card could not be written this time. Nothing you wrote is lost: "
+    "try again, or tell the interviewer a little more first."
+)
+REVISE_FAILED_TEXT = (
+    "The card could not be changed that way. Try saying it differently, or edit the card directly."
+)
+CARD_INTRO_TEXT = "Thank you. I have written what you told me as a card: please check it."
+REVISED_TEXT = (
+    "I have changed the card. Does it say what matters to you now? "
+    "You can approve it, edit it yourself, or ask for more changes."
+)
+
+
+@dataclass(frozen=True)
+class TurnEvent:
+    """What happened during one turn: a piece of the reply, the stored reply, a card, an error."""
+
+    kind: str  # "delta" | "reply" | "card" | "error"
+    text: str = ""
+    message: Message | None = None
+    card: ValuesCard | None = None
+    error: llm.LLMError | None = None
+
+
+def chat_start(*, participant: User, scenario: Scenario, client_key: str = "") -> Chat:
+    """Start (or, for a ``client_key`` seen before, return) an interview about ``scenario``.
+
+    The interviewer's first message, which presents the scenario, is stored with the chat; it
+    needs no LLM call, so starting never fails on an outage or an exhausted budget.
+    """
+    if not scenario.deliberation.is_open:
+        raise ValidationError({"scenario": "This scenario is not open for interviews."})
+    if client_key:
+        existing = Chat.objects.filter(participant=participant, client_key=client_key).first()
+        if existing is not None:
+            return existing
+    prompt = interview.CURRENT_PROMPT
+    chat = Chat(
+        participant=participant,
+        scenario=scenario,
+        prompt_name=prompt.name,
+        prompt_version=prompt.version,
+        client_key=client_key,
+    )
+    chat.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            chat.save()
+            Message.objects.create(
+                chat=chat,
+                role=Message.Role.ASSISTANT,
+                text=interview.first_message(
+                    question=scenario.question, seed_message=scenario.seed_message
+                ),
+            )
+    except IntegrityError:
+        # The same key raced in from a double click: the first one won.
+        return Chat.objects.get(participant=participant, client_key=client_key)
+    return chat
+
+
+def message_post(*, chat: Chat, text: str, client_id: str = "") -> Message:
+    """Store the participant's message (before any LLM call) and return it.
+
+    Posting again with the same ``client_id``, or the same text while the last message is still
+    unanswered, returns the stored message instead of storing it twice.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": "Write a message before sending."})
+    if len(text) > interview.MAX_MESSAGE_CHARS:
+        raise ValidationError(
+            {
+                "text": f"Your message is {len(text):,} characters long; the limit is "
+                f"{interview.MAX_MESSAGE_CHARS:,}. Please shorten it and send it again."
+            }
+        )
+    if len(client_id) > 64:
+        raise ValidationError({"client_id": "At most 64 characters."})
+    with transaction.atomic():
+        chat = Chat.objects.select_for_update().get(pk=chat.pk)
+        if chat.state == Chat.State.APPROVED:
+            raise ValidationError(
+                {
+                    "text": "This card is approved, so the chat is finished. "
+                    "Start a new chat to write another card."
+                }
+            )
+        if client_id:
+            existing = chat.messages.filter(client_id=client_id).first()
+            if existing is not None:
+                return existing
+        pending = chat_pending_message(chat=chat)
+        if pending is not None and pending.text == text:
+            return pending
+        message = Message.objects.create(
+            chat=chat, role=Message.Role.USER, text=text, client_id=client_id
+        )
+        fields = {"last_error": ""}
+        if chat.state == Chat.State.FAILED:
+            fields["state"] = Chat.State.OPEN
+        Chat.objects.filter(pk=chat.pk).update(**fields)
+    return message
+
+
+def chat_turn(*, chat: Chat) -> Iterator[TurnEvent]:
+    """Answer the chat's unanswered message, yielding the reply as it streams, then what it made.
+
+    Yields nothing when every message is answered (a reload after the reply was stored). A
+    consumer that stops early (a dropped connection) leaves the message unanswered, to be
+    answered on the next call; an LLM failure leaves it so too and yields an "error" event.
+    """
+    chat = Chat.objects.select_related("scenario", "participant", "card").get(pk=chat.pk)
+    pending = chat_pending_message(chat=chat)
+    if pending is None:
+        return
+    if chat.state == Chat.State.CARD_PROPOSED and chat.card is not None:
+        yield from _card_revise(chat=chat, request=pending)
+        return
+    prompt = interview.prompt_for(chat.prompt_name, chat.prompt_version)
+    messages = interview.interview_messages(
+        prompt, question=chat.scenario.question, transcript=chat_transcript(chat=chat)
+    )
+    marker = interview.MarkerFilter()
+    try:
+        stream = llm.chat_stream(messages, purpose="elicitation.interview", user=chat.participant)
+    except llm.LLMError as error:
+        yield _turn_failed(chat=chat, error=error)
+        return
+    try:
+        for piece in stream:
+            shown = marker.feed(piece)
+            if shown:
+                yield TurnEvent("delta", text=shown)
+    except llm.LLMError as error:
+        yield _turn_failed(chat=chat, error=error)
+        return
+    finally:
+        stream.close()
+    tail = marker.finish()
+    if tail:
+        yield TurnEvent("delta", text=tail)
+    text = marker.text or (CARD_INTRO_TEXT if marker.submitted else "")
+    if not text:
+        error = llm.LLMUnavailable("The interviewer sent an empty reply.")
+        yield _turn_failed(chat=chat, error=error)
+        return
+    reply, stored = _reply_store(chat=chat, question=pending, text=text)
+    yield TurnEvent("reply", message=reply)
+    if stored and marker.submitted:
+        yield from _card_write(chat=chat)
+
+
+def chat_card_write(*, chat: Chat) -> Iterator[TurnEvent]:
+    """Ask for the card now (the participant's "write my card", or "try again" after a failure)."""
+    chat = Chat.objects.select_related("scenario", "participant", "card").get(pk=chat.pk)
+    if chat.card is not None and chat.state in (Chat.State.CARD_PROPOSED, Chat.State.APPROVED):
+        yield TurnEvent("card", card=chat.card)
+        return
+    if not chat.messages.filter(role=Message.Role.USER).exists():
+        raise ValidationError({"card": "Tell the interviewer what you think first."})
+    yield from _card_write(chat=chat)
+
+
+def chat_reply(*, chat: Chat) -> tuple[Message | None, ValuesCard | None, TurnEvent | None]:
+    """Run a whole turn; return the stored reply, the card (if one was proposed), the error."""
+    reply = card = failure = None
+    for event in chat_turn(chat=chat):
+        if event.kind == "reply":
+            reply = event.message
+        elif event.kind == "card":
+            card = event.card
+        elif event.kind == "error":
+            failure = event
+    return reply, card, failure
+
+
+def card_edit(*, chat: Chat, title: str, description: str, policies: list[str]) -> ValuesCard:
+    """Replace the proposed card's wording with the participant's own; raise per-field errors."""
+    policies = [policy for policy in (p.strip() for p in policies) if policy]
+    errors = interview.draft_errors(title=title, description=description, policies=policies)
+    if errors:
+        raise ValidationError(errors)
+    draft = interview.ValuesCardDraft(title=title, description=description, policies=policies)
+    with transaction.atomic():
+        chat = Chat.objects.select_for_update().select_related("card").get(pk=chat.pk)
+        if chat.state != Chat.State.CARD_PROPOSED or chat.card is None:
+            raise ValidationError({"card": "Only a proposed card can be edited."})
+        card = chat.card
+        card.title, card.description, card.policies = draft.title, draft.description, draft.policies
+        card.full_clean()
+        card.save(update_fields=["title", "description", "policies"])
+    return card
+
+
+def card_approve(*, chat: Chat) -> ValuesCard:
+    """Approve the chat's proposed card (approving twice is harmless) and finish the chat."""
+    with transaction.atomic():
+        chat = Chat.objects.select_for_update().select_related("card").get(pk=chat.pk)
+        if chat.state == Chat.State.APPROVED and chat.card is not None:
+            return chat.card
+        if chat.state != Chat.State.CARD_PROPOSED or chat.card is None:
+            raise ValidationError({"card": "There is no card to approve yet."})
+        card = chat.card
+        card.status = ValuesCard.Status.APPROVED
+        card.approved = timezone.now()
+        card.save(update_fields=["status", "approved"])
+        chat.state = Chat.State.APPROVED
+        chat.last_error = ""
+        chat.save(update_fields=["state", "last_error", "updated"])
+    return card
+
+
+def _participant_text(error: llm.LLMError) -> str:
+    if isinstance(error, llm.LLMBudgetExceeded):
+        return f"{error.message} Your conversation is saved."
+    if isinstance(error, llm.LLMUnavailable):
+        return OUTAGE_TEXT
+    return "The interviewer could not answer. Your message is saved: please try again."
+
+
+def _turn_failed(*, chat: Chat, error: llm.LLMError) -> TurnEvent:
+    text = _participant_text(error)
+    Chat.objects.filter(pk=chat.pk).update(last_error=text, updated=timezone.now())
+    return TurnEvent("error", text=text, error=error)
+
+
+def _reply_store(*, chat: Chat, question: Message, text: str) -> tuple[Message, bool]:
+    """Store the reply to ``question``; return it and whether this call stored it."""
+    try:
+        with transaction.atomic():
+            reply = Message.objects.create(
+                chat=chat, role=Message.Role.ASSISTANT, text=text, reply_to=question
+            )
+    except IntegrityError:
+        # Another request answered the same message first (two tabs, a reload mid-reply).
+        return Message.objects.get(reply_to=question), False
+    Chat.objects.filter(pk=chat.pk).update(last_error="", updated=timezone.now())
+    return reply, True
+
+
+def _card_write(*, chat: Chat) -> Iterator[TurnEvent]:
+    prompt = interview.prompt_for(chat.prompt_name, chat.prompt_version)
+    messages = interview.distill_messages(
+        prompt, question=chat.scenario.question, transcript=chat_transcript(chat=chat)
+    )
+    try:
+        draft = llm.structured(
+            messages,
+            schema=interview.ValuesCardDraft,
+            purpose="elicitation.card",
+            user=chat.participant,
+        )
+    except llm.LLMError as error:
+        text = (
+            CARD_FAILED_TEXT
+            if isinstance(error, llm.LLMInvalidOutput)
+            else _participant_text(error).replace("Your message is saved", "Nothing is lost")
+        )
+        Chat.objects.filter(pk=chat.pk).exclude(state=Chat.State.APPROVED).update(
+            state=Chat.State.FAILED, last_error=text, updated=timezone.now()
+        )
+        yield TurnEvent("error", text=text, error=error)
+        return
+    with transaction.atomic():
+        chat = Chat.objects.select_for_update().select_related("card", "scenario").get(pk=chat.pk)
+        if chat.card is not None and chat.state != Chat.State.FAILED:
+            card = chat.card  # another request proposed one meanwhile: keep it
+        else:
+            card = _card_store(chat=chat, draft=draft)
+            chat.card = card
+            chat.state = Chat.State.CARD_PROPOSED
+            chat.last_error = ""
+            chat.save(update_fields=["card", "state", "last_error", "updated"])
+    yield TurnEvent("card", card=card)
+
+
+def _card_store(*, chat: Chat, draft: interview.ValuesCardDraft) -> ValuesCard:
+    card = chat.card or ValuesCard(
+        deliberation_id=chat.scenario.deliberation_id,
+        scenario=chat.scenario,
+        author_id=chat.participant_id,
+        status=ValuesCard.Status.PROPOSED,
+    )
+    card.title, card.description, card.policies = draft.title, draft.description, draft.policies
+    card.full_clean()
+    card.save()
+    return card
+
+
+def _card_revise(*, chat: Chat, request: Message) -> Iterator[TurnEvent]:
+    prompt = interview.prompt_for(chat.prompt_name, chat.prompt_version)
+    transcript = [(role, text) for role, text in chat_transcript(chat=chat)][:-1]
+    card = chat.card
+    current = {"title": card.title, "description": card.description, "policies": card.policies}
+    messages = interview.revise_messages(
+        prompt,
+        question=chat.scenario.question,
+        transcript=transcript,
+        card=current,
+        request=request.text,
+    )
+    try:
+        draft = llm.structured(
+            messages,
+            schema=interview.ValuesCardDraft,
+            purpose="elicitation.card",
+            user=chat.participant,
+        )
+    except llm.LLMError as error:
+        text = (
+            REVISE_FAILED_TEXT
+            if isinstance(error, llm.LLMInvalidOutput)
+            else _participant_text(error)
+        )
+        Chat.objects.filter(pk=chat.pk).update(last_error=text, updated=timezone.now())
+        yield TurnEvent("error", text=text, error=error)
+        return
+    with transaction.atomic():
+        chat = Chat.objects.select_for_update().select_related("card", "scenario").get(pk=chat.pk)
+        if chat.state == Chat.State.CARD_PROPOSED and chat.card is not None:
+            card = _card_store(chat=chat, draft=draft)
+        else:
+            card = chat.card
+    reply, _ = _reply_store(chat=chat, question=request, text=REVISED_TEXT)
+    yield TurnEvent("reply", message=reply)
+    yield TurnEvent("card", card=card)

@@ -1,0 +1,296 @@
+"""The interviewer: its versioned prompts, the values-card schema, and the marker it ends with.
+
+Pure module (no database). A chat stores the prompt's name and version it was started with and
+keeps using that prompt, so changing the wording means adding a new version here, never editing
+one that chats already used.
+
+The gateway's chat calls take no tools, so the interviewer "calls" ``submit_values_card`` by
+ending a reply with ``SUBMIT_MARKER``; the card itself is then written by a second, structured
+call (``llm.structured`` with ``ValuesCardDraft``), which the gateway validates and retries.
+"""
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field, field_validator
+
+SUBMIT_MARKER = "[[submit_values_card]]"
+MAX_MESSAGE_CHARS = 4000
+
+# A policy starts with a noun phrase in capitals ("MOMENTS", "OPPORTUNITIES FOR") followed by
+# what is attended to in ordinary words.
+POLICY = re.compile(r"^(?P<head>[A-Z][A-Z'’-]*(?:\s+[A-Z][A-Z'’-]*)*)\s+(?P<rest>\S.*)$")
+IRREGULAR_PLURALS = {"PEOPLE", "CHILDREN", "CRITERIA", "PHENOMENA", "DATA", "MEN", "WOMEN"}
+SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One version of the interviewer: what it is told, and how it distills a card."""
+
+    name: str
+    version: str
+    system: str
+    distill: str
+    revise: str
+
+    def system_for(self, *, question: str) -> str:
+        """Return the interviewer's system prompt for the scenario ``question``."""
+        return self.system.replace("{question}", question).replace("{marker}", SUBMIT_MARKER)
+
+
+INTERVIEWER_V1 = Prompt(
+    name="mge-interviewer",
+    version="1",
+    system="""\
+You are interviewing a person to find out what they think a good answer to this question should \
+pay attention to. Someone asked a chatbot:
+
+"{question}"
+
+Your aim is to understand one thing the person cares about here, in their own words, well enough \
+to write it down as a short card. How to interview:
+
+- Ask exactly one question per message. Keep messages short: two or three sentences at most.
+- Ask about their own life, not about principles. Look for a real moment when something like this \
+mattered to them: a time they helped someone, or were helped, or wished they had been. Ask them \
+to tell you about it.
+- Once they tell a story, move from what they felt to what they were paying attention to: what \
+they noticed, looked for, or kept in mind when they acted well. Ask things like "What were you \
+looking for in that moment?" or "What told you it was going well?"
+- Collect several such things they attend to, in concrete terms.
+- Do not flatter them, praise their answers, or agree with them. Do not suggest answers or put \
+words in their mouth; if they are unsure, ask a more concrete question instead.
+- Do not use technical words such as "values card", "attention policy" or "constitutive". Talk \
+plainly.
+- Do not give advice about the question yourself. You are asking, not answering.
+
+When you understand what they attend to well enough to write it down (usually after four to \
+eight of their answers), stop asking. Write one short sentence saying you will now write it up \
+as a card for them to check, and end that message with exactly {marker}. Never write {marker} \
+in any other message.""",
+    distill="""\
+Write a values card from the interview below: what this person thinks a good answer to the \
+question should pay attention to. Use their words and their story; add nothing they did not say.
+
+Return JSON with:
+- "title": 2 to 5 words naming what they care about.
+- "description": one or two plain sentences saying what a good answer does, from their point \
+of view.
+- "policies": 3 to 7 things the person pays attention to when choosing well. Each starts with a \
+plural noun phrase in CAPITALS, followed by what exactly is attended to in ordinary words, e.g. \
+"MOMENTS when the user's eyes light up with interest" or "OPPORTUNITIES for the person to \
+decide for themselves".""",
+    revise="""\
+The participant read the card below and asked for changes. Return the whole card again with \
+their changes made, following the same rules (title 2 to 5 words; description one or two plain \
+sentences; 3 to 7 policies, each a plural noun phrase in CAPITALS followed by what is attended \
+to). Change only what they asked for.""",
+)
+
+PROMPTS: dict[tuple[str, str], Prompt] = {
+    (prompt.name, prompt.version): prompt for prompt in [INTERVIEWER_V1]
+}
+CURRENT_PROMPT = INTERVIEWER_V1
+
+
+def prompt_for(name: str, version: str) -> Prompt:
+    """Return the prompt a chat was started with (the current one if it was removed)."""
+    return PROMPTS.get((name, version), CURRENT_PROMPT)
+
+
+def first_message(*, question: str, seed_message: str = "") -> str:
+    """Return the interview's opening message: the scenario and what to think about."""
+    if seed_message.strip():
+        return seed_message.strip()
+    return (
+        f"Imagine someone asks a chatbot:\n\n“{question.strip()}”\n\n"
+        "What do you think a good response should consider?"
+    )
+
+
+# --- the card ----------------------------------------------------------------------------------
+
+
+def policy_problem(policy: str) -> str | None:
+    """Return what is wrong with one policy's wording, or None if it reads as it should."""
+    text = policy.strip()
+    match = POLICY.match(text)
+    if match is None:
+        return (
+            "must start with a plural noun phrase in CAPITALS followed by what is attended to, "
+            'e.g. "MOMENTS when the user\'s eyes light up with interest"'
+        )
+    words = match.group("head").split()
+    if not any(_is_plural(word) for word in words):
+        return f'"{match.group("head")}" should be plural, e.g. "MOMENTS" or "OPPORTUNITIES"'
+    if not re.search(r"[a-z]", match.group("rest")):
+        return "must say in ordinary words what is attended to after the capitals"
+    return None
+
+
+def _is_plural(word: str) -> bool:
+    word = word.strip("'’-")
+    if word in IRREGULAR_PLURALS:
+        return True
+    return (
+        len(word) > 2 and word.endswith("S") and (not word.endswith("SS") or word.endswith("SES"))
+    )
+
+
+class ValuesCardDraft(BaseModel):
+    """The card the interviewer writes (the ``submit_values_card`` tool's arguments)."""
+
+    title: str = Field(min_length=2, max_length=80, description="2 to 5 words.")
+    description: str = Field(
+        min_length=3, max_length=500, description="One or two plain sentences."
+    )
+    policies: list[str] = Field(
+        min_length=3,
+        max_length=7,
+        description="Each a plural noun phrase in CAPITALS followed by what is attended to.",
+    )
+
+    @field_validator("title")
+    @classmethod
+    def _title_words(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not 2 <= len(value.split()) <= 5:
+            raise ValueError("the title must be 2 to 5 words")
+        return value
+
+    @field_validator("description")
+    @classmethod
+    def _description_sentences(cls, value: str) -> str:
+        value = " ".join(value.split())
+        sentences = len(SENTENCE_END.findall(value)) or 1
+        if sentences > 2:
+            raise ValueError("the description must be one or two sentences")
+        return value
+
+    @field_validator("policies")
+    @classmethod
+    def _policies_read_as_attention(cls, value: list[str]) -> list[str]:
+        cleaned = [" ".join(policy.split()) for policy in value]
+        problems = [
+            f"policy {index + 1} {problem}"
+            for index, policy in enumerate(cleaned)
+            if (problem := policy_problem(policy))
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return cleaned
+
+
+def draft_errors(*, title: str, description: str, policies: Sequence[str]) -> dict[str, str]:
+    """Return ``{field: message}`` for a card a participant edited by hand (empty when valid)."""
+    from pydantic import ValidationError
+
+    try:
+        ValuesCardDraft(title=title, description=description, policies=list(policies))
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "card"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "too_short" and field == "policies":
+                message = "Write at least 3 things to pay attention to."
+            elif error["type"] == "too_long" and field == "policies":
+                message = "Write at most 7 things to pay attention to."
+            errors.setdefault(field, message[:1].upper() + message[1:])
+        return errors
+    return {}
+
+
+# --- what the model is sent --------------------------------------------------------------------
+
+
+def interview_messages(
+    prompt: Prompt, *, question: str, transcript: Sequence[tuple[str, str]]
+) -> list[dict[str, str]]:
+    """Return the interviewer's messages: its instructions, then the chat so far."""
+    messages = [{"role": "system", "content": prompt.system_for(question=question)}]
+    messages += [{"role": role, "content": text} for role, text in transcript]
+    return messages
+
+
+def _transcript_text(transcript: Sequence[tuple[str, str]]) -> str:
+    speaker = {"user": "Participant", "assistant": "Interviewer"}
+    return "\n\n".join(f"{speaker.get(role, role)}: {text}" for role, text in transcript)
+
+
+def distill_messages(
+    prompt: Prompt, *, question: str, transcript: Sequence[tuple[str, str]]
+) -> list[dict[str, str]]:
+    """Return the messages asking for the card (``submit_values_card``'s arguments) as JSON."""
+    return [
+        {"role": "system", "content": prompt.distill},
+        {
+            "role": "user",
+            "content": (
+                f'The question: "{question}"\n\nThe interview:\n\n{_transcript_text(transcript)}'
+            ),
+        },
+    ]
+
+
+def revise_messages(
+    prompt: Prompt,
+    *,
+    question: str,
+    transcript: Sequence[tuple[str, str]],
+    card: dict,
+    request: str,
+) -> list[dict[str, str]]:
+    """Return the messages asking for ``card`` rewritten as the participant ``request``-ed."""
+    return distill_messages(prompt, question=question, transcript=transcript) + [
+        {"role": "assistant", "content": json.dumps(card, ensure_ascii=False)},
+        {"role": "user", "content": f"{prompt.revise}\n\nWhat they asked: {request}"},
+    ]
+
+
+# --- the marker in a streamed reply ------------------------------------------------------------
+
+
+class MarkerFilter:
+    """Pass a streamed reply through, holding back anything that may be the start of the marker.
+
+    Feed it the deltas; it returns what may be shown now. ``text`` is the whole reply without
+    the marker, ``submitted`` whether the marker came.
+    """
+
+    def __init__(self, marker: str = SUBMIT_MARKER):
+        self.marker = marker
+        self._raw = ""
+        self._shown = 0
+
+    def feed(self, piece: str) -> str:
+        """Add ``piece``; return the text that can be shown now."""
+        self._raw += piece
+        visible = self._raw.replace(self.marker, "")
+        # Hold back a tail that could still grow into the marker.
+        hold = 0
+        for length in range(min(len(self.marker) - 1, len(visible)), 0, -1):
+            if self.marker.startswith(visible[-length:]):
+                hold = length
+                break
+        safe = visible[: len(visible) - hold]
+        out, self._shown = safe[self._shown :], max(self._shown, len(safe))
+        return out
+
+    def finish(self) -> str:
+        """Return what was held back once the reply is complete (a tail that was not marker)."""
+        visible = self._raw.replace(self.marker, "")
+        out = visible[self._shown :]
+        self._shown = len(visible)
+        return out
+
+    @property
+    def submitted(self) -> bool:
+        return self.marker in self._raw
+
+    @property
+    def text(self) -> str:
+        return self._raw.replace(self.marker, "").strip()

@@ -1,0 +1,75 @@
+"""The interviewer's prompt, the card's schema and the end-of-interview marker (no database)."""
+
+import pytest
+from pydantic import ValidationError
+
+from elicitation import interview
+from elicitation.interview import MarkerFilter, ValuesCardDraft, draft_errors
+from tests.elicitation.interview_script import CARD
+
+
+def test_the_prompt_is_versioned_and_names_the_scenario():
+    prompt = interview.CURRENT_PROMPT
+    assert (prompt.name, prompt.version) in interview.PROMPTS
+    system = prompt.system_for(question="Should I take the job abroad?")
+    assert "Should I take the job abroad?" in system
+    assert interview.SUBMIT_MARKER in system
+    assert "one question" in system.lower()
+
+
+def test_the_first_message_presents_the_scenario_or_its_seed_message():
+    text = interview.first_message(question="What should I do?")
+    assert "What should I do?" in text and "good response should consider" in text
+    assert interview.first_message(question="Q", seed_message=" Hello there ") == "Hello there"
+
+
+def test_a_good_card_validates():
+    card = ValuesCardDraft(**CARD)
+    assert card.title == "Room to Decide"
+    assert len(card.policies) == 3
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("title", "Autonomy", "2 to 5 words"),
+        ("title", "A very long title of many words", "2 to 5 words"),
+        ("description", "One. Two. Three.", "one or two sentences"),
+        ("policies", ["MOMENTS when it matters", "FEARS they hold"], "at least 3"),
+        ("policies", [f"MOMENTS number {i} here" for i in range(8)], "at most 7"),
+        ("policies", ["moments when x", "FEARS they hold", "OPTIONS they miss"], "CAPITALS"),
+        ("policies", ["SENSE of agency", "FEARS they hold", "OPTIONS they miss"], "plural"),
+    ],
+)
+def test_a_card_that_breaks_the_rules_is_refused_naming_the_field(field, value, words):
+    data = {**CARD, field: value}
+    with pytest.raises(ValidationError):
+        ValuesCardDraft(**data)
+    errors = draft_errors(**data)
+    assert list(errors) == [field]
+    assert words.lower() in errors[field].lower()
+
+
+def test_the_marker_is_never_shown_even_when_it_arrives_in_pieces():
+    marker = MarkerFilter()
+    pieces = ["I will write ", "it up now. [[sub", "mit_values", "_card]]"]
+    shown = "".join(marker.feed(piece) for piece in pieces) + marker.finish()
+    assert shown == "I will write it up now. "
+    assert marker.submitted
+    assert marker.text == "I will write it up now."
+
+
+def test_text_that_only_looks_like_the_marker_start_is_shown_at_the_end():
+    marker = MarkerFilter()
+    shown = marker.feed("Tell me about [[this") + marker.finish()
+    assert shown == "Tell me about [[this"
+    assert not marker.submitted
+
+
+def test_the_interviewer_is_sent_its_instructions_then_the_chat():
+    messages = interview.interview_messages(
+        interview.CURRENT_PROMPT,
+        question="Q?",
+        transcript=[("assistant", "Hi"), ("user", "Hello")],
+    )
+    assert [m["role"] for m in messages] == ["system", "assistant", "user"]
