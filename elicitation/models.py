@@ -245,3 +245,149 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"{self.role}: {self.text[:40]}"
 
+
+# --- De-duplication, context proposals and interview grades (researcher side) ------------------
+
+
+class CardEmbedding(models.Model):
+    """A card's embedding, and the wording de-duplication last looked at.
+
+    A card is embedded again only when its wording (``text_hash``) or the embedding model
+    changes, and compared with the others only while ``checked_hash`` differs from its wording:
+    that is what makes de-duplication runs incremental.
+    """
+
+    card = models.OneToOneField(ValuesCard, on_delete=models.CASCADE, related_name="embedding")
+    model = models.CharField(max_length=200, blank=True)
+    text_hash = models.CharField(max_length=64, blank=True, help_text="Wording embedded.")
+    vector = models.BinaryField(default=b"", blank=True, help_text="float32, little-endian.")
+    checked_hash = models.CharField(
+        max_length=64, blank=True, help_text="Wording de-duplication last considered."
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Embedding of card {self.card_id}"
+
+
+class DedupDecision(models.Model):
+    """One de-duplication decision about a card: merged, split off, or judged a distinct value."""
+
+    class Action(models.TextChoices):
+        MERGE = "merge", "Merged"
+        SPLIT = "split", "Split off"
+        DISTINCT = "distinct", "Judged a different value"
+
+    class Source(models.TextChoices):
+        LLM = "llm", "LLM"
+        RESEARCHER = "researcher", "Researcher"
+
+    deliberation = models.ForeignKey(
+        Deliberation, on_delete=models.CASCADE, related_name="dedup_decisions"
+    )
+    card = models.ForeignKey(ValuesCard, on_delete=models.CASCADE, related_name="dedup_decisions")
+    other = models.ForeignKey(
+        ValuesCard,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The canonical card it was merged into, split from or compared with.",
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    similarity = models.FloatField(null=True, blank=True)
+    prompt_version = models.CharField(max_length=64, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    job = models.ForeignKey(
+        "core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        indexes = [models.Index(fields=["deliberation", "created"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: card {self.card_id} / {self.other_id}"
+
+
+class ContextProposal(models.Model):
+    """A moral context the LLM proposed for a scenario, waiting for a researcher's approval."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    deliberation = models.ForeignKey(
+        Deliberation, on_delete=models.CASCADE, related_name="context_proposals"
+    )
+    scenario = models.ForeignKey(
+        Scenario, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.CharField(max_length=300)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    prompt_version = models.CharField(max_length=64, blank=True)
+    similar_to = models.ForeignKey(
+        MoralContext,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The closest existing context, when the proposal resembles one.",
+    )
+    similarity = models.FloatField(null=True, blank=True)
+    context = models.ForeignKey(
+        MoralContext,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The context created when it was approved.",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deliberation", "text"], name="context_proposal_text_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ChatGrade(models.Model):
+    """The LLM grader's rubric for one finished chat, once per grader prompt version."""
+
+    chat = models.ForeignKey("Chat", on_delete=models.CASCADE, related_name="grades")
+    grader_version = models.CharField(max_length=64)
+    personal_story = models.BooleanField(help_text="Did it get a story from the person's life?")
+    led_the_witness = models.BooleanField(help_text="Did it suggest answers to the person?")
+    one_question_at_a_time = models.BooleanField()
+    card_clarity = models.PositiveSmallIntegerField(help_text="1-5: is the card coherent, clear?")
+    notes = models.TextField(blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chat", "grader_version"], name="one_grade_per_chat_and_grader"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Grade of chat {self.chat_id} ({self.grader_version})"

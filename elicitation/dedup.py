@@ -1,0 +1,607 @@
+"""De-duplication of values cards: embed, cluster, let the LLM confirm, point duplicates home.
+
+A run embeds the cards whose wording changed since they were last embedded, then clusters the
+cards it has not looked at yet ("new": canonical, without duplicates, wording not yet checked)
+with the clusters already settled, by average-linkage cosine similarity
+(``elicitation.clustering.agglomerate``). Settled clusters never merge with one another
+automatically: that is a researcher's call. Every merge the similarity proposes is put to the
+LLM first (``SAME_VALUE_PROMPT``); a "no" keeps the two apart and is recorded too. Duplicates
+point at their canonical card (``ValuesCard.canonical``) and keep their own wording.
+
+Runs are incremental and idempotent: a second run with nothing new does nothing. Researchers
+merge and split by hand with a reason (``card_merge_by_researcher``, ``card_split``); every
+decision, by the LLM or a person, is a ``DedupDecision``.
+"""
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from celery import shared_task
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+from pydantic import BaseModel, Field
+
+from core import llm
+from core.jobs import JobProgress, job_start, job_type
+from core.llm.gateway import get_backend
+from core.models import Job, User
+from elicitation.clustering import agglomerate, medoid, normalised
+from elicitation.models import CardEmbedding, DedupDecision, Deliberation, ValuesCard
+from elicitation.services import card_merge
+
+logger = logging.getLogger(__name__)
+
+DEDUP_JOB = "elicitation.dedup"
+PURPOSE_EMBED = "elicitation.dedup.embed"
+PURPOSE_CONFIRM = "elicitation.dedup.confirm"
+DEFAULT_THRESHOLD = 0.75
+EMBED_BATCH = 64
+SCHEDULE_BUCKET_SECONDS = 600
+
+
+def dedup_threshold() -> float:
+    """Return the similarity above which two clusters are candidates for one value."""
+    return float(getattr(settings, "ELICITATION_DEDUP_THRESHOLD", DEFAULT_THRESHOLD))
+
+
+# --- the confirmation prompt ------------------------------------------------------------------
+
+SAME_VALUE_PROMPT_VERSION = "same-value/1"
+SAME_VALUE_PROMPT = """\
+You help researchers de-duplicate "values cards". Each card describes what one person pays \
+attention to when choosing well: a title, a short description, and the things they attend to.
+
+Two cards express the SAME value when a person who wrote one would feel that the other captures \
+what they care about fully: nothing important of theirs is missing or changed, even if the words \
+differ. Cards that are merely related, share a theme, or where one is broader or narrower than \
+the other, are DIFFERENT values.
+
+Answer in JSON: "same" (true or false) and "reason" (one short sentence a researcher can read)."""
+
+
+class SameValue(BaseModel):
+    """The LLM's judgement of two cards."""
+
+    same: bool
+    reason: str = Field(max_length=400)
+
+
+Confirm = Callable[[ValuesCard, ValuesCard], SameValue]
+
+
+def _card_for_prompt(card: ValuesCard) -> str:
+    policies = "\n".join(f"- {policy}" for policy in card.policies)
+    return f"Title: {card.title}\nDescription: {card.description}\nAttends to:\n{policies}"
+
+
+def cards_same_value(card: ValuesCard, other: ValuesCard) -> SameValue:
+    """Ask the LLM whether ``card`` and ``other`` express the same value."""
+    messages = [
+        {"role": "system", "content": SAME_VALUE_PROMPT},
+        {
+            "role": "user",
+            "content": f"Card A\n{_card_for_prompt(card)}\n\nCard B\n{_card_for_prompt(other)}",
+        },
+    ]
+    return llm.structured(messages, schema=SameValue, purpose=PURPOSE_CONFIRM, temperature=0)
+
+
+def always_same(card: ValuesCard, other: ValuesCard) -> SameValue:
+    """Accept every candidate without asking (benchmarks of the embedding alone)."""
+    return SameValue(same=True, reason="Accepted on similarity alone (no LLM confirmation).")
+
+
+# --- embeddings -------------------------------------------------------------------------------
+
+
+def card_text(card: ValuesCard) -> str:
+    """Return the wording of ``card`` that is embedded and compared."""
+    return "\n".join([card.title, card.description, *card.policies])
+
+
+def card_text_hash(card: ValuesCard) -> str:
+    """Return a hash of the card's wording (what decides whether it must be looked at again)."""
+    return hashlib.sha256(card_text(card).encode()).hexdigest()
+
+
+def _embedding_model() -> str:
+    return get_backend().embedding_model()
+
+
+def _vector_bytes(vector: list[float]) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def _vector(embedding: CardEmbedding) -> np.ndarray:
+    return np.frombuffer(bytes(embedding.vector), dtype="<f4")
+
+
+def cards_embed(*, cards: list[ValuesCard], progress: JobProgress | None = None) -> int:
+    """Embed the cards whose wording or embedding model changed; return how many were embedded."""
+    model = _embedding_model()
+    known = {e.card_id: e for e in CardEmbedding.objects.filter(card__in=cards)}
+    stale = [
+        card
+        for card in cards
+        if card.pk not in known
+        or known[card.pk].text_hash != card_text_hash(card)
+        or known[card.pk].model != model
+        or not known[card.pk].vector
+    ]
+    for start in range(0, len(stale), EMBED_BATCH):
+        batch = stale[start : start + EMBED_BATCH]
+        vectors = llm.embed([card_text(card) for card in batch], purpose=PURPOSE_EMBED)
+        for card, vector in zip(batch, vectors, strict=True):
+            CardEmbedding.objects.update_or_create(
+                card=card,
+                defaults={
+                    "model": model,
+                    "text_hash": card_text_hash(card),
+                    "vector": _vector_bytes(vector),
+                },
+            )
+        if progress is not None:
+            progress.update(message=f"Embedded {start + len(batch)} of {len(stale)} cards")
+    return len(stale)
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Comparison:
+    """What the run learnt while clustering, written to the database at the end."""
+
+    reasons: dict[int, tuple[str, float]] = field(default_factory=dict)  # card → why merged
+    distinct: list[tuple[ValuesCard, ValuesCard, str, float]] = field(default_factory=list)
+    unsure: set[int] = field(default_factory=set)  # cards to look at again next run
+    asked: int = 0
+
+
+def _cards_in_scope(deliberation: Deliberation) -> list[ValuesCard]:
+    cards = ValuesCard.objects.filter(deliberation=deliberation)
+    status = getattr(ValuesCard, "Status", None)
+    if status is not None:
+        # Only cards their authors approved are values; a proposed card may still change.
+        cards = cards.filter(status=status.APPROVED)
+    return list(cards.select_related("embedding").order_by("pk"))
+
+
+def _known_apart(deliberation: Deliberation) -> set[frozenset[int]]:
+    """Return the pairs of cards a person or the LLM already judged to be different values."""
+    rows = DedupDecision.objects.filter(
+        deliberation=deliberation,
+        action__in=[DedupDecision.Action.DISTINCT, DedupDecision.Action.SPLIT],
+        other__isnull=False,
+    ).values_list("card_id", "other_id")
+    return {frozenset(pair) for pair in rows}
+
+
+def dedup_run(
+    *,
+    deliberation: Deliberation,
+    threshold: float | None = None,
+    confirm: Confirm | None = None,
+    job: Job | None = None,
+    progress: JobProgress | None = None,
+) -> dict:
+    """De-duplicate the deliberation's new cards; return what was embedded, merged and kept apart.
+
+    ``confirm`` judges each candidate pair (default: the LLM, ``cards_same_value``).
+    """
+    threshold = dedup_threshold() if threshold is None else float(threshold)
+    confirm = confirm or cards_same_value
+    cards = _cards_in_scope(deliberation)
+    embedded = cards_embed(cards=cards, progress=progress)
+    embeddings = {e.card_id: e for e in CardEmbedding.objects.filter(card__in=cards)}
+    cards = [card for card in cards if card.pk in embeddings]
+    index_of = {card.pk: index for index, card in enumerate(cards)}
+    has_duplicates = {card.canonical_id for card in cards if card.canonical_id}
+
+    def is_new(card: ValuesCard) -> bool:
+        return (
+            card.canonical_id is None
+            and card.pk not in has_duplicates
+            and embeddings[card.pk].checked_hash != card_text_hash(card)
+        )
+
+    new_cards = [card for card in cards if is_new(card)]
+    summary = {
+        "embedded": embedded,
+        "cards": len(cards),
+        "new": len(new_cards),
+        "merged": 0,
+        "kept_apart": 0,
+        "llm_questions": 0,
+        "threshold": threshold,
+    }
+    if not new_cards:
+        return summary
+    if progress is not None:
+        progress.update(message=f"Comparing {len(new_cards)} new cards", total=len(new_cards))
+
+    vectors = normalised(np.stack([_vector(embeddings[card.pk]) for card in cards]))
+    groups: dict[int, list[int]] = {}
+    for card in cards:
+        root = card.canonical_id or card.pk
+        if root in index_of:
+            groups.setdefault(root, []).append(index_of[card.pk])
+    new_ids = {card.pk for card in new_cards}
+    group_list = list(groups.values())
+    fixed = [cards[group[0]].pk not in new_ids or len(group) > 1 for group in group_list]
+    apart = _known_apart(deliberation)
+    learnt = _Comparison()
+    verdicts: dict[frozenset[int], SameValue | None] = {}
+
+    def representative(members: list[int]) -> ValuesCard:
+        settled = [
+            cards[i] for i in members if cards[i].pk not in new_ids and cards[i].is_canonical
+        ]
+        return settled[0] if settled else cards[medoid(members, vectors)]
+
+    def may_merge(first: list[int], second: list[int], link: float) -> bool:
+        card, other = representative(first), representative(second)
+        if (card.pk not in new_ids, card.pk) < (other.pk not in new_ids, other.pk):
+            # The decision is recorded on the new card, or on the later of two new ones.
+            card, other = other, card
+        pair = frozenset((card.pk, other.pk))
+        if pair in apart:
+            return False
+        if pair not in verdicts:
+            learnt.asked += 1
+            try:
+                verdicts[pair] = confirm(card, other)
+            except llm.LLMInvalidOutput as error:
+                logger.warning("No verdict on cards %s and %s: %s", card.pk, other.pk, error)
+                verdicts[pair] = None
+        verdict = verdicts[pair]
+        if verdict is None:
+            learnt.unsure.update(cards[i].pk for i in first + second if cards[i].pk in new_ids)
+            return False
+        if not verdict.same:
+            learnt.distinct.append((card, other, verdict.reason, link))
+            return False
+        for i in first + second:
+            learnt.reasons.setdefault(cards[i].pk, (verdict.reason, link))
+        return True
+
+    clusters = agglomerate(
+        vectors, groups=group_list, threshold=threshold, fixed=fixed, may_merge=may_merge
+    )
+    summary["llm_questions"] = learnt.asked
+    plan: list[tuple[ValuesCard, ValuesCard]] = []  # (new card, canonical it joins)
+    for members in clusters:
+        if not any(cards[i].pk in new_ids for i in members):
+            continue
+        canonical = representative(members)
+        plan += [
+            (cards[i], canonical)
+            for i in members
+            if cards[i].pk in new_ids and cards[i].pk != canonical.pk
+        ]
+    summary.update(
+        _dedup_write(
+            deliberation=deliberation,
+            new_cards=new_cards,
+            plan=plan,
+            learnt=learnt,
+            vectors={card.pk: vectors[index_of[card.pk]] for card in cards},
+            job=job,
+        )
+    )
+    summary["clusters_with_new_cards"] = sum(
+        1 for members in clusters if any(cards[i].pk in new_ids for i in members)
+    )
+    return summary
+
+
+@transaction.atomic
+def _dedup_write(
+    *,
+    deliberation: Deliberation,
+    new_cards: list[ValuesCard],
+    plan: list[tuple[ValuesCard, ValuesCard]],
+    learnt: _Comparison,
+    vectors: dict[int, np.ndarray],
+    job: Job | None,
+) -> dict:
+    """Apply the run's merges and record its decisions, skipping cards that changed meanwhile."""
+    # One writer per deliberation at a time; a second run waits here, then finds nothing new.
+    Deliberation.objects.select_for_update().filter(pk=deliberation.pk).first()
+    ids = [card.pk for card in new_cards]
+    current = {
+        card.pk: card
+        for card in ValuesCard.objects.filter(pk__in=ids)
+        .select_related("embedding")
+        .annotate(n_duplicates=Count("duplicates"))
+    }
+    hashes = {card.pk: card_text_hash(card) for card in new_cards}
+
+    def still_new(card_id: int) -> bool:
+        card = current.get(card_id)
+        return (
+            card is not None
+            and card.canonical_id is None
+            and card.n_duplicates == 0
+            and card_text_hash(card) == hashes[card_id]
+            and card.embedding.checked_hash != hashes[card_id]
+        )
+
+    model = get_backend().chat_model(None)
+    fresh = {card_id for card_id in ids if still_new(card_id)}
+    merged = 0
+    for card, canonical in plan:
+        if card.pk not in fresh or card.pk in learnt.unsure:
+            continue
+        into = ValuesCard.objects.get(pk=canonical.pk)
+        if into.canonical_id is not None:
+            continue  # merged elsewhere while we were asking; the next run looks again
+        card_merge(card=current[card.pk], into=into)
+        reason, _ = learnt.reasons.get(card.pk, ("", 0.0))
+        DedupDecision.objects.create(
+            deliberation=deliberation,
+            card_id=card.pk,
+            other=into,
+            action=DedupDecision.Action.MERGE,
+            source=DedupDecision.Source.LLM,
+            reason=reason,
+            similarity=float(vectors[card.pk] @ vectors[into.pk]),
+            prompt_version=SAME_VALUE_PROMPT_VERSION,
+            model=model,
+            job=job,
+        )
+        merged += 1
+    kept_apart = 0
+    for card, other, reason, link in learnt.distinct:
+        if card.pk not in fresh:
+            continue
+        DedupDecision.objects.create(
+            deliberation=deliberation,
+            card_id=card.pk,
+            other_id=other.pk,
+            action=DedupDecision.Action.DISTINCT,
+            source=DedupDecision.Source.LLM,
+            reason=reason,
+            similarity=link,
+            prompt_version=SAME_VALUE_PROMPT_VERSION,
+            model=model,
+            job=job,
+        )
+        kept_apart += 1
+    for card_id in fresh - learnt.unsure:
+        CardEmbedding.objects.filter(card_id=card_id).update(checked_hash=hashes[card_id])
+    return {"merged": merged, "kept_apart": kept_apart, "left_for_next_run": len(learnt.unsure)}
+
+
+# --- jobs and the schedule --------------------------------------------------------------------
+
+
+@job_type(DEDUP_JOB, title="De-duplicate values cards", retry_on=(llm.LLMUnavailable,))
+def dedup_job(job: Job, progress: JobProgress) -> dict:
+    """Run de-duplication for the deliberation in ``job.params``."""
+    deliberation = Deliberation.objects.get(pk=job.params["deliberation"])
+    confirm = always_same if job.params.get("confirm") == "none" else None
+    return dedup_run(
+        deliberation=deliberation,
+        threshold=job.params.get("threshold"),
+        confirm=confirm,
+        job=job,
+        progress=progress,
+    )
+
+
+def dedup_start(
+    *,
+    deliberation: Deliberation,
+    started_by: User | None = None,
+    threshold: float | None = None,
+    key: str | None = None,
+) -> Job:
+    """Start a de-duplication job for ``deliberation`` (the same ``key`` starts it once)."""
+    if threshold is not None and not 0 < threshold <= 1:
+        raise ValidationError({"threshold": "The similarity threshold must be in (0, 1]."})
+    params: dict = {"deliberation": deliberation.pk}
+    if threshold is not None:
+        params["threshold"] = threshold
+    return job_start(
+        kind=DEDUP_JOB,
+        params=params,
+        created_by=started_by,
+        idempotency_key=f"dedup:{deliberation.pk}:{key}" if key else None,
+    )
+
+
+def deliberations_needing_dedup() -> list[Deliberation]:
+    """Return the deliberations with cards to embed or to compare."""
+    needing = set()
+    cards = ValuesCard.objects.select_related("embedding").annotate(
+        n_duplicates=Count("duplicates")
+    )
+    status = getattr(ValuesCard, "Status", None)
+    if status is not None:
+        cards = cards.filter(status=status.APPROVED)
+    for card in cards.iterator():
+        if card.deliberation_id in needing:
+            continue
+        embedding = getattr(card, "embedding", None)
+        wording = card_text_hash(card)
+        if embedding is None or embedding.text_hash != wording:
+            needing.add(card.deliberation_id)
+        elif card.canonical_id is None and not card.n_duplicates:
+            if embedding.checked_hash != wording:
+                needing.add(card.deliberation_id)
+    return list(Deliberation.objects.filter(pk__in=needing))
+
+
+def dedup_schedule() -> list[Job]:
+    """Start a job for each deliberation with work to do (at most one per 10 minutes)."""
+    bucket = int(timezone.now().timestamp()) // SCHEDULE_BUCKET_SECONDS
+    return [
+        dedup_start(deliberation=deliberation, key=f"schedule-{bucket}")
+        for deliberation in deliberations_needing_dedup()
+    ]
+
+
+@shared_task(name="elicitation.dedup_scheduled", ignore_result=True)
+def dedup_scheduled() -> None:
+    """Celery beat: start the de-duplication jobs that have work to do."""
+    dedup_schedule()
+
+
+# --- researcher decisions ---------------------------------------------------------------------
+
+
+def _reason_required(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why, so the decision can be understood later."})
+    return reason
+
+
+def _mark_checked(card: ValuesCard) -> None:
+    """Record that de-duplication need not look at this wording again (a person decided)."""
+    CardEmbedding.objects.update_or_create(
+        card=card, defaults={"checked_hash": card_text_hash(card)}
+    )
+
+
+def _similarity(card: ValuesCard, other: ValuesCard) -> float | None:
+    rows = {e.card_id: e for e in CardEmbedding.objects.filter(card__in=[card, other])}
+    if card.pk not in rows or other.pk not in rows:
+        return None
+    first, second = _vector(rows[card.pk]), _vector(rows[other.pk])
+    if not len(first) or len(first) != len(second):
+        return None
+    unit = normalised(np.stack([first, second]))
+    return float(unit[0] @ unit[1])
+
+
+@transaction.atomic
+def card_merge_by_researcher(
+    *, card: ValuesCard, into: ValuesCard, researcher: User, reason: str
+) -> ValuesCard:
+    """Merge ``card`` (with its duplicates) into the cluster of ``into``, recording why.
+
+    Merging a card into the cluster it is already in changes nothing and records nothing.
+    """
+    reason = _reason_required(reason)
+    locked = ValuesCard.objects.select_for_update().filter(pk__in=[card.pk, into.pk])
+    cards = {c.pk: c for c in locked.order_by("pk")}
+    card, into = cards[card.pk], cards.get(into.pk, card)
+    target = into.canonical if into.canonical_id else into
+    if card.pk == target.pk or card.canonical_id == target.pk:
+        return card
+    card_merge(card=card, into=target)
+    DedupDecision.objects.create(
+        deliberation=card.deliberation,
+        card=card,
+        other=target,
+        action=DedupDecision.Action.MERGE,
+        source=DedupDecision.Source.RESEARCHER,
+        decided_by=researcher,
+        reason=reason,
+        similarity=_similarity(card, target),
+    )
+    _mark_checked(card)
+    return card
+
+
+@transaction.atomic
+def card_split(*, card: ValuesCard, researcher: User, reason: str) -> ValuesCard:
+    """Make duplicate ``card`` a canonical card of its own again, recording why.
+
+    Splitting a card that is already canonical changes nothing and records nothing.
+    """
+    reason = _reason_required(reason)
+    card = ValuesCard.objects.select_for_update().get(pk=card.pk)
+    if card.canonical_id is None:
+        return card
+    former = card.canonical
+    card.canonical = None
+    card.full_clean()
+    card.save(update_fields=["canonical"])
+    DedupDecision.objects.create(
+        deliberation=card.deliberation,
+        card=card,
+        other=former,
+        action=DedupDecision.Action.SPLIT,
+        source=DedupDecision.Source.RESEARCHER,
+        decided_by=researcher,
+        reason=reason,
+        similarity=_similarity(card, former),
+    )
+    _mark_checked(card)
+    return card
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Cluster:
+    """A canonical card and its duplicates, each with its similarity to the canonical."""
+
+    canonical: ValuesCard
+    members: list[tuple[ValuesCard, float | None]]
+
+    @property
+    def size(self) -> int:
+        return 1 + len(self.members)
+
+
+def clusters_for_deliberation(
+    *, deliberation: Deliberation, min_size: int = 1, search: str = ""
+) -> list[Cluster]:
+    """Return the deliberation's clusters, biggest first, with member similarities."""
+    duplicates = ValuesCard.objects.order_by("pk").select_related("embedding", "author")
+    canonicals = (
+        ValuesCard.objects.filter(deliberation=deliberation, canonical__isnull=True)
+        .select_related("embedding", "author")
+        .prefetch_related(Prefetch("duplicates", queryset=duplicates))
+        .annotate(n_duplicates=Count("duplicates"))
+        .filter(n_duplicates__gte=max(0, min_size - 1))
+    )
+    if search:
+        canonicals = canonicals.filter(
+            Q(title__icontains=search) | Q(duplicates__title__icontains=search)
+        ).distinct()
+    result = []
+    for canonical in canonicals.order_by("-n_duplicates", "pk"):
+        base = _embedded_unit(canonical)
+        members = []
+        for duplicate in canonical.duplicates.all():
+            other = _embedded_unit(duplicate)
+            similar = (
+                float(base @ other)
+                if base is not None and other is not None and len(base) == len(other)
+                else None
+            )
+            members.append((duplicate, similar))
+        members.sort(key=lambda pair: -(pair[1] if pair[1] is not None else -2))
+        result.append(Cluster(canonical=canonical, members=members))
+    return result
+
+
+def _embedded_unit(card: ValuesCard) -> np.ndarray | None:
+    embedding = getattr(card, "embedding", None)
+    if embedding is None or not embedding.vector:
+        return None
+    vector = _vector(embedding).astype(np.float64)
+    norm = np.linalg.norm(vector)
+    return vector / norm if norm else None
+
+
+def dedup_decisions(*, deliberation: Deliberation, card: ValuesCard | None = None):
+    """Return the deliberation's de-duplication decisions, newest first."""
+    decisions = DedupDecision.objects.filter(deliberation=deliberation).select_related(
+        "card", "other", "decided_by"
+    )
+    if card is not None:
+        decisions = decisions.filter(Q(card=card) | Q(other=card))
+    return decisions
