@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from training.evaluator import Evaluator
+from training.targets import TargetError, validate_vector
 
 DISTANCES = ("l2", "l1", "weighted")
 POLICY_CARD = "policy.json"
@@ -37,23 +38,10 @@ def read_target(path_or_dict: str | Path | dict, dimensions: Sequence[str]) -> d
             target = json.loads(Path(path_or_dict).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as error:
             raise AlignmentError(f"cannot read the target {path_or_dict}: {error}") from None
-    if isinstance(target, dict) and "target" in target and isinstance(target["target"], dict):
-        target = target["target"]
-    if not isinstance(target, dict):
-        raise AlignmentError("the target must be a JSON object of value: number")
-    missing = [key for key in dimensions if key not in target]
-    if missing:
-        raise AlignmentError(f"the target lacks {', '.join(missing)}")
-    unknown = [key for key in target if key not in dimensions]
-    if unknown:
-        raise AlignmentError(f"the target names values the evaluator lacks: {', '.join(unknown)}")
-    vector = {}
-    for key in dimensions:
-        value = target[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not -1 <= value <= 1:
-            raise AlignmentError(f"target.{key}: {value!r} is not a number from -1 to 1")
-        vector[key] = float(value)
-    return vector
+    try:
+        return validate_vector(target, dimensions)
+    except TargetError as error:
+        raise AlignmentError(f"target: {error}") from None
 
 
 def read_prompts(path: str | Path) -> list[str]:

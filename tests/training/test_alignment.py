@@ -23,9 +23,9 @@ def test_distances_are_l2_l1_and_weighted():
 @pytest.mark.parametrize(
     "target, message",
     [
-        ({"security": 1}, "the target lacks self_direction"),
-        (FULCRA_PRESET | {"humility": 1}, "values the evaluator lacks: humility"),
-        (FULCRA_PRESET | {"power": 2}, "target.power: 2 is not a number from -1 to 1"),
+        ({"security": 1}, "self_direction, stimulation, .* missing"),
+        (FULCRA_PRESET | {"humility": 1}, "humility: not a dimension of the scheme"),
+        (FULCRA_PRESET | {"power": 2}, r"power: 2 is outside \[-1, 1\]"),
     ],
 )
 def test_a_bad_target_is_refused_with_the_reason(target, message):
