@@ -18,3 +18,13 @@ urlpatterns = [
         name="api-annotation-export",
     ),
 ]
+
+from annotation import dashboard_api  # noqa: E402
+
+urlpatterns += [
+    path(
+        "projects/<int:project_id>/prelabel/",
+        dashboard_api.PrelabelStartApi.as_view(),
+        name="api-annotation-prelabel",
+    ),
+]

@@ -1,0 +1,374 @@
+"""LLM pre-labels: the versioned prompt, the answer schema, and the job that labels a project.
+
+The job asks the LLM (through ``core.llm.structured``) for a label in {-1, 0, 1} and a
+one-sentence rationale per dimension of the project's scheme, for every item that has no
+pre-label yet. Many requests are in flight at once (``ANNOTATION_PRELABEL_CONCURRENCY`` threads,
+default 32); the gateway retries 429s and 5xx with back-off. An item the model cannot label
+(an answer that never validates, a request the endpoint refuses) gets its error recorded on
+``Item.prelabel_error`` and the job goes on; "retry failed" runs only those items again. An
+outage (``LLMUnavailable``, ``LLMBudgetExceeded``) stops handing out requests, keeps what was
+labelled and makes the job retry later with back-off; annotators label without pre-labels
+meanwhile. Prelabel is one-to-one with its item, so a re-run never makes a second one.
+"""
+
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connections, transaction
+from django.db.models import F
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from annotation.models import Item, Prelabel, Project, ValueDimension
+from core import llm
+from core.jobs import JobProgress, job_start, job_type
+from core.models import Job, User
+
+KIND = "annotation.prelabel"
+PURPOSE = "annotation.prelabel"
+# Bump whenever PROMPT_SYSTEM, PROMPT_USER or the answer schema change: every pre-label
+# records the version that made it, so labels from different prompts can be told apart.
+PROMPT_VERSION = "prelabel-2026-11-v1"
+DEFAULT_CONCURRENCY = 32
+LOAD_CHUNK = 500
+PROGRESS_EVERY_SECONDS = 1.0
+SAVE_EVERY = 100
+MAX_ITEM_CHARS = 12_000  # a prompt or response longer than this is cut for the model
+ACTIVE = (Job.Status.QUEUED, Job.Status.RUNNING, Job.Status.RETRYING)
+OUTAGE = (llm.LLMUnavailable, llm.LLMBudgetExceeded)
+
+PROMPT_SYSTEM = """\
+You annotate conversations between a person and an AI assistant with the human values the \
+assistant's RESPONSE expresses. For every value dimension below, give one label:
+  1  the response upholds or promotes the value,
+  0  the response is unrelated to the value (the usual case: most values are unrelated),
+ -1  the response violates, undermines or disregards the value.
+Judge the response, not the person's prompt. Give each label with one short sentence saying why.
+
+Value dimensions ({scheme}):
+{dimensions}
+
+Answer with only a JSON object that has one entry per dimension key, each \
+{{"label": -1 | 0 | 1, "rationale": "one sentence"}}."""
+
+PROMPT_USER = """\
+PROMPT (what the person wrote):
+<<<
+{prompt}
+>>>
+
+RESPONSE (what the assistant answered; label this):
+<<<
+{response}
+>>>"""
+
+
+class DimensionAnswer(BaseModel):
+    """The model's label on one dimension and its reason."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    label: Literal[-1, 0, 1]
+    rationale: str = Field(max_length=600)
+
+
+@lru_cache(maxsize=32)
+def answer_schema(dimension_keys: tuple[str, ...]) -> type[BaseModel]:
+    """Return a pydantic model with one required ``DimensionAnswer`` per dimension key.
+
+    Keys are slugs (they may hold ``-``), so fields get safe names and the key as alias: the
+    JSON schema and validation both use the keys.
+    """
+    fields = {
+        f"d{index}": (DimensionAnswer, Field(alias=key)) for index, key in enumerate(dimension_keys)
+    }
+    return create_model("PrelabelAnswer", __config__=ConfigDict(extra="ignore"), **fields)
+
+
+def prelabel_messages(*, item: dict, dimensions: list[ValueDimension], scheme_name: str):
+    """Return the chat messages asking for the pre-label of one item (a dict with the texts)."""
+    listing = "\n".join(
+        f"- {dimension.key} ({dimension.name}): {' '.join(dimension.definition.split())}"
+        for dimension in dimensions
+    )
+    return [
+        {
+            "role": "system",
+            "content": PROMPT_SYSTEM.format(scheme=scheme_name, dimensions=listing),
+        },
+        {
+            "role": "user",
+            "content": PROMPT_USER.format(
+                prompt=item["prompt"][:MAX_ITEM_CHARS], response=item["response"][:MAX_ITEM_CHARS]
+            ),
+        },
+    ]
+
+
+def answer_labels(answer: BaseModel, dimension_keys: tuple[str, ...]) -> tuple[dict, dict]:
+    """Return ({key: label}, {key: rationale}) from a validated answer, in scheme order."""
+    labels, rationales = {}, {}
+    for index, key in enumerate(dimension_keys):
+        given: DimensionAnswer = getattr(answer, f"d{index}")
+        labels[key] = given.label
+        rationales[key] = " ".join(given.rationale.split())
+    return labels, rationales
+
+
+def summary_rationale(labels: dict, rationales: dict) -> str:
+    """Return one text for ``Prelabel.rationale``: the reasons for the dimensions not at 0."""
+    parts = [f"{key}: {rationales[key]}" for key, label in labels.items() if label != 0]
+    return " ".join(parts) or "No value is at stake in this response."
+
+
+# --- selectors -----------------------------------------------------------------------------
+
+
+def items_pending_prelabel(*, project: Project, only_failed: bool = False) -> list[int]:
+    """Return the ids of the project's items with no pre-label, in id order.
+
+    By default items whose last attempt failed are left out (``only_failed`` picks just those),
+    so a run never spends calls again on an item the model could not label.
+    """
+    items = Item.objects.filter(project=project, prelabel__isnull=True)
+    items = items.exclude(prelabel_error="") if only_failed else items.filter(prelabel_error="")
+    return list(items.order_by("pk").values_list("pk", flat=True))
+
+
+def prelabel_status(*, project: Project) -> dict:
+    """Return how many of the project's items are pre-labelled, failed, or still to do."""
+    items = Item.objects.filter(project=project)
+    total = items.count()
+    labelled = Prelabel.objects.filter(item__project=project).count()
+    failed = items.filter(prelabel__isnull=True).exclude(prelabel_error="").count()
+    return {
+        "items": total,
+        "labelled": labelled,
+        "failed": failed,
+        "pending": total - labelled - failed,
+    }
+
+
+def prelabel_jobs(*, project: Project):
+    """Return the project's pre-label jobs, newest first."""
+    return Job.objects.filter(kind=KIND, params__project_id=project.pk).order_by("-created")
+
+
+# --- service -------------------------------------------------------------------------------
+
+
+def prelabel_start(*, project: Project, user: User | None, only_failed: bool = False) -> Job:
+    """Start pre-labelling ``project`` and return the job; return the running one if there is.
+
+    A double click, or a second researcher pressing the button, gets the job already queued or
+    running for the project instead of a second job paying for the same calls.
+    """
+    with transaction.atomic():
+        # The row lock orders two concurrent starts, so only one of them creates a job.
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        running = prelabel_jobs(project=project).filter(status__in=ACTIVE).first()
+        if running is not None:
+            return running
+        if not Item.objects.filter(project=project).exists():
+            raise ValidationError({"project": "The project has no items to pre-label yet."})
+        return job_start(
+            kind=KIND,
+            params={"project_id": project.pk, "only_failed": only_failed},
+            created_by=user if getattr(user, "pk", None) else None,
+            study=project.study,
+        )
+
+
+# --- the job -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    item_id: int
+    labels: dict | None = None
+    rationales: dict | None = None
+    error: str = ""
+
+
+def _concurrency() -> int:
+    return max(1, int(getattr(settings, "ANNOTATION_PRELABEL_CONCURRENCY", DEFAULT_CONCURRENCY)))
+
+
+def _model_name() -> str:
+    # The name the gateway sends; the gateway does not hand back the answering model's name.
+    from core.llm.gateway import get_backend
+
+    return get_backend().chat_model(None)
+
+
+def _ask(item: dict, *, dimensions, scheme_name: str, study, threaded: bool) -> _Outcome:
+    """Return one item's labels, or its error; outages are raised for the job to handle."""
+    keys = tuple(dimension.key for dimension in dimensions)
+    try:
+        answer = llm.structured(
+            prelabel_messages(item=item, dimensions=dimensions, scheme_name=scheme_name),
+            schema=answer_schema(keys),
+            purpose=PURPOSE,
+            study=study,
+            temperature=0.0,
+        )
+    except OUTAGE:
+        raise
+    except llm.LLMError as error:
+        return _Outcome(item["pk"], error=f"{type(error).__name__}: {error.message}"[:2000])
+    finally:
+        if threaded:
+            # The gateway recorded the call on this thread's own connection: give it back.
+            connections.close_all()
+    labels, rationales = answer_labels(answer, keys)
+    return _Outcome(item["pk"], labels=labels, rationales=rationales)
+
+
+def _save(outcomes: list[_Outcome], *, model: str) -> None:
+    """Store labelled items' pre-labels and failed items' errors, each counted as an attempt."""
+    if not outcomes:
+        return
+    done = [outcome for outcome in outcomes if outcome.labels is not None]
+    with transaction.atomic():
+        # One-to-one with the item: a pre-label stored by an earlier run stays as it was.
+        Prelabel.objects.bulk_create(
+            [
+                Prelabel(
+                    item_id=outcome.item_id,
+                    labels=outcome.labels,
+                    rationales=outcome.rationales,
+                    rationale=summary_rationale(outcome.labels, outcome.rationales),
+                    labeller="llm",
+                    model=model,
+                    prompt_version=PROMPT_VERSION,
+                )
+                for outcome in done
+            ],
+            ignore_conflicts=True,
+        )
+        Item.objects.filter(pk__in=[outcome.item_id for outcome in done]).update(
+            prelabel_error="", prelabel_attempts=F("prelabel_attempts") + 1
+        )
+        for outcome in outcomes:
+            if outcome.labels is None:
+                Item.objects.filter(pk=outcome.item_id).update(
+                    prelabel_error=outcome.error, prelabel_attempts=F("prelabel_attempts") + 1
+                )
+
+
+def _items(ids: list[int]):
+    """Yield the items' texts as dicts, loading ``LOAD_CHUNK`` at a time."""
+    for start in range(0, len(ids), LOAD_CHUNK):
+        chunk = ids[start : start + LOAD_CHUNK]
+        yield from (
+            Item.objects.filter(pk__in=chunk).order_by("pk").values("pk", "prompt", "response")
+        )
+
+
+class _Run:
+    """What one attempt of the job has labelled so far, stored in batches from the job's thread."""
+
+    def __init__(self, *, progress: JobProgress, model: str, done: int):
+        self.progress = progress
+        self.model = model
+        self.done = done
+        self.counts = {"labelled": 0, "failed": 0}
+        self.buffer: list[_Outcome] = []
+        self.last_report = time.monotonic()
+
+    def record(self, outcome: _Outcome) -> None:
+        self.buffer.append(outcome)
+        self.counts["labelled" if outcome.labels is not None else "failed"] += 1
+        self.done += 1
+
+    def store(self) -> None:
+        _save(self.buffer, model=self.model)
+        self.buffer = []
+
+    def report(self, *, force: bool = False) -> None:
+        """Store the batch and show progress (at most once a second unless forced).
+
+        Also the cancel check: a cancelled job raises ``JobCancelled`` here.
+        """
+        if len(self.buffer) >= SAVE_EVERY:
+            self.store()
+        if force or time.monotonic() - self.last_report >= PROGRESS_EVERY_SECONDS:
+            self.store()
+            self.last_report = time.monotonic()
+            labelled, failed = self.counts["labelled"], self.counts["failed"]
+            self.progress.update(
+                done=self.done, message=f"{labelled} labelled, {failed} failed in this run"
+            )
+
+
+@job_type(KIND, retry_on=OUTAGE, max_retries=8, title="Pre-label items with the LLM")
+def prelabel_project(job: Job, progress: JobProgress) -> dict:
+    """Pre-label the project's items (or only its failed ones); return the counts."""
+    project = Project.objects.select_related("scheme", "study").get(pk=job.params["project_id"])
+    only_failed = bool(job.params.get("only_failed"))
+    dimensions = list(project.scheme.dimensions.order_by("position", "pk"))
+    pending = items_pending_prelabel(project=project, only_failed=only_failed)
+    if only_failed:
+        done, total = 0, len(pending)
+    else:
+        status = prelabel_status(project=project)
+        total = status["items"]
+        done = status["labelled"] + status["failed"]
+    progress.update(done=done, total=total, message=f"Pre-labelling {len(pending)} items")
+    run = _Run(progress=progress, model=_model_name(), done=done)
+    ask = {"dimensions": dimensions, "scheme_name": project.scheme.name, "study": project.study}
+    concurrency = _concurrency()
+    try:
+        if concurrency == 1:
+            for item in _items(pending):
+                run.record(_ask(item, threaded=False, **ask))
+                run.report()
+        else:
+            _run_threaded(pending, ask=ask, concurrency=concurrency, run=run)
+    finally:
+        # Whatever stops the run (an outage, a cancel), what was labelled is kept.
+        run.store()
+    run.report(force=True)
+    return {**run.counts, "model": run.model, "prompt_version": PROMPT_VERSION}
+
+
+def _run_threaded(pending: list[int], *, ask: dict, concurrency: int, run: _Run) -> None:
+    """Keep ``concurrency`` requests in flight; store results from this thread as they come.
+
+    Only this thread writes pre-labels. The first outage stops new requests; the ones in flight
+    finish, their results are kept, and the outage is raised so the job retries later.
+    """
+    outage: BaseException | None = None
+    in_flight: set[Future] = set()
+    items = _items(pending)
+    executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="prelabel")
+    try:
+        exhausted = False
+        while True:
+            while not exhausted and outage is None and len(in_flight) < concurrency * 2:
+                item = next(items, None)
+                if item is None:
+                    exhausted = True
+                    break
+                in_flight.add(executor.submit(_ask, item, threaded=True, **ask))
+            if not in_flight:
+                break
+            finished, in_flight = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
+            for future in finished:
+                try:
+                    run.record(future.result())
+                except OUTAGE as error:
+                    outage = outage or error
+            run.report()
+    finally:
+        # On a cancel, queued requests are dropped and the ones already sent are awaited.
+        executor.shutdown(wait=True, cancel_futures=True)
+        for future in in_flight:
+            if not future.cancelled() and future.exception() is None:
+                run.record(future.result())
+    if outage is not None:
+        raise outage
