@@ -1,9 +1,11 @@
-"""REST API of the moral graph: the graph export, preference pairs and voting. No logic here."""
+"""REST API of the moral graph: exports, stories, voting and the explorer's data. No logic here."""
 
 import json
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.renderers import JSONRenderer
@@ -12,10 +14,18 @@ from rest_framework.views import APIView
 
 from core.roles import IsAnyRole, IsResearcher
 from elicitation.models import Deliberation, MoralContext, ValuesCard
+from elicitation.selectors import card_as_contract
 from moralgraph import graph as moral_graph
-from moralgraph.models import UpgradeStory, Vote
-from moralgraph.selectors import graph_for_deliberation, preferences_for_deliberation
-from moralgraph.services import vote_cast
+from moralgraph.models import StoryImpression, UpgradeStory, Vote
+from moralgraph.selectors import (
+    explorer_document,
+    graph_for_deliberation,
+    pair_detail,
+    preferences_for_deliberation,
+    value_detail,
+)
+from moralgraph.services import impression_record, stories_generation_start, vote_submit
+from moralgraph.voting import story_next_for_voter, votes_by_voter
 
 
 class GraphQuerySerializer(serializers.Serializer):
@@ -83,17 +93,18 @@ def _json_line(data: dict) -> str:
 
 
 class VoteCastApi(APIView):
-    """Anyone signed in: answer "is ``to`` wiser than ``from`` here?" (again to change it)."""
+    """Anyone signed in: answer "is ``to`` wiser than ``from`` here?" for a story shown to them
+    (again to change the answer). Name the ``story``, or the pair and context of one shown."""
 
     permission_classes = [IsAnyRole]
 
     class InputSerializer(serializers.Serializer):
-        from_card = serializers.IntegerField()
-        to_card = serializers.IntegerField()
-        context = serializers.IntegerField()
+        story = serializers.IntegerField(required=False, allow_null=True)
+        from_card = serializers.IntegerField(required=False)
+        to_card = serializers.IntegerField(required=False)
+        context = serializers.IntegerField(required=False)
         choice = serializers.ChoiceField(choices=Vote.Choice.choices)
         comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-        story = serializers.IntegerField(required=False, allow_null=True)
 
     class OutputSerializer(serializers.ModelSerializer):
         class Meta:
@@ -108,21 +119,167 @@ class VoteCastApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        # Look ids up anywhere: a card of another deliberation is a 400 from the service, not 404.
-        story_id = values.get("story")
-        vote, created = vote_cast(
+        vote, created = vote_submit(
             voter=request.user,
             deliberation=deliberation,
-            from_card=_get(ValuesCard, values["from_card"], "from_card"),
-            to_card=_get(ValuesCard, values["to_card"], "to_card"),
-            context=_get(MoralContext, values["context"], "context"),
+            story=_story_for_vote(request.user, deliberation, values),
             choice=values["choice"],
             comment=values.get("comment", ""),
-            story=_get(UpgradeStory, story_id, "story") if story_id else None,
         )
         return Response(
             self.OutputSerializer(vote).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+def _story_for_vote(user, deliberation: Deliberation, values: dict) -> UpgradeStory:
+    """Return the story a vote is about: the one named, else the latest shown to ``user`` on
+    the pair and context named."""
+    pair = {key: values.get(key) for key in ("from_card", "to_card", "context")}
+    if values.get("story"):
+        story = _get(UpgradeStory, values["story"], "story")
+        for key, given in pair.items():
+            if given is not None and given != getattr(story, f"{key}_id"):
+                raise serializers.ValidationError({key: ["The story is about another pair."]})
+        return story
+    missing = [key for key, given in pair.items() if given is None]
+    if missing:
+        raise serializers.ValidationError(
+            {key: ["Give the story, or the pair and context."] for key in missing}
+        )
+    for key, model in (
+        ("from_card", ValuesCard),
+        ("to_card", ValuesCard),
+        ("context", MoralContext),
+    ):
+        if _get(model, pair[key], key).deliberation_id != deliberation.pk:
+            raise serializers.ValidationError(
+                {key: [f"The {key.replace('_', ' ')} belongs to another deliberation."]}
+            )
+    impression = (
+        StoryImpression.objects.filter(
+            voter=user,
+            story__from_card_id=pair["from_card"],
+            story__to_card_id=pair["to_card"],
+            story__context_id=pair["context"],
+        )
+        .select_related("story")
+        .order_by("-pk")
+        .first()
+    )
+    if impression is None:
+        raise PermissionDenied("You can only vote on a pair you were shown.")
+    return impression.story
+
+
+class NextStoryApi(APIView):
+    """Anyone signed in: the next story to judge (recorded as shown); 204 when none is left."""
+
+    permission_classes = [IsAnyRole]
+
+    @extend_schema(responses={200: dict, 204: None})
+    def get(self, request, name: str):
+        deliberation = get_object_or_404(Deliberation, name=name)
+        story = story_next_for_voter(voter=request.user, deliberation=deliberation)
+        if story is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        impression_record(voter=request.user, story=story)
+        return Response(
+            {
+                "story": {
+                    "id": story.pk,
+                    "text": story.story,
+                    "context": {"id": story.context_id, "text": story.context.text},
+                    "from_card": card_as_contract(story.from_card),
+                    "to_card": card_as_contract(story.to_card),
+                },
+                "judged": votes_by_voter(voter=request.user, deliberation=deliberation),
+            }
+        )
+
+
+class StoriesGenerateApi(APIView):
+    """Researchers: start the job that writes upgrade stories (both directions of each pair)."""
+
+    permission_classes = [IsResearcher]
+
+    class InputSerializer(serializers.Serializer):
+        contexts = serializers.ListField(child=serializers.IntegerField(), required=False)
+        pairs_per_card = serializers.IntegerField(required=False, min_value=1, max_value=50)
+        idempotency_key = serializers.CharField(required=False, max_length=100)
+
+    @extend_schema(request=InputSerializer, responses={202: dict})
+    def post(self, request, name: str):
+        deliberation = get_object_or_404(Deliberation, name=name)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        key = values.get("idempotency_key")
+        job = stories_generation_start(
+            deliberation=deliberation,
+            user=request.user,
+            context_ids=values.get("contexts"),
+            pairs_per_card=values.get("pairs_per_card"),
+            idempotency_key=f"moralgraph-stories-{deliberation.pk}-{key}" if key else None,
+        )
+        return Response(
+            {"job": str(job.pk), "status": job.status, "url": reverse("core:job", args=[job.pk])},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class ExplorerContextApi(APIView):
+    """Researchers: one context's graph as the explorer draws it (values, edges, winner, cycles).
+
+    ``?group=<study slug>`` counts only the votes of that study's participants.
+    """
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, name: str, context_id: int):
+        deliberation = get_object_or_404(Deliberation, name=name)
+        context = get_object_or_404(MoralContext, pk=context_id, deliberation=deliberation)
+        text, stale = explorer_document(
+            context=context, study_slug=request.query_params.get("group") or None
+        )
+        # The snapshot is stored as JSON text: send it as it is, with the staleness flag.
+        body = '{"stale":' + ("true" if stale else "false") + "," + text[1:]
+        return HttpResponse(body, content_type="application/json")
+
+
+class ValueDetailApi(APIView):
+    """Researchers: a value's card and the pairs involving it in one context, with counts."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, name: str, card_id: int, context_id: int):
+        deliberation = get_object_or_404(Deliberation, name=name)
+        card = get_object_or_404(
+            ValuesCard.objects.select_related("author"), pk=card_id, deliberation=deliberation
+        )
+        context = get_object_or_404(MoralContext, pk=context_id, deliberation=deliberation)
+        return Response(value_detail(deliberation=deliberation, card=card, context=context))
+
+
+class PairDetailApi(APIView):
+    """Researchers: a pair in a context: counts both ways, its stories and voters' comments."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, name: str, context_id: int, from_id: int, to_id: int):
+        deliberation = get_object_or_404(Deliberation, name=name)
+        context = get_object_or_404(MoralContext, pk=context_id, deliberation=deliberation)
+        cards = ValuesCard.objects.filter(deliberation=deliberation)
+        return Response(
+            pair_detail(
+                deliberation=deliberation,
+                from_card=get_object_or_404(cards, pk=from_id),
+                to_card=get_object_or_404(cards, pk=to_id),
+                context=context,
+            )
         )
 
 

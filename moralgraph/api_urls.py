@@ -18,4 +18,29 @@ urlpatterns = [
         api.VoteCastApi.as_view(),
         name="moralgraph-api-vote-cast",
     ),
+    path(
+        "deliberations/<str:name>/next/",
+        api.NextStoryApi.as_view(),
+        name="moralgraph-api-next-story",
+    ),
+    path(
+        "deliberations/<str:name>/stories/generate/",
+        api.StoriesGenerateApi.as_view(),
+        name="moralgraph-api-stories-generate",
+    ),
+    path(
+        "deliberations/<str:name>/contexts/<int:context_id>/explorer/",
+        api.ExplorerContextApi.as_view(),
+        name="moralgraph-api-explorer",
+    ),
+    path(
+        "deliberations/<str:name>/contexts/<int:context_id>/values/<int:card_id>/",
+        api.ValueDetailApi.as_view(),
+        name="moralgraph-api-value",
+    ),
+    path(
+        "deliberations/<str:name>/contexts/<int:context_id>/pairs/<int:from_id>/<int:to_id>/",
+        api.PairDetailApi.as_view(),
+        name="moralgraph-api-pair",
+    ),
 ]

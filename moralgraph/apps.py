@@ -6,5 +6,5 @@ class MoralgraphConfig(AppConfig):
     verbose_name = "Moral graph"
 
     def ready(self) -> None:
-        # Register the settings checks.
-        from moralgraph import checks  # noqa: F401
+        # Register the settings checks, the job types and the study task type.
+        from moralgraph import checks, jobs, study_tasks  # noqa: F401

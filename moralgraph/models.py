@@ -3,6 +3,7 @@ into edges."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -22,6 +23,30 @@ class GraphSettings(models.Model):
         Deliberation, on_delete=models.CASCADE, related_name="graph_settings"
     )
     rule = models.CharField(max_length=16, choices=Rule.choices, default=Rule.MAJORITY)
+    # Story generation: how many nearest values (by embedding) each value is paired with.
+    pairs_per_card = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="Stories: each value is paired with this many nearest values.",
+    )
+    # Pair selection for voters (see moralgraph/voting.py): a pair with v votes is drawn with
+    # weight 1 / (1 + v) ** pair_weight_power, so pairs with few votes come first.
+    pair_weight_power = models.FloatField(
+        default=2.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(10.0)],
+        help_text="Voting: how strongly pairs with few votes are preferred (0: not).",
+    )
+    own_value_pairs = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Voting: how many pairs involving the voter's own value they may judge.",
+    )
+    votes_per_session = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Voting: pairs a participant judges when no study task says.",
+    )
+    # Set when a recompute job is queued and cleared when it starts (debounces recomputes).
+    recompute_pending = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name_plural = "graph settings"
@@ -60,6 +85,17 @@ class UpgradeStory(models.Model):
     story = models.TextField()
     prompt_name = models.CharField(max_length=100, blank=True)
     prompt_version = models.CharField(max_length=32, blank=True)
+    run_id = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="The generation run (its job id)."
+    )
+    was_really_about = models.TextField(
+        blank=True, help_text="What the from-value was really about, in the story's words."
+    )
+    policy_map = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Each from-value policy and the to-value policy it became: [{"from", "to"}].',
+    )
     source_id = models.CharField(max_length=100, blank=True, help_text="Its id in imported data.")
     created = models.DateTimeField(default=timezone.now)
 
@@ -70,8 +106,15 @@ class UpgradeStory(models.Model):
                 fields=["deliberation", "source_id"],
                 condition=~Q(source_id=""),
                 name="story_source_id_unique",
-            )
+            ),
+            # A run writes one story per ordered pair and context, so a retried job adds none twice.
+            models.UniqueConstraint(
+                fields=["run_id", "context", "from_card", "to_card"],
+                condition=~Q(run_id=""),
+                name="story_one_per_pair_and_run",
+            ),
         ]
+        indexes = [models.Index(fields=["context", "from_card", "to_card"])]
 
     def __str__(self) -> str:
         return f"{self.from_card_id} → {self.to_card_id} in {self.context_id}"
@@ -139,3 +182,84 @@ class Vote(models.Model):
             errors["story"] = "The story is about another pair or context."
         if errors:
             raise ValidationError(errors)
+
+
+class StoryImpression(models.Model):
+    """A story shown to a voter: the only pairs a voter may vote on are those they were shown."""
+
+    story = models.ForeignKey(UpgradeStory, on_delete=models.PROTECT, related_name="impressions")
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="story_impressions"
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["voter", "story"], name="one_impression_per_story")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voter_id} saw story {self.story_id}"
+
+
+class ContextSnapshot(models.Model):
+    """One context's scored graph, as the explorer draws it, computed off the request path.
+
+    Each vote adds 1 to ``changes``; a recompute stores the ``changes`` it read as
+    ``computed_changes``, so the snapshot is stale exactly while the two differ.
+    """
+
+    deliberation = models.ForeignKey(
+        Deliberation, on_delete=models.CASCADE, related_name="context_snapshots"
+    )
+    context = models.OneToOneField(
+        MoralContext, on_delete=models.CASCADE, related_name="graph_snapshot"
+    )
+    rule = models.CharField(max_length=16, blank=True)
+    document = models.TextField(blank=True, help_text="The explorer's JSON for this context.")
+    n_values = models.PositiveIntegerField(default=0)
+    n_edges = models.PositiveIntegerField(default=0)
+    changes = models.PositiveBigIntegerField(default=0)
+    computed_changes = models.PositiveBigIntegerField(default=0)
+    computed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["context_id"]
+
+    def __str__(self) -> str:
+        return f"snapshot of {self.context_id}"
+
+    @property
+    def is_stale(self) -> bool:
+        return self.computed is None or self.changes != self.computed_changes
+
+
+class FairnessAnswer(models.Model):
+    """A participant's answer to "is this a fair position?" for their value in a context."""
+
+    class Answer(models.TextChoices):
+        FAIR = "fair", "Yes, it is fair"
+        UNFAIR = "unfair", "No, it is not fair"
+        UNSURE = "unsure", "Not sure"
+
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="fairness_answers"
+    )
+    card = models.ForeignKey(ValuesCard, on_delete=models.CASCADE, related_name="+")
+    context = models.ForeignKey(MoralContext, on_delete=models.CASCADE, related_name="+")
+    answer = models.CharField(max_length=16, choices=Answer.choices)
+    comment = models.TextField(blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["voter", "card", "context"], name="one_fairness_answer_per_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voter_id}: {self.card_id} in {self.context_id} {self.answer}"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from elicitation.models import Deliberation, MoralContext, ValuesCard
 from elicitation.selectors import card_as_contract
 from moralgraph import graph as moral_graph
-from moralgraph.models import GraphSettings, Rule, Vote
+from moralgraph.models import GraphSettings, Rule, UpgradeStory, Vote
 
 
 def rule_for(deliberation: Deliberation) -> str:
@@ -99,3 +100,192 @@ def preferences_for_deliberation(
             )
     lines.sort(key=lambda line: (line["context_id"], line["less_wise"]["id"], line["wiser"]["id"]))
     return lines
+
+
+# --- the explorer and the participant's view -------------------------------------------------
+
+
+def explorer_document(*, context: MoralContext, study_slug: str | None = None) -> tuple[str, bool]:
+    """Return one context's explorer JSON text and whether it is stale.
+
+    Unfiltered, it is the context's snapshot (recomputed off the request path for large
+    deliberations). Filtered to the voters of one study (a participant group) it is computed
+    here from their votes.
+    """
+    from moralgraph.snapshots import context_document, snapshot_for_context
+
+    if not study_slug:
+        text, stale = snapshot_for_context(context=context)
+        if text is None:
+            pending = {
+                "context": {"id": context.pk, "text": context.text},
+                "pending": True,
+                "values": [],
+                "edges": [],
+                "cycles": [],
+                "winner": None,
+            }
+            return json.dumps(pending), True
+        return text, stale
+    deliberation = context.deliberation
+    votes = Vote.objects.filter(
+        deliberation=deliberation, voter__participations__study__slug=study_slug
+    )
+    rule = rule_for(deliberation)
+    if rule == Rule.MAJORITY:
+        votes = votes.filter(context=context)
+    built = moral_graph.build(
+        votes.values_list("voter_id", "from_card_id", "to_card_id", "context_id", "choice"),
+        rule=rule,
+        min_votes=min_votes(),
+    )
+    titles = dict(ValuesCard.objects.filter(pk__in=built.value_ids).values_list("pk", "title"))
+    document = context_document(built, context=context, titles=titles, min_votes=min_votes())
+    document["group"] = study_slug
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")), False
+
+
+def _counts(rows) -> dict[tuple[int, int], dict[str, int]]:
+    counts: dict[tuple[int, int], dict[str, int]] = {}
+    for from_id, to_id, choice, n in rows:
+        pair = counts.setdefault((from_id, to_id), {"wiser": 0, "not_wiser": 0, "unsure": 0})
+        pair[choice] = n
+    return counts
+
+
+def value_detail(*, deliberation: Deliberation, card: ValuesCard, context: MoralContext) -> dict:
+    """Return a value's card and every voted pair involving it in ``context``, with counts."""
+    rows = (
+        Vote.objects.filter(deliberation=deliberation, context=context)
+        .filter(Q(from_card=card) | Q(to_card=card))
+        .values_list("from_card_id", "to_card_id", "choice")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = _counts(rows)
+    others = {a for a, b in counts} | {b for a, b in counts}
+    titles = dict(ValuesCard.objects.filter(pk__in=others).values_list("pk", "title"))
+    pairs = [
+        {
+            "from": from_id,
+            "from_title": titles.get(from_id, ""),
+            "to": to_id,
+            "to_title": titles.get(to_id, ""),
+            "counts": pair_counts,
+        }
+        for (from_id, to_id), pair_counts in sorted(counts.items())
+    ]
+    return {
+        "card": {**card_as_contract(card), "source_id": card.source_id},
+        "context": {"id": context.pk, "text": context.text},
+        "pairs": pairs,
+        "duplicates": card.duplicates.count(),
+    }
+
+
+def pair_detail(
+    *, deliberation: Deliberation, from_card: ValuesCard, to_card: ValuesCard, context: MoralContext
+) -> dict:
+    """Return a pair in a context: counts both ways, every story told of it, voters' comments."""
+    both = Q(context=context) & (
+        Q(from_card=from_card, to_card=to_card) | Q(from_card=to_card, to_card=from_card)
+    )
+    rows = (
+        Vote.objects.filter(both, deliberation=deliberation)
+        .values_list("from_card_id", "to_card_id", "choice")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = _counts(rows)
+    empty = {"wiser": 0, "not_wiser": 0, "unsure": 0}
+    stories = [
+        {
+            "id": story.pk,
+            "from": story.from_card_id,
+            "to": story.to_card_id,
+            "story": story.story,
+            "was_really_about": story.was_really_about,
+            "policy_map": story.policy_map,
+            "run_id": story.run_id,
+            "prompt": f"{story.prompt_name} {story.prompt_version}".strip(),
+            "created": story.created.isoformat(),
+            "impressions": story.n_impressions,
+        }
+        for story in UpgradeStory.objects.filter(both, deliberation=deliberation)
+        .annotate(n_impressions=Count("impressions"))
+        .order_by("created", "pk")
+    ]
+    comments = [
+        {
+            "from": vote.from_card_id,
+            "to": vote.to_card_id,
+            "choice": vote.choice,
+            "comment": vote.comment,
+            "voter": vote.voter.pseudonym,
+            "created": vote.created.isoformat(),
+        }
+        for vote in Vote.objects.filter(both, deliberation=deliberation)
+        .exclude(comment="")
+        .select_related("voter")
+        .order_by("created", "pk")
+    ]
+    return {
+        "context": {"id": context.pk, "text": context.text},
+        "from": {"id": from_card.pk, "title": from_card.title},
+        "to": {"id": to_card.pk, "title": to_card.title},
+        "counts": counts.get((from_card.pk, to_card.pk), dict(empty)),
+        "reverse_counts": counts.get((to_card.pk, from_card.pk), dict(empty)),
+        "stories": stories,
+        "comments": comments,
+    }
+
+
+def positions_for_voter(*, voter, deliberation: Deliberation) -> list[dict]:
+    """Return where each of ``voter``'s values ended up in the contexts it was judged in.
+
+    One entry per value and context: rank and PageRank among the context's values, the values
+    judged wiser than it and those it was judged wiser than, and the voter's fairness answer.
+    """
+    from moralgraph.models import FairnessAnswer
+    from moralgraph.snapshots import snapshot_for_context
+    from moralgraph.voting import own_value_ids
+
+    own = own_value_ids(voter=voter, deliberation=deliberation)
+    if not own:
+        return []
+    context_ids = set(
+        Vote.objects.filter(deliberation=deliberation)
+        .filter(Q(from_card_id__in=own) | Q(to_card_id__in=own))
+        .values_list("context_id", flat=True)
+    )
+    contexts = MoralContext.objects.filter(pk__in=context_ids).order_by("pk")
+    cards = ValuesCard.objects.in_bulk(own)
+    answers = {
+        (a.card_id, a.context_id): a
+        for a in FairnessAnswer.objects.filter(voter=voter, card_id__in=own)
+    }
+    positions = []
+    for context in contexts:
+        text, _stale = snapshot_for_context(context=context)
+        if text is None:
+            continue
+        document = json.loads(text)
+        ranked = {value["id"]: value for value in document["values"]}
+        titles = {value["id"]: value["title"] for value in document["values"]}
+        for value_id in sorted(own & set(ranked)):
+            wiser = [e for e in document["edges"] if e["from"] == value_id]
+            less_wise = [e for e in document["edges"] if e["to"] == value_id]
+            positions.append(
+                {
+                    "card": cards[value_id],
+                    "context": context,
+                    "rank": ranked[value_id]["rank"],
+                    "of": len(ranked),
+                    "pagerank": ranked[value_id]["pagerank"],
+                    "is_winner": document["winner"] == value_id,
+                    "wiser": [{"title": titles.get(e["to"], ""), **e} for e in wiser],
+                    "less_wise": [{"title": titles.get(e["from"], ""), **e} for e in less_wise],
+                    "answer": answers.get((value_id, context.pk)),
+                }
+            )
+    return positions

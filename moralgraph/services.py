@@ -1,12 +1,15 @@
-"""Writes of the moral graph: votes and each deliberation's rule."""
+"""Writes of the moral graph: stories shown, votes, fairness answers, each deliberation's rule."""
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from core.models import User
+from core.jobs import job_start
+from core.models import Job, User
 from elicitation.models import Deliberation, MoralContext, ValuesCard
-from moralgraph.models import GraphSettings, UpgradeStory, Vote
+from moralgraph.models import FairnessAnswer, GraphSettings, StoryImpression, UpgradeStory, Vote
+from moralgraph.snapshots import RECOMPUTE_JOB, snapshots_mark_changed
 
 
 @transaction.atomic
@@ -57,7 +60,142 @@ def vote_cast(
 def graph_rule_set(*, deliberation: Deliberation, rule: str) -> GraphSettings:
     """Set the rule that turns ``deliberation``'s votes into edges; return its settings."""
     settings_row, _created = GraphSettings.objects.get_or_create(deliberation=deliberation)
+    changed = settings_row.rule != rule
     settings_row.rule = rule
     settings_row.full_clean()
     settings_row.save(update_fields=["rule"])
+    if changed:
+        context_ids = list(deliberation.contexts.values_list("pk", flat=True))
+        snapshots_mark_changed(deliberation=deliberation, context_ids=context_ids)
+    return settings_row
+
+
+def impression_record(*, voter: User, story: UpgradeStory) -> StoryImpression:
+    """Record that ``story`` was shown to ``voter`` (once, however often it is shown)."""
+    impression, _created = StoryImpression.objects.get_or_create(voter=voter, story=story)
+    return impression
+
+
+@transaction.atomic
+def vote_submit(
+    *,
+    voter: User,
+    deliberation: Deliberation,
+    story: UpgradeStory,
+    choice: str,
+    comment: str = "",
+) -> tuple[Vote, bool]:
+    """Record ``voter``'s answer on the pair ``story`` is about; return the vote and whether new.
+
+    Raise ``ValidationError`` for a story of another deliberation or an unknown choice, and
+    ``PermissionDenied`` when the story was never shown to the voter; nothing is stored then.
+    The context's scores are marked stale and recomputed after the commit.
+    """
+    if story.deliberation_id != deliberation.pk:
+        raise ValidationError({"story": "The story belongs to another deliberation."})
+    if not StoryImpression.objects.filter(voter=voter, story=story).exists():
+        raise PermissionDenied("You can only vote on a pair you were shown.")
+    vote, created = vote_cast(
+        voter=voter,
+        deliberation=deliberation,
+        from_card=story.from_card,
+        to_card=story.to_card,
+        context=story.context,
+        choice=choice,
+        comment=comment.strip(),
+        story=story,
+    )
+    snapshots_mark_changed(deliberation=deliberation, context_ids=[story.context_id])
+    return vote, created
+
+
+@transaction.atomic
+def fairness_answer_set(
+    *,
+    voter: User,
+    card: ValuesCard,
+    context: MoralContext,
+    answer: str,
+    comment: str = "",
+) -> tuple[FairnessAnswer, bool]:
+    """Store ``voter``'s "is this a fair position?" answer for their value in a context.
+
+    Answering again changes the answer. Raise ``PermissionDenied`` unless ``card`` is the
+    voter's own value, ``ValidationError`` for an unknown answer or a context elsewhere.
+    """
+    from moralgraph.voting import own_value_ids
+
+    if card.pk not in own_value_ids(voter=voter, deliberation=card.deliberation):
+        raise PermissionDenied("You can only judge the position of your own value.")
+    if context.deliberation_id != card.deliberation_id:
+        raise ValidationError({"context": "The context belongs to another deliberation."})
+    row = FairnessAnswer(voter=voter, card=card, context=context, answer=answer, comment=comment)
+    row.full_clean(validate_unique=False, validate_constraints=False)
+    return FairnessAnswer.objects.update_or_create(
+        voter=voter,
+        card=card,
+        context=context,
+        defaults={"answer": answer, "comment": comment.strip()},
+    )
+
+
+def stories_generation_start(
+    *,
+    deliberation: Deliberation,
+    user: User | None,
+    idempotency_key: str | None = None,
+    context_ids: list[int] | None = None,
+    pairs_per_card: int | None = None,
+) -> Job:
+    """Start the job that writes upgrade stories for the deliberation; return it."""
+    from moralgraph.jobs import GENERATE_STORIES_JOB
+
+    params: dict = {"deliberation": deliberation.pk}
+    if context_ids:
+        params["contexts"] = sorted(context_ids)
+    if pairs_per_card is not None:
+        if pairs_per_card < 1:
+            raise ValidationError({"pairs_per_card": "Must be at least 1."})
+        params["pairs_per_card"] = pairs_per_card
+    return job_start(
+        kind=GENERATE_STORIES_JOB, params=params, created_by=user, idempotency_key=idempotency_key
+    )
+
+
+def scores_recompute_start(
+    *, deliberation: Deliberation, user: User | None, idempotency_key: str | None = None
+) -> Job:
+    """Start a full recompute of the deliberation's scores; return the job."""
+    return job_start(
+        kind=RECOMPUTE_JOB,
+        params={"deliberation": deliberation.pk, "force": True},
+        created_by=user,
+        idempotency_key=idempotency_key,
+    )
+
+
+@transaction.atomic
+def voting_policy_set(
+    *,
+    deliberation: Deliberation,
+    pairs_per_card: int,
+    pair_weight_power: float,
+    own_value_pairs: int,
+    votes_per_session: int,
+) -> GraphSettings:
+    """Set how stories are paired and how pairs are drawn for voters; return the settings."""
+    settings_row, _created = GraphSettings.objects.get_or_create(deliberation=deliberation)
+    settings_row.pairs_per_card = pairs_per_card
+    settings_row.pair_weight_power = pair_weight_power
+    settings_row.own_value_pairs = own_value_pairs
+    settings_row.votes_per_session = votes_per_session
+    settings_row.full_clean()
+    settings_row.save(
+        update_fields=[
+            "pairs_per_card",
+            "pair_weight_power",
+            "own_value_pairs",
+            "votes_per_session",
+        ]
+    )
     return settings_row

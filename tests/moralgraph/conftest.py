@@ -113,3 +113,58 @@ def real_mge() -> Path:
     if not (REAL_MGE / "edge.json").is_file():
         pytest.skip("the MGE study's data (../shared/data/mge) is not here")
     return REAL_MGE
+
+
+class World:
+    """A deliberation "mg" with two scenarios, a context for each, five values and Alice's card.
+
+    Values A, B, C belong to "When in distress" (A and B through scenario s1, C written for the
+    context itself); D and E to "When making decisions" (scenario s2). Alice wrote a card merged
+    into A, so A is her value.
+    """
+
+    def __init__(self, alice):
+        from elicitation.models import Deliberation, MoralContext, Scenario, ValuesCard
+
+        self.deliberation = Deliberation.objects.create(name="mg", title="Moral graph study")
+        d = self.deliberation
+        self.s1 = Scenario.objects.create(deliberation=d, title="Distress", question="Help me?")
+        self.s2 = Scenario.objects.create(deliberation=d, title="Choices", question="Choose?")
+        self.distress = MoralContext.objects.create(deliberation=d, text="When in distress")
+        self.distress.scenarios.add(self.s1)
+        self.deciding = MoralContext.objects.create(deliberation=d, text="When making decisions")
+        self.deciding.scenarios.add(self.s2)
+
+        def card(title, description, **extra):
+            return ValuesCard.objects.create(
+                deliberation=d,
+                title=title,
+                description=description,
+                policies=[f"MOMENTS of {title.lower()}", "CHOICES that matter"],
+                **extra,
+            )
+
+        self.a = card("Honest care", "Tell the truth kindly and care", scenario=self.s1)
+        self.b = card("Gentle honesty", "Tell the truth gently and kindly", scenario=self.s1)
+        self.c = card("Deep care", "Stay with the person in their pain", context=self.distress)
+        self.d = card("Informed choice", "Lay out options and facts", scenario=self.s2)
+        self.e = card("Own path", "Let the person find their own options", scenario=self.s2)
+        self.alice_card = card("My honesty", "Be honest", scenario=self.s1, canonical=self.a)
+        self.alice_card.author = alice
+        self.alice_card.save()
+
+    def story(self, context, from_card, to_card, text="I used to … and then I saw more."):
+        from moralgraph.models import UpgradeStory
+
+        return UpgradeStory.objects.create(
+            deliberation=self.deliberation,
+            context=context,
+            from_card=from_card,
+            to_card=to_card,
+            story=text,
+        )
+
+
+@pytest.fixture
+def world(alice) -> World:
+    return World(alice)

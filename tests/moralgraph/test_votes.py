@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from moralgraph.models import UpgradeStory, Vote
-from moralgraph.services import graph_rule_set, vote_cast
+from moralgraph.services import graph_rule_set, impression_record, vote_cast
 from tests.elicitation.factories import DeliberationFactory, MoralContextFactory, ValuesCardFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +80,15 @@ def test_rule_is_set_per_deliberation(pair):
     assert pair["deliberation"].graph_settings.rule == "dft-2023"
 
 
-def test_vote_api_creates_then_updates(alice, api_for, pair):
+@pytest.fixture
+def shown(alice, pair):
+    """A story about ``pair`` that Alice was shown."""
+    story = UpgradeStory.objects.create(story="I moved on.", **pair)
+    impression_record(voter=alice, story=story)
+    return story
+
+
+def test_vote_api_creates_then_updates(alice, api_for, pair, shown):
     client = api_for(alice)
     body = {
         "from_card": pair["from_card"].pk,
@@ -93,11 +101,14 @@ def test_vote_api_creates_then_updates(alice, api_for, pair):
         == 201
     )
     response = client.post(
-        "/api/moralgraph/deliberations/d/votes/", {**body, "choice": "unsure"}, format="json"
+        "/api/moralgraph/deliberations/d/votes/",
+        {"story": shown.pk, "choice": "unsure"},
+        format="json",
     )
     assert response.status_code == 200
     assert response.json()["choice"] == "unsure"
-    assert Vote.objects.count() == 1
+    vote = Vote.objects.get()
+    assert (vote.choice, vote.story) == ("unsure", shown)
 
 
 @pytest.mark.parametrize(
@@ -106,9 +117,10 @@ def test_vote_api_creates_then_updates(alice, api_for, pair):
         ({"choice": "maybe"}, "choice"),
         ({"to_card": "other"}, "to_card"),
         ({"context": 0}, "context"),
+        ({"story": "elsewhere"}, "story"),
     ],
 )
-def test_vote_api_answers_400_and_stores_nothing(alice, api_for, pair, change, field):
+def test_vote_api_answers_400_and_stores_nothing(alice, api_for, pair, shown, change, field):
     other = ValuesCardFactory(deliberation=DeliberationFactory())
     body = {
         "from_card": pair["from_card"].pk,
@@ -119,9 +131,36 @@ def test_vote_api_answers_400_and_stores_nothing(alice, api_for, pair, change, f
     }
     if body["to_card"] == "other":
         body["to_card"] = other.pk
+    if body.get("story") == "elsewhere":
+        elsewhere = DeliberationFactory()
+        a, b = (ValuesCardFactory(deliberation=elsewhere) for _ in range(2))
+        story = UpgradeStory.objects.create(
+            deliberation=elsewhere,
+            context=MoralContextFactory(deliberation=elsewhere),
+            from_card=a,
+            to_card=b,
+            story="Elsewhere.",
+        )
+        impression_record(voter=alice, story=story)
+        body = {"story": story.pk, "choice": "wiser"}
     response = api_for(alice).post("/api/moralgraph/deliberations/d/votes/", body, format="json")
     assert response.status_code == 400
     assert field in response.json()
+    assert not Vote.objects.exists()
+
+
+def test_vote_api_refuses_a_pair_the_voter_was_not_shown(alice, bob, api_for, pair, shown):
+    body = {"story": shown.pk, "choice": "wiser"}
+    response = api_for(bob).post("/api/moralgraph/deliberations/d/votes/", body, format="json")
+    assert response.status_code == 403
+    by_pair = {
+        "from_card": pair["from_card"].pk,
+        "to_card": pair["to_card"].pk,
+        "context": pair["context"].pk,
+        "choice": "wiser",
+    }
+    response = api_for(bob).post("/api/moralgraph/deliberations/d/votes/", by_pair, format="json")
+    assert response.status_code == 403
     assert not Vote.objects.exists()
 
 

@@ -1,0 +1,318 @@
+"""Pages of the moral graph: the researcher's deliberation page and explorer, the voting page,
+and a participant's view of where their values ended up."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Max, Min
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.models import Participation, Study, StudyTask
+from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required
+from elicitation.models import Deliberation, MoralContext, Scenario, ValuesCard
+from moralgraph import graph as moral_graph
+from moralgraph.models import (
+    ContextSnapshot,
+    FairnessAnswer,
+    Rule,
+    StoryImpression,
+    UpgradeStory,
+    Vote,
+)
+from moralgraph.selectors import min_votes, positions_for_voter, rule_for
+from moralgraph.services import (
+    fairness_answer_set,
+    graph_rule_set,
+    impression_record,
+    scores_recompute_start,
+    stories_generation_start,
+    vote_submit,
+    voting_policy_set,
+)
+from moralgraph.snapshots import rule_text
+from moralgraph.study_tasks import KIND as VOTE_TASK_KIND
+from moralgraph.study_tasks import task_votes_needed
+from moralgraph.voting import graph_settings, story_next_for_voter, votes_by_voter
+
+EVERYONE = (PARTICIPANT, RESEARCHER, ADMIN)
+
+
+def _get_deliberation(request: HttpRequest, name: str) -> Deliberation:
+    # Every deliberation is open to every signed-in role today; the one place to narrow that.
+    return get_object_or_404(Deliberation, name=name)
+
+
+# --- researchers -------------------------------------------------------------------------------
+
+
+@role_required(RESEARCHER)
+def deliberation_list(request: HttpRequest) -> HttpResponse:
+    """Researchers: every deliberation with its numbers of values, stories and votes."""
+    deliberations = Deliberation.objects.annotate(
+        n_stories=Count("upgrade_stories", distinct=True),
+        n_votes=Count("votes", distinct=True),
+        n_contexts=Count("contexts", distinct=True),
+    ).order_by("name")
+    return render(request, "moralgraph/deliberations.html", {"deliberations": deliberations})
+
+
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+def deliberation_detail(request: HttpRequest, name: str) -> HttpResponse:
+    """Researchers: a deliberation's stories and votes, its rule and voting policy, actions."""
+    deliberation = _get_deliberation(request, name)
+    policy = graph_settings(deliberation)
+    errors: dict = {}
+    if request.method == "POST":
+        try:
+            graph_rule_set(deliberation=deliberation, rule=request.POST.get("rule", ""))
+            voting_policy_set(
+                deliberation=deliberation,
+                pairs_per_card=_int(request.POST, "pairs_per_card"),
+                pair_weight_power=_float(request.POST, "pair_weight_power"),
+                own_value_pairs=_int(request.POST, "own_value_pairs"),
+                votes_per_session=_int(request.POST, "votes_per_session"),
+            )
+        except ValidationError as error:
+            errors = error.message_dict
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("moralgraph:deliberation", name=name)
+    runs = (
+        UpgradeStory.objects.filter(deliberation=deliberation)
+        .values("run_id", "prompt_name", "prompt_version")
+        .annotate(n=Count("pk"), first=Min("created"), last=Max("created"))
+        .order_by("-last")
+    )
+    context = {
+        "deliberation": deliberation,
+        "policy": policy,
+        "rule": rule_for(deliberation),
+        "rules": Rule.choices,
+        "rule_text": rule_text(rule_for(deliberation), min_votes()),
+        "errors": errors,
+        "runs": runs,
+        "counts": {
+            "contexts": deliberation.contexts.count(),
+            "values": deliberation.cards.filter(canonical__isnull=True).count(),
+            "stories": UpgradeStory.objects.filter(deliberation=deliberation).count(),
+            "impressions": StoryImpression.objects.filter(story__deliberation=deliberation).count(),
+            "votes": Vote.objects.filter(deliberation=deliberation).count(),
+            "fairness": FairnessAnswer.objects.filter(card__deliberation=deliberation).count(),
+        },
+        "key": request.user.pk,
+    }
+    return render(request, "moralgraph/deliberation.html", context, status=400 if errors else 200)
+
+
+def _int(data, field: str) -> int:
+    try:
+        return int(data.get(field, ""))
+    except ValueError:
+        raise ValidationError({field: "Enter a whole number."}) from None
+
+
+def _float(data, field: str) -> float:
+    try:
+        return float(data.get(field, ""))
+    except ValueError:
+        raise ValidationError({field: "Enter a number."}) from None
+
+
+@role_required(RESEARCHER)
+@require_POST
+def stories_generate(request: HttpRequest, name: str) -> HttpResponse:
+    """Researchers: start writing upgrade stories for the deliberation's candidate pairs."""
+    deliberation = _get_deliberation(request, name)
+    token = request.POST.get("token", "")
+    job = stories_generation_start(
+        deliberation=deliberation,
+        user=request.user,
+        idempotency_key=f"moralgraph-stories-{deliberation.pk}-{token}" if token else None,
+    )
+    return redirect("core:job", job_id=job.pk)
+
+
+@role_required(RESEARCHER)
+@require_POST
+def scores_recompute(request: HttpRequest, name: str) -> HttpResponse:
+    """Researchers: recompute every context's edges and scores now."""
+    deliberation = _get_deliberation(request, name)
+    token = request.POST.get("token", "")
+    job = scores_recompute_start(
+        deliberation=deliberation,
+        user=request.user,
+        idempotency_key=f"moralgraph-recompute-{deliberation.pk}-{token}" if token else None,
+    )
+    return redirect("core:job", job_id=job.pk)
+
+
+@role_required(RESEARCHER)
+def explorer(request: HttpRequest, name: str) -> HttpResponse:
+    """Researchers: the interactive graph of one context, with filters, table and exports."""
+    deliberation = _get_deliberation(request, name)
+    scenarios = list(Scenario.objects.filter(deliberation=deliberation).order_by("pk"))
+    contexts = MoralContext.objects.filter(deliberation=deliberation).order_by("pk")
+    scenario_id = _positive_int(request.GET.get("scenario"))
+    if scenario_id:
+        contexts = contexts.filter(scenarios__pk=scenario_id)
+    snapshots = {s.context_id: s for s in ContextSnapshot.objects.filter(deliberation=deliberation)}
+    contexts = list(contexts)
+    for item in contexts:
+        snapshot = snapshots.get(item.pk)
+        item.n_values = snapshot.n_values if snapshot else None
+        item.n_edges = snapshot.n_edges if snapshot else None
+    chosen_id = _positive_int(request.GET.get("context"))
+    chosen = next((c for c in contexts if c.pk == chosen_id), None)
+    if chosen is None and contexts:
+        # The busiest context first: the one with the most votes.
+        busiest = (
+            Vote.objects.filter(deliberation=deliberation, context__in=contexts)
+            .values("context_id")
+            .annotate(n=Count("pk"))
+            .order_by("-n", "context_id")
+            .first()
+        )
+        chosen = next((c for c in contexts if busiest and c.pk == busiest["context_id"]), None)
+        chosen = chosen or contexts[0]
+    study_slug = request.GET.get("group", "")
+    studies = Study.objects.filter(
+        participations__user__moral_graph_votes__deliberation=deliberation
+    ).distinct()
+    rule = rule_for(deliberation)
+    context = {
+        "deliberation": deliberation,
+        "scenarios": scenarios,
+        "scenario_id": scenario_id,
+        "contexts": contexts,
+        "chosen": chosen,
+        "studies": studies,
+        "group": study_slug,
+        "rule": rule,
+        "rule_text": rule_text(rule, min_votes()),
+        "formats": list(moral_graph.FORMATS),
+    }
+    return render(request, "moralgraph/explorer.html", context)
+
+
+def _positive_int(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() and int(text) > 0 else None
+
+
+# --- participants ------------------------------------------------------------------------------
+
+
+def _voting_task(request: HttpRequest, deliberation: Deliberation) -> StudyTask | None:
+    """Return the voting task named in ``?task=`` if the user takes part in its study."""
+    task_id = _positive_int(request.GET.get("task") or request.POST.get("task"))
+    if task_id is None:
+        return None
+    task = StudyTask.objects.filter(pk=task_id, kind=VOTE_TASK_KIND).select_related("study").first()
+    if (
+        task is None
+        or not Participation.objects.filter(study=task.study, user=request.user).exists()
+    ):
+        return None
+    return task
+
+
+def _vote_context(request: HttpRequest, deliberation: Deliberation, **extra) -> dict:
+    task = _voting_task(request, deliberation)
+    needed = (
+        task_votes_needed(task, deliberation)
+        if task
+        else graph_settings(deliberation).votes_per_session
+    )
+    done = votes_by_voter(voter=request.user, deliberation=deliberation)
+    story = None
+    if done < needed:
+        story = story_next_for_voter(voter=request.user, deliberation=deliberation)
+        if story is not None:
+            impression_record(voter=request.user, story=story)
+    return {
+        "deliberation": deliberation,
+        "story": story,
+        "task": task,
+        "done": done,
+        "needed": needed,
+        "position": min(done + 1, needed),
+        "finished": done >= needed,
+        "choices": Vote.Choice.choices,
+        **extra,
+    }
+
+
+@role_required(*EVERYONE)
+@require_http_methods(["GET", "POST"])
+def vote(request: HttpRequest, name: str) -> HttpResponse:
+    """Anyone signed in: read a story and say whether its person became wiser; next pair."""
+    deliberation = _get_deliberation(request, name)
+    error = ""
+    status = 200
+    if request.method == "POST":
+        story = UpgradeStory.objects.filter(pk=_positive_int(request.POST.get("story"))).first()
+        try:
+            if story is None:
+                raise ValidationError({"story": "No such story."})
+            vote_submit(
+                voter=request.user,
+                deliberation=deliberation,
+                story=story,
+                choice=request.POST.get("choice", ""),
+                comment=request.POST.get("comment", "")[:5000],
+            )
+        except ValidationError as exc:
+            error, status = " ".join(exc.messages), 400
+        except PermissionDenied as exc:
+            error, status = str(exc), 403
+    context = _vote_context(request, deliberation, error=error)
+    if context["finished"] and context["task"] is not None:
+        context["study_url"] = reverse("core:study", args=[context["task"].study.slug])
+    template = "moralgraph/vote.html#pair" if request.htmx else "moralgraph/vote.html"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@role_required(*EVERYONE)
+@require_http_methods(["GET", "POST"])
+def mine(request: HttpRequest, name: str) -> HttpResponse:
+    """Anyone signed in: where their own values ended up, and "is this a fair position?"."""
+    deliberation = _get_deliberation(request, name)
+    status = 200
+    if request.method == "POST":
+        card = ValuesCard.objects.filter(pk=_positive_int(request.POST.get("card"))).first()
+        context_row = MoralContext.objects.filter(
+            pk=_positive_int(request.POST.get("context"))
+        ).first()
+        if card is None or context_row is None:
+            return HttpResponseBadRequest("Unknown value or context.")
+        try:
+            fairness_answer_set(
+                voter=request.user,
+                card=card,
+                context=context_row,
+                answer=request.POST.get("answer", ""),
+                comment=request.POST.get("comment", "")[:5000],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            status = 400
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+            status = 403
+        else:
+            messages.success(request, "Thank you, your answer is saved.")
+            return redirect("moralgraph:mine", name=name)
+    context = {
+        "deliberation": deliberation,
+        "positions": positions_for_voter(voter=request.user, deliberation=deliberation),
+        "answers": FairnessAnswer.Answer.choices,
+        "rule_text": rule_text(rule_for(deliberation), min_votes()),
+    }
+    return render(request, "moralgraph/mine.html", context, status=status)

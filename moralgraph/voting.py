@@ -1,0 +1,126 @@
+"""Which story a voter sees next: the pair-selection policy, explicit and configurable.
+
+The policy (settings per deliberation in ``GraphSettings``):
+
+1. A story shown to the voter and not yet voted on is shown again (a reload never skips a pair).
+2. Candidates are the latest story of each ordered pair and context in the deliberation.
+3. Never a pair the voter has already voted on or been shown, nor the reverse direction of one
+   (so an answer is not anchored by the other direction's story).
+4. Pairs involving the voter's own value (the canonical card of any card they wrote): at most
+   ``own_value_pairs`` of them per voter (default 0: never).
+5. Among the rest, a pair with ``v`` votes is drawn with weight ``1 / (1 + v) ** p``, where
+   ``p = pair_weight_power`` (default 2; 0 draws uniformly), so votes spread over pairs.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+from django.db.models import Count, Q
+
+from core.models import User
+from elicitation.models import Deliberation, ValuesCard
+from moralgraph.models import GraphSettings, StoryImpression, UpgradeStory, Vote
+
+
+def graph_settings(deliberation: Deliberation) -> GraphSettings:
+    """Return the deliberation's graph settings (defaults when none were saved)."""
+    return GraphSettings.objects.filter(deliberation=deliberation).first() or GraphSettings(
+        deliberation=deliberation
+    )
+
+
+def own_value_ids(*, voter: User, deliberation: Deliberation) -> set[int]:
+    """Return the ids of the values (canonical cards) of the cards ``voter`` wrote."""
+    rows = ValuesCard.objects.filter(deliberation=deliberation, author=voter).values_list(
+        "pk", "canonical_id"
+    )
+    return {canonical_id or pk for pk, canonical_id in rows}
+
+
+def story_pending_for_voter(*, voter: User, deliberation: Deliberation) -> UpgradeStory | None:
+    """Return the latest story shown to ``voter`` whose pair they have not voted on yet."""
+    voted = Vote.objects.filter(voter=voter, deliberation=deliberation).values_list(
+        "from_card_id", "to_card_id", "context_id"
+    )
+    voted = set(voted)
+    impressions = (
+        StoryImpression.objects.filter(voter=voter, story__deliberation=deliberation)
+        .select_related("story")
+        .order_by("-pk")
+    )
+    for impression in impressions:
+        story = impression.story
+        if (story.from_card_id, story.to_card_id, story.context_id) not in voted:
+            return story
+    return None
+
+
+def story_next_for_voter(
+    *, voter: User, deliberation: Deliberation, rng: random.Random | None = None
+) -> UpgradeStory | None:
+    """Return the story ``voter`` should judge next under the policy above, or None."""
+    pending = story_pending_for_voter(voter=voter, deliberation=deliberation)
+    if pending is not None:
+        return pending
+    policy = graph_settings(deliberation)
+    latest: dict[tuple[int, int, int], int] = {}
+    for story_id, from_id, to_id, context_id in (
+        UpgradeStory.objects.filter(deliberation=deliberation)
+        .order_by("created", "pk")
+        .values_list("pk", "from_card_id", "to_card_id", "context_id")
+    ):
+        latest[(from_id, to_id, context_id)] = story_id
+    if not latest:
+        return None
+    seen = set(
+        Vote.objects.filter(voter=voter, deliberation=deliberation).values_list(
+            "from_card_id", "to_card_id", "context_id"
+        )
+    ) | set(
+        StoryImpression.objects.filter(voter=voter, story__deliberation=deliberation).values_list(
+            "story__from_card_id", "story__to_card_id", "story__context_id"
+        )
+    )
+    blocked = seen | {(to_id, from_id, context_id) for from_id, to_id, context_id in seen}
+    own = own_value_ids(voter=voter, deliberation=deliberation)
+    own_shown = sum(1 for from_id, to_id, _c in seen if from_id in own or to_id in own)
+    allow_own = own_shown < policy.own_value_pairs
+    candidates = [
+        key
+        for key in latest
+        if key not in blocked and (allow_own or not (key[0] in own or key[1] in own))
+    ]
+    if not candidates:
+        return None
+    vote_counts = Counter(
+        {
+            (row["from_card_id"], row["to_card_id"], row["context_id"]): row["n"]
+            for row in Vote.objects.filter(deliberation=deliberation)
+            .values("from_card_id", "to_card_id", "context_id")
+            .annotate(n=Count("pk"))
+        }
+    )
+    power = max(0.0, policy.pair_weight_power)
+    weights = [1.0 / (1 + vote_counts[key]) ** power for key in candidates]
+    chosen = (rng or random).choices(candidates, weights=weights, k=1)[0]
+    return UpgradeStory.objects.select_related("from_card", "to_card", "context").get(
+        pk=latest[chosen]
+    )
+
+
+def votes_by_voter(*, voter: User, deliberation: Deliberation) -> int:
+    """Return how many pairs ``voter`` has judged in ``deliberation``."""
+    return Vote.objects.filter(voter=voter, deliberation=deliberation).count()
+
+
+def stories_count(*, deliberation: Deliberation) -> int:
+    return UpgradeStory.objects.filter(deliberation=deliberation).count()
+
+
+def pair_filter(*, from_id: int, to_id: int, context_id: int) -> Q:
+    """Return a filter for both directions of a pair in a context."""
+    return Q(context_id=context_id) & (
+        Q(from_card_id=from_id, to_card_id=to_id) | Q(from_card_id=to_id, to_card_id=from_id)
+    )

@@ -1,0 +1,143 @@
+"""Upgrade stories: candidate pairs by embedding, both directions, runs kept, LLM failures."""
+
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from core.jobs import job_execute
+from core.models import Job
+from moralgraph.jobs import GENERATE_STORIES_JOB
+from moralgraph.models import UpgradeStory
+from moralgraph.services import impression_record, stories_generation_start, vote_submit
+from moralgraph.stories import (
+    PROMPT_NAME,
+    PROMPT_VERSION,
+    cards_for_context,
+    nearest_pairs,
+    stories_generate,
+)
+
+pytestmark = pytest.mark.django_db
+
+DRAFT = {
+    "story": "I used to tell people the bare truth. Then I saw a friend shut down, and I "
+    "learned that truth lands only when it is offered with care.",
+    "was_really_about": "Respecting people enough to be truthful with them.",
+    "policy_map": [
+        {"from_policy": "MOMENTS of honest care", "to_policy": "MOMENTS of gentle honesty"}
+    ],
+}
+
+
+def test_nearest_pairs_pair_each_item_with_its_closest():
+    vectors = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    assert nearest_pairs(vectors, 1) == [(0, 1), (2, 3)]
+    assert len(nearest_pairs(vectors, 3)) == 6
+    assert nearest_pairs(vectors[:1], 2) == []
+
+
+def test_a_contexts_values_are_the_canonical_cards_of_its_scenarios_and_itself(world):
+    assert cards_for_context(world.distress) == [world.a, world.b, world.c]
+    assert cards_for_context(world.deciding) == [world.d, world.e]
+
+
+def test_stories_are_written_in_both_directions_with_run_and_prompt_version(world, llm_double):
+    for _ in range(20):
+        llm_double.reply_json(DRAFT)
+
+    counts = stories_generate(deliberation=world.deliberation, run_id="run-1", per_card=1)
+
+    stories = UpgradeStory.objects.filter(run_id="run-1")
+    pairs = {(s.context_id, s.from_card_id, s.to_card_id) for s in stories}
+    # Every pair is told both ways; D and E are the only pair of "When making decisions".
+    assert {(c, b, a) for c, a, b in pairs} == pairs
+    assert (world.deciding.pk, world.d.pk, world.e.pk) in pairs
+    assert counts["written"] == len(pairs) == stories.count()
+    story = stories.first()
+    assert (story.prompt_name, story.prompt_version) == (PROMPT_NAME, PROMPT_VERSION)
+    assert story.was_really_about == DRAFT["was_really_about"]
+    assert story.policy_map == [
+        {"from": "MOMENTS of honest care", "to": "MOMENTS of gentle honesty"}
+    ]
+    system, user = llm_double.chat_requests[0]["messages"][:2]
+    assert "first-person story" in system["content"]
+    assert "Context: When in distress" in user["content"]
+    assert llm_double.embedding_requests
+
+
+def test_a_second_run_keeps_every_old_story_and_tells_no_pair_twice(world, llm_double):
+    stories_generate(deliberation=world.deliberation, run_id="run-1", per_card=1)
+    first = set(UpgradeStory.objects.values_list("pk", flat=True))
+
+    again = stories_generate(deliberation=world.deliberation, run_id="run-2", per_card=1)
+    more = stories_generate(deliberation=world.deliberation, run_id="run-3", per_card=2)
+
+    assert again["written"] == 0
+    assert first <= set(UpgradeStory.objects.values_list("pk", flat=True))
+    # Two nearest per value in a three-value context adds the pair left out before.
+    assert more["written"] == 2
+    regenerated = stories_generate(
+        deliberation=world.deliberation, run_id="run-4", per_card=1, regenerate=True
+    )
+    assert regenerated["written"] == len(first)
+    assert UpgradeStory.objects.count() == len(first) * 2 + 2
+
+
+def test_the_llm_down_means_no_stories_a_retry_later_and_voting_goes_on(world, llm_double, alice):
+    old = world.story(world.distress, world.b, world.c)
+    impression_record(voter=alice, story=old)
+    llm_double.fail(status=503, times=50)
+    job = stories_generation_start(deliberation=world.deliberation, user=None)
+
+    delay = job_execute(str(job.pk))
+
+    job.refresh_from_db()
+    assert delay is not None and delay > 0
+    assert job.status == Job.Status.RETRYING
+    assert UpgradeStory.objects.count() == 1
+    vote, created = vote_submit(
+        voter=alice, deliberation=world.deliberation, story=old, choice="wiser"
+    )
+    assert created and vote.story == old
+
+
+def test_the_job_resumes_after_the_llm_comes_back(world, llm_double):
+    llm_double.fail(status=503, times=50)
+    job = stories_generation_start(deliberation=world.deliberation, user=None)
+    job_execute(str(job.pk))
+    llm_double.reset()
+
+    assert job_execute(str(job.pk), retries=1) is None
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED
+    assert job.result["written"] == UpgradeStory.objects.filter(run_id=str(job.pk)).count() > 0
+
+
+def test_a_researcher_starts_story_writing_from_the_page_once_per_click(
+    world, rita_client, llm_double, eager_jobs, django_capture_on_commit_callbacks
+):
+    url = reverse("moralgraph:stories_generate", args=["mg"])
+    with django_capture_on_commit_callbacks(execute=True):
+        first = rita_client.post(url, {"token": "t1"})
+        second = rita_client.post(url, {"token": "t1"})
+
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    job = Job.objects.get(kind=GENERATE_STORIES_JOB)
+    assert job.status == Job.Status.SUCCEEDED
+    assert UpgradeStory.objects.filter(run_id=str(job.pk)).exists()
+    page = rita_client.get(reverse("moralgraph:deliberation", args=["mg"]))
+    assert PROMPT_VERSION in page.content.decode()
+
+
+def test_a_researcher_starts_story_writing_through_the_api(world, api_for, rita, alice):
+    body = {"pairs_per_card": 2, "idempotency_key": "k"}
+    url = "/api/moralgraph/deliberations/mg/stories/generate/"
+    response = api_for(rita).post(url, body, format="json")
+    again = api_for(rita).post(url, body, format="json")
+
+    assert response.status_code == 202
+    assert response.json()["job"] == again.json()["job"]
+    assert Job.objects.get().params == {"deliberation": world.deliberation.pk, "pairs_per_card": 2}
+    assert api_for(alice).post(url, body, format="json").status_code == 403
