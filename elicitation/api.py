@@ -1,0 +1,283 @@
+"""REST API of the interview: deliberations, scenarios, contexts, chats and their cards.
+
+The routes in contracts.md "The interview" are fixed; everything else here only adds to them.
+Participants see open deliberations only, and only their own chats (anyone else's is a 403).
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import ValueLabError
+from core.roles import RESEARCHER, IsAnyRole, IsParticipant, user_has_role
+from elicitation.models import Chat, Deliberation
+from elicitation.selectors import (
+    card_as_contract,
+    chat_as_contract,
+    chats_of_participant,
+    contexts_of,
+    deliberations_open,
+    scenarios_open,
+)
+from elicitation.services import (
+    card_approve,
+    card_edit,
+    chat_card_write,
+    chat_reply,
+    chat_start,
+    message_post,
+)
+
+
+class CardSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    policies = serializers.ListField(child=serializers.CharField())
+    scenario = serializers.IntegerField(allow_null=True)
+    context = serializers.IntegerField(allow_null=True)
+    author = serializers.CharField(allow_null=True)
+    canonical_id = serializers.IntegerField()
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    role = serializers.ChoiceField(choices=["user", "assistant"])
+    text = serializers.CharField()
+    created = serializers.DateTimeField()
+
+
+class ChatSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    scenario = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=Chat.State.choices)
+    prompt = serializers.DictField(child=serializers.CharField())
+    messages = MessageSerializer(many=True)
+    card = CardSerializer(allow_null=True)
+    notice = serializers.CharField(allow_null=True)
+
+
+def _deliberations_for(user):
+    # Researchers see every deliberation; participants only those open for interviews.
+    return Deliberation.objects.all() if user_has_role(user, RESEARCHER) else deliberations_open()
+
+
+def _deliberation_filter(request) -> Deliberation | None:
+    name = request.query_params.get("deliberation")
+    if not name:
+        return None
+    return get_object_or_404(_deliberations_for(request.user), name=name)
+
+
+def _get_chat_for_user(request, chat_id: int) -> Chat:
+    """Return the caller's own chat: 404 if there is none, 403 if it is someone else's."""
+    chat = get_object_or_404(Chat.objects.select_related("scenario", "card"), pk=chat_id)
+    if chat.participant_id != request.user.pk:
+        raise PermissionDenied("This chat belongs to another participant.")
+    return chat
+
+
+class DeliberationListApi(APIView):
+    """Any signed-in user: deliberations (participants: those open for interviews)."""
+
+    permission_classes = [IsAnyRole]
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Deliberation
+            fields = ["id", "name", "title", "welcome_text", "is_open", "created"]
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request):
+        deliberations = _deliberations_for(request.user)
+        return Response(self.OutputSerializer(deliberations, many=True).data)
+
+
+class ScenarioListApi(APIView):
+    """Any signed-in user: the scenarios open to the caller (``?deliberation=name`` filters)."""
+
+    permission_classes = [IsAnyRole]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        question = serializers.CharField()
+        title = serializers.CharField()
+        seed_message = serializers.CharField()
+        deliberation = serializers.CharField(source="deliberation.name")
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request):
+        scenarios = scenarios_open(deliberation=_deliberation_filter(request))
+        return Response(self.OutputSerializer(scenarios, many=True).data)
+
+
+class ContextListApi(APIView):
+    """Any signed-in user: the moral contexts of open deliberations (``?deliberation=name``)."""
+
+    permission_classes = [IsAnyRole]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        text = serializers.CharField()
+        deliberation = serializers.CharField(source="deliberation.name")
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request):
+        contexts = contexts_of(deliberation=_deliberation_filter(request)).filter(
+            deliberation__in=_deliberations_for(request.user)
+        )
+        return Response(self.OutputSerializer(contexts, many=True).data)
+
+
+class ChatListCreateApi(APIView):
+    """Participants: their own chats, or start one about a scenario (201 with its messages)."""
+
+    permission_classes = [IsParticipant]
+
+    class InputSerializer(serializers.Serializer):
+        scenario = serializers.IntegerField()
+        client_key = serializers.CharField(required=False, allow_blank=True, max_length=64)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        scenario = serializers.IntegerField(source="scenario_id")
+        state = serializers.CharField()
+        card = serializers.IntegerField(source="card_id", allow_null=True)
+        created = serializers.DateTimeField()
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request):
+        chats = chats_of_participant(participant=request.user)
+        return Response(self.OutputSerializer(chats, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: ChatSerializer})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        scenario = scenarios_open().filter(pk=serializer.validated_data["scenario"]).first()
+        if scenario is None:
+            raise ValueLabError("There is no open scenario with this id.", field="scenario")
+        chat = chat_start(
+            participant=request.user,
+            scenario=scenario,
+            client_key=serializer.validated_data.get("client_key", ""),
+        )
+        return Response(chat_as_contract(chat=chat), status=status.HTTP_201_CREATED)
+
+
+class ChatDetailApi(APIView):
+    """Participants: one of their chats, with its messages, state and card."""
+
+    permission_classes = [IsParticipant]
+
+    @extend_schema(responses=ChatSerializer)
+    def get(self, request, chat_id: int):
+        return Response(chat_as_contract(chat=_get_chat_for_user(request, chat_id)))
+
+
+class ChatMessageApi(APIView):
+    """Participants: post a message to their chat and wait for the whole reply.
+
+    200 ``{"reply", "card"}`` (plus ``state`` and ``notice``). The message is stored before the
+    LLM is asked; an LLM failure answers with its status (429 over budget, 503/504 outage) and
+    the message stays, to be answered by the next post (or a post with no text).
+    """
+
+    permission_classes = [IsParticipant]
+
+    class InputSerializer(serializers.Serializer):
+        # Length is checked by the service, so the limit message is the same everywhere.
+        text = serializers.CharField(
+            required=False, allow_blank=True, trim_whitespace=False, max_length=None
+        )
+        client_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
+
+    class OutputSerializer(serializers.Serializer):
+        reply = serializers.CharField(allow_null=True)
+        card = CardSerializer(allow_null=True)
+        state = serializers.CharField()
+        notice = serializers.CharField(allow_null=True)
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request, chat_id: int):
+        chat = _get_chat_for_user(request, chat_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if "text" in serializer.validated_data:
+            message_post(
+                chat=chat,
+                text=serializer.validated_data["text"],
+                client_id=serializer.validated_data.get("client_id", ""),
+            )
+        reply, card, failure = chat_reply(chat=chat)
+        chat.refresh_from_db()
+        if failure is not None and reply is None:
+            error = ValueLabError(failure.text)
+            error.status_code = failure.error.status_code if failure.error else 502
+            raise error
+        if reply is None:  # nothing was waiting: the last reply, as it was stored
+            last = chat.messages.filter(role="assistant").order_by("-pk").first()
+            reply = last
+        card = card or chat.card
+        data = {
+            "reply": reply.text if reply else None,
+            "card": card_as_contract(card) if card and chat.state != "failed" else None,
+            "state": chat.state,
+            "notice": chat.last_error or None,
+        }
+        return Response(self.OutputSerializer(data).data)
+
+
+class ChatCardApi(APIView):
+    """Participants: replace their proposed card's wording (400 names each bad field)."""
+
+    permission_classes = [IsParticipant]
+
+    class InputSerializer(serializers.Serializer):
+        title = serializers.CharField(allow_blank=True, trim_whitespace=False)
+        description = serializers.CharField(allow_blank=True, trim_whitespace=False)
+        policies = serializers.ListField(child=serializers.CharField(allow_blank=True))
+
+    @extend_schema(request=InputSerializer, responses=CardSerializer)
+    def put(self, request, chat_id: int):
+        chat = _get_chat_for_user(request, chat_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        card = card_edit(chat=chat, **serializer.validated_data)
+        return Response(card_as_contract(card))
+
+
+class ChatCardWriteApi(APIView):
+    """Participants: ask for the card now, or again after it could not be written."""
+
+    permission_classes = [IsParticipant]
+
+    @extend_schema(request=None, responses=CardSerializer)
+    def post(self, request, chat_id: int):
+        chat = _get_chat_for_user(request, chat_id)
+        for event in chat_card_write(chat=chat):
+            if event.kind == "error":
+                error = ValueLabError(event.text, field="card")
+                error.status_code = (
+                    event.error.status_code
+                    if event.error and event.error.outcome != "invalid"
+                    else 502
+                )
+                raise error
+            if event.kind == "card":
+                return Response(card_as_contract(event.card))
+        raise ValueLabError("No card was written.", field="card")
+
+
+class ChatCardApproveApi(APIView):
+    """Participants: approve their proposed card (approving twice returns the same card)."""
+
+    permission_classes = [IsParticipant]
+
+    @extend_schema(request=None, responses=CardSerializer)
+    def post(self, request, chat_id: int):
+        chat = _get_chat_for_user(request, chat_id)
+        return Response(card_as_contract(card_approve(chat=chat)))

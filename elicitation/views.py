@@ -1,0 +1,217 @@
+"""Pages of the elicitation app for participants: pick a scenario, the interview, the card.
+
+The interview's replies stream as server-sent events from ``chat_stream`` (a POST read with
+fetch, since EventSource cannot post); the card's edit and approve forms are htmx fragments.
+"""
+
+import json
+import uuid
+from collections.abc import Iterator
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from core.errors import validation_error_detail
+from core.roles import PARTICIPANT, role_required
+from elicitation.interview import MAX_MESSAGE_CHARS
+from elicitation.models import Chat
+from elicitation.selectors import (
+    chat_messages,
+    chat_pending_message,
+    chats_of_participant,
+    deliberations_open,
+    scenarios_open,
+)
+from elicitation.services import (
+    TurnEvent,
+    card_approve,
+    card_edit,
+    chat_card_write,
+    chat_start,
+    chat_turn,
+    message_post,
+)
+
+
+def _get_chat_for_user(request: HttpRequest, chat_id: int) -> Chat:
+    """Return the signed-in participant's own chat; anyone else's is a 404, never shown."""
+    return get_object_or_404(chats_of_participant(participant=request.user), pk=chat_id)
+
+
+@role_required(PARTICIPANT)
+@require_GET
+def scenarios(request: HttpRequest) -> HttpResponse:
+    """Participants: the scenarios open for interviews, and their own chats to resume."""
+    deliberation = None
+    if request.GET.get("deliberation"):
+        deliberation = get_object_or_404(deliberations_open(), name=request.GET["deliberation"])
+    context = {
+        "deliberation": deliberation,
+        "scenarios": scenarios_open(deliberation=deliberation),
+        "chats": chats_of_participant(participant=request.user),
+        "start_key": uuid.uuid4().hex,
+    }
+    return render(request, "elicitation/scenarios.html", context)
+
+
+@role_required(PARTICIPANT)
+@require_POST
+def chat_begin(request: HttpRequest, scenario_id: int) -> HttpResponse:
+    """Participants: start an interview about a scenario (a double click starts one)."""
+    scenario = get_object_or_404(scenarios_open(), pk=scenario_id)
+    chat = chat_start(
+        participant=request.user,
+        scenario=scenario,
+        client_key=request.POST.get("key", "")[:64],
+    )
+    return redirect("elicitation:chat", chat_id=chat.pk)
+
+
+def _chat_context(chat: Chat, **extra) -> dict:
+    pending = chat_pending_message(chat=chat)
+    return {
+        "chat": chat,
+        "scenario": chat.scenario,
+        "messages": chat_messages(chat=chat),
+        "card": chat.card,
+        "pending": pending is not None,
+        "max_chars": MAX_MESSAGE_CHARS,
+        "can_write_card": chat.state in (Chat.State.OPEN, Chat.State.FAILED)
+        and chat.messages.filter(role="user").exists(),
+        **extra,
+    }
+
+
+@role_required(PARTICIPANT)
+@require_GET
+def chat_page(request: HttpRequest, chat_id: int) -> HttpResponse:
+    """Participants: their interview, where it was left (an unanswered message gets answered)."""
+    chat = _get_chat_for_user(request, chat_id)
+    return render(request, "elicitation/chat.html", _chat_context(chat))
+
+
+def _sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+def _events_as_sse(chat: Chat, events: Iterator[TurnEvent]) -> Iterator[str]:
+    # Padding first: some proxies hold back a response until they have a few bytes.
+    yield ": " + " " * 512 + "\n\n"
+    try:
+        for event in events:
+            if event.kind == "delta":
+                yield _sse("delta", {"text": event.text})
+            elif event.kind == "reply":
+                html = render_to_string("elicitation/chat.html#message", {"message": event.message})
+                yield _sse(
+                    "reply", {"id": event.message.pk, "text": event.message.text, "html": html}
+                )
+            elif event.kind == "card":
+                yield _sse("card", {"html": _card_html(chat)})
+            elif event.kind == "error":
+                yield _sse("error", {"text": event.text})
+    except ValidationError as error:
+        yield _sse("error", {"text": " ".join(error.messages)})
+    chat = _reload(chat)
+    yield _sse("end", {"state": chat.state, "card": _card_html(chat), "notice": chat.last_error})
+
+
+def _reload(chat: Chat) -> Chat:
+    # Fresh from the database: the card may have been rewritten since the chat was loaded.
+    return Chat.objects.select_related("scenario__deliberation", "card").get(pk=chat.pk)
+
+
+def _card_html(chat: Chat, **extra) -> str:
+    return render_to_string("elicitation/chat.html#card", _chat_context(_reload(chat), **extra))
+
+
+def _stream_response(chat: Chat, events: Iterator[TurnEvent]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        _events_as_sse(chat, events), content_type="text/event-stream; charset=utf-8"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
+
+
+@role_required(PARTICIPANT)
+@require_POST
+def chat_stream(request: HttpRequest, chat_id: int) -> HttpResponse:
+    """Participants: store their message, then stream the interviewer's reply as events.
+
+    With no text it answers the message still waiting for a reply (a reload, a retry after an
+    outage). A refused message is a 400 with the reason, and nothing is sent to the LLM.
+    """
+    chat = _get_chat_for_user(request, chat_id)
+    text = request.POST.get("text")
+    if text is not None:
+        try:
+            message_post(chat=chat, text=text, client_id=request.POST.get("client_id", ""))
+        except ValidationError as error:
+            return JsonResponse(validation_error_detail(error), status=400)
+    return _stream_response(chat, chat_turn(chat=chat))
+
+
+@role_required(PARTICIPANT)
+@require_POST
+def card_write(request: HttpRequest, chat_id: int) -> HttpResponse:
+    """Participants: ask for the card now, or again after it could not be written."""
+    chat = _get_chat_for_user(request, chat_id)
+    notice = ""
+    try:
+        for event in chat_card_write(chat=chat):
+            if event.kind == "error":
+                notice = event.text
+    except ValidationError as error:
+        notice = " ".join(error.messages)
+    return _card_fragment_or_page(request, chat, notice=notice)
+
+
+@role_required(PARTICIPANT)
+@require_POST
+@vary_on_headers("HX-Request")
+def card_update(request: HttpRequest, chat_id: int) -> HttpResponse:
+    """Participants: replace the proposed card's wording with their own (errors per field)."""
+    chat = _get_chat_for_user(request, chat_id)
+    form = {
+        "title": request.POST.get("title", ""),
+        "description": request.POST.get("description", ""),
+        "policies": request.POST.getlist("policies"),
+    }
+    try:
+        card_edit(chat=chat, **form)
+    except ValidationError as error:
+        errors = validation_error_detail(error)
+        return _card_fragment_or_page(
+            request, chat, status=400, edit_errors=errors, edit_form=form, editing=True
+        )
+    return _card_fragment_or_page(request, chat, saved=True)
+
+
+@role_required(PARTICIPANT)
+@require_POST
+@vary_on_headers("HX-Request")
+def card_approve_view(request: HttpRequest, chat_id: int) -> HttpResponse:
+    """Participants: approve the proposed card (twice is harmless); it is then theirs."""
+    chat = _get_chat_for_user(request, chat_id)
+    try:
+        card_approve(chat=chat)
+    except ValidationError as error:
+        return _card_fragment_or_page(request, chat, status=400, notice=" ".join(error.messages))
+    if request.htmx:
+        # The whole page changes (no more composer), so reload it.
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return redirect("elicitation:chat", chat_id=chat.pk)
+
+
+def _card_fragment_or_page(
+    request: HttpRequest, chat: Chat, *, status: int = 200, **extra
+) -> HttpResponse:
+    template = "elicitation/chat.html#card" if request.htmx else "elicitation/chat.html"
+    return render(request, template, _chat_context(_reload(chat), **extra), status=status)
