@@ -1,5 +1,9 @@
-"""REST API of the annotation app: schemes, projects, import, export. Each view names its roles."""
+"""REST API of the annotation app: schemes, projects, import, export, the annotate loop.
 
+Each view names its roles.
+"""
+
+from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -10,17 +14,21 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.models import Project, ValueScheme
+from annotation.assignment import item_next_for_worker, lease_heartbeat, lease_release
+from annotation.labelling import leased_item_payload, worker_may_label, worker_quality_rows
+from annotation.models import Item, Project, ValueScheme
+from annotation.quality import worker_exclude
 from annotation.selectors import project_export_lines, projects_with_counts
 from annotation.services import (
     DEFAULT_SCHEME,
     ItemImportRejected,
+    annotation_submit,
     item_import,
     project_create,
     scheme_import,
 )
-from core.models import Study
-from core.roles import IsResearcher
+from core.models import Study, User
+from core.roles import IsParticipant, IsResearcher
 
 
 class NDJSONRenderer(BaseRenderer):
@@ -183,3 +191,159 @@ class ProjectExportApi(APIView):
         )
         response["Content-Disposition"] = f'attachment; filename="{project.slug}.jsonl"'
         return response
+
+
+# --- The annotate loop ---------------------------------------------------------------------------
+
+
+def _project_for_worker(request, project_id: int) -> Project:
+    """Return the project if the caller may label it (its study's participants, or staff)."""
+    project = get_object_or_404(Project.objects.select_related("scheme"), pk=project_id)
+    if not worker_may_label(project=project, user=request.user):
+        raise PermissionDenied("You have not joined the study this project belongs to.")
+    return project
+
+
+class LeasedItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    prompt = serializers.CharField()
+    response = serializers.CharField()
+    prelabel = serializers.DictField(allow_null=True)
+    dimensions = serializers.ListField(child=serializers.CharField())
+    lease_expires = serializers.DateTimeField()
+
+
+class NextItemApi(APIView):
+    """Participants: lease the next item to label in a project (contracts: the annotate loop).
+
+    200 ``{"item": {…}}`` leased to the caller; 200 ``{"item": null, "retry_after": s}`` when
+    every slot left is leased by someone else; 204 when nothing is left for the caller.
+    """
+
+    permission_classes = [IsParticipant]
+
+    class OutputSerializer(serializers.Serializer):
+        item = LeasedItemSerializer(allow_null=True)
+        retry_after = serializers.IntegerField(required=False)
+
+    @extend_schema(responses={200: OutputSerializer, 204: None})
+    def get(self, request, project_id: int):
+        project = _project_for_worker(request, project_id)
+        answer = item_next_for_worker(project=project, worker=request.user)
+        if answer.slot is not None:
+            payload = leased_item_payload(slot=answer.slot, project=project)
+            return Response({"item": payload})
+        if answer.retry_after is not None:
+            response = Response({"item": None, "retry_after": answer.retry_after})
+            response["Retry-After"] = str(answer.retry_after)
+            return response
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AnnotationSubmitApi(APIView):
+    """Participants: submit labels for every dimension of an item leased to them.
+
+    201 with the annotation; 200 when the same worker already submitted it (nothing new is
+    stored); 400 naming the bad field; 403 for an item not leased to the caller.
+    """
+
+    permission_classes = [IsParticipant]
+
+    class InputSerializer(serializers.Serializer):
+        labels = serializers.JSONField()
+        seconds = serializers.FloatField(required=False, allow_null=True, min_value=0)
+        project = serializers.IntegerField(required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        item = serializers.IntegerField(source="item_id")
+        labels = serializers.DictField(child=serializers.IntegerField())
+        saw_prelabel = serializers.BooleanField()
+        prelabel_kept = serializers.DictField(allow_null=True)
+        seconds = serializers.FloatField()
+        created = serializers.DateTimeField()
+
+    @extend_schema(
+        request=InputSerializer, responses={201: OutputSerializer, 200: OutputSerializer}
+    )
+    def post(self, request, item_id: int):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        item = get_object_or_404(Item.objects.select_related("project__scheme"), pk=item_id)
+        project = None
+        if "project" in data:
+            project = get_object_or_404(Project, pk=data["project"])
+        _project_for_worker(request, item.project_id)
+        result = annotation_submit(
+            worker=request.user,
+            item=item,
+            labels=data["labels"],
+            seconds=data.get("seconds"),
+            project=project,
+        )
+        body = self.OutputSerializer(result.annotation).data
+        if result.outcome is not None:
+            body["feedback"] = result.outcome.feedback
+            body["worker_state"] = result.outcome.state
+        return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
+
+
+class LeaseSerializer(serializers.Serializer):
+    item = serializers.IntegerField(source="item_id")
+    lease_expires = serializers.DateTimeField()
+
+
+class LeaseHeartbeatApi(APIView):
+    """Participants: extend their lease on an item while its page is open (409 once lost)."""
+
+    permission_classes = [IsParticipant]
+
+    @extend_schema(request=None, responses={200: LeaseSerializer})
+    def post(self, request, item_id: int):
+        item = get_object_or_404(Item.objects.select_related("project"), pk=item_id)
+        slot = lease_heartbeat(item=item, worker=request.user)
+        return Response(LeaseSerializer(slot).data)
+
+
+class LeaseReleaseApi(APIView):
+    """Participants: give an item back unlabelled (it returns to the pool). Idempotent."""
+
+    permission_classes = [IsParticipant]
+
+    class OutputSerializer(serializers.Serializer):
+        released = serializers.BooleanField()
+
+    @extend_schema(request=None, responses={200: OutputSerializer})
+    def post(self, request, item_id: int):
+        item = get_object_or_404(Item, pk=item_id)
+        return Response({"released": lease_release(item=item, worker=request.user)})
+
+
+class WorkerExcludeApi(APIView):
+    """Researchers: exclude a worker (by pseudonym) from a project; their slots re-open."""
+
+    permission_classes = [IsResearcher]
+
+    class OutputSerializer(serializers.Serializer):
+        worker = serializers.CharField()
+        reopened_slots = serializers.IntegerField()
+
+    @extend_schema(request=None, responses={200: OutputSerializer})
+    def post(self, request, project_id: int, pseudonym: str):
+        project = get_object_or_404(Project, pk=project_id)
+        worker = get_object_or_404(User, pseudonym=pseudonym)
+        reopened = worker_exclude(project=project, worker=worker)
+        return Response({"worker": pseudonym, "reopened_slots": reopened})
+
+
+class WorkerQualityApi(APIView):
+    """Researchers: each worker's state, counts, flags and gold accuracy per dimension."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, project_id: int):
+        project = get_object_or_404(Project.objects.select_related("scheme"), pk=project_id)
+        return Response(worker_quality_rows(project=project))

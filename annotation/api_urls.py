@@ -17,6 +17,36 @@ urlpatterns = [
         api.ProjectExportApi.as_view(),
         name="api-annotation-export",
     ),
+    path(
+        "projects/<int:project_id>/next/",
+        api.NextItemApi.as_view(),
+        name="api-annotation-next",
+    ),
+    path(
+        "items/<int:item_id>/annotations/",
+        api.AnnotationSubmitApi.as_view(),
+        name="api-annotation-submit",
+    ),
+    path(
+        "items/<int:item_id>/lease/heartbeat/",
+        api.LeaseHeartbeatApi.as_view(),
+        name="api-annotation-heartbeat",
+    ),
+    path(
+        "items/<int:item_id>/lease/release/",
+        api.LeaseReleaseApi.as_view(),
+        name="api-annotation-release",
+    ),
+    path(
+        "projects/<int:project_id>/workers/",
+        api.WorkerQualityApi.as_view(),
+        name="api-annotation-workers",
+    ),
+    path(
+        "projects/<int:project_id>/workers/<str:pseudonym>/exclude/",
+        api.WorkerExcludeApi.as_view(),
+        name="api-annotation-worker-exclude",
+    ),
 ]
 
 from annotation import dashboard_api  # noqa: E402

@@ -1,8 +1,9 @@
 """Value schemes, annotation projects, the items to label, and the labels people and models gave."""
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 
 from core.models import Study
 
@@ -70,6 +71,58 @@ class Project(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created = models.DateTimeField(auto_now_add=True)
+    # --- Assignment -------------------------------------------------------------------------
+    lease_seconds = models.PositiveIntegerField(
+        default=300,
+        validators=[MinValueValidator(10)],
+        help_text="How long an item handed to a worker stays theirs without a heartbeat.",
+    )
+    quota_per_worker = models.PositiveIntegerField(
+        default=0, help_text="Items each worker labels before they are done (0: no limit)."
+    )
+    # --- Quality ----------------------------------------------------------------------------
+    gold_rate = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of a worker's items that are gold items (when the project has some).",
+    )
+    attention_rate = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of a worker's items that are attention checks.",
+    )
+    blind_share = models.FloatField(
+        default=0.2,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of labelling slots shown without the pre-label (to measure anchoring).",
+    )
+    min_seconds = models.FloatField(
+        default=4.0, help_text="An item labelled faster than this is flagged as too fast."
+    )
+    straightline_streak = models.PositiveIntegerField(
+        default=5,
+        help_text="Flag this many items in a row with every dimension the same, or the pre-label "
+        "accepted unchanged (0: never).",
+    )
+    min_gold_accuracy = models.FloatField(
+        default=0.6,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Gold accuracy (share of dimensions right) under which a worker is flagged.",
+    )
+    gold_min_items = models.PositiveIntegerField(
+        default=3, help_text="Gold items a worker labels before their accuracy is judged."
+    )
+    flags_warn = models.PositiveIntegerField(
+        default=3, help_text="Quality flags after which a worker is warned (0: never)."
+    )
+    flags_stop = models.PositiveIntegerField(
+        default=6, help_text="Quality flags after which a worker is stopped (0: never)."
+    )
+    screenout_code = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Prolific code a stopped worker is given (empty: none is shown).",
+    )
 
     class Meta:
         ordering = ["-created"]
@@ -91,6 +144,17 @@ class Item(models.Model):
     meta = models.JSONField(default=dict, blank=True)
     reference_labels = models.JSONField(null=True, blank=True)
     is_gold = models.BooleanField(default=False)
+    kind = models.CharField(
+        max_length=16,
+        choices=[
+            ("task", "Item to label"),
+            ("training", "Training item (with feedback)"),
+            ("attention", "Attention check"),
+        ],
+        default="task",
+        help_text="Training items and attention checks are shown to every worker, outside the k "
+        "slots; so are gold items (is_gold).",
+    )
     prelabel_error = models.TextField(
         blank=True, help_text="Why the last pre-label attempt failed; empty once one succeeds."
     )
@@ -120,6 +184,14 @@ class Annotation(models.Model):
     labels = models.JSONField(help_text="{dimension key: -1 | 0 | 1}")
     saw_prelabel = models.BooleanField(default=False)
     seconds = models.FloatField(default=0.0, help_text="Time spent on the item.")
+    prelabel_kept = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="{dimension key: whether the worker kept the pre-label}; null: none shown.",
+    )
+    excluded = models.BooleanField(
+        default=False, help_text="The worker was excluded; this annotation no longer counts."
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -168,3 +240,129 @@ class Adjudication(models.Model):
 
     def __str__(self) -> str:
         return f"adjudication of {self.item}"
+
+
+class Slot(models.Model):
+    """One of the k places an item has for an annotation, or a worker's turn at a check item.
+
+    Regular slots (``position`` 0..k-1) are made per item and claimed by workers with a
+    conditional update; gold, training and attention items get one slot per worker that sees
+    them (``position`` null). The database keeps a worker to one slot per item.
+    """
+
+    class State(models.TextChoices):
+        FREE = "free", "Free"
+        LEASED = "leased", "Leased"
+        DONE = "done", "Done"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="slots")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="slots")
+    position = models.PositiveSmallIntegerField(null=True, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.FREE)
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="annotation_slots",
+    )
+    blind = models.BooleanField(default=False, help_text="Shown without the pre-label.")
+    leased_at = models.DateTimeField(null=True, blank=True)
+    lease_expires = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "position"], name="one_slot_per_position"),
+            models.UniqueConstraint(
+                fields=["item", "worker"],
+                condition=Q(worker__isnull=False),
+                name="one_slot_per_worker_and_item",
+            ),
+            # One open item per worker and project: two tabs asking at once share one lease.
+            models.UniqueConstraint(
+                fields=["project", "worker"],
+                condition=Q(state="leased"),
+                name="one_lease_per_worker",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "state", "id"], name="slot_claim"),
+            models.Index(fields=["project", "state", "lease_expires"], name="slot_expiry"),
+            models.Index(fields=["worker", "state"], name="slot_worker_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"slot {self.position} of {self.item} ({self.state})"
+
+
+class WorkerStatus(models.Model):
+    """A worker's standing in a project: training, labelling, warned, stopped or excluded."""
+
+    class State(models.TextChoices):
+        TRAINING = "training", "In training"
+        ACTIVE = "active", "Labelling"
+        WARNED = "warned", "Warned"
+        STOPPED = "stopped", "Stopped (screened out)"
+        EXCLUDED = "excluded", "Excluded by a researcher"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="worker_statuses")
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotation_statuses"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.TRAINING)
+    n_done = models.PositiveIntegerField(default=0, help_text="Regular items labelled.")
+    n_gold = models.PositiveIntegerField(default=0)
+    n_attention = models.PositiveIntegerField(default=0)
+    n_flags = models.PositiveIntegerField(default=0)
+    same_streak = models.PositiveIntegerField(
+        default=0, help_text="Items in a row with every dimension given the same label."
+    )
+    kept_streak = models.PositiveIntegerField(
+        default=0, help_text="Items in a row with the pre-label accepted unchanged."
+    )
+    finished = models.DateTimeField(null=True, blank=True, help_text="Nothing was left for them.")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "worker statuses"
+        constraints = [
+            models.UniqueConstraint(fields=["project", "worker"], name="one_status_per_worker")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker.pseudonym} in {self.project.slug}: {self.state}"
+
+    @property
+    def may_label(self) -> bool:
+        return self.state not in (self.State.STOPPED, self.State.EXCLUDED)
+
+
+class QualityFlag(models.Model):
+    """Something about a worker's labelling a researcher should look at."""
+
+    class Kind(models.TextChoices):
+        TOO_FAST = "too_fast", "Too fast"
+        STRAIGHT_LINE = "straight_line", "Every dimension the same, item after item"
+        PRELABEL_STREAK = "prelabel_streak", "Pre-label accepted unchanged, item after item"
+        ATTENTION = "attention", "Failed an attention check"
+        GOLD = "gold", "Gold accuracy under the threshold"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="quality_flags")
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotation_flags"
+    )
+    annotation = models.ForeignKey(
+        Annotation, null=True, blank=True, on_delete=models.CASCADE, related_name="flags"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "pk"]
+        indexes = [models.Index(fields=["project", "worker"], name="flag_worker")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.worker.pseudonym}"

@@ -1,13 +1,16 @@
-"""Writes of the annotation app: value schemes, projects and the import of items."""
+"""Writes of the annotation app: value schemes, projects, the import of items, labelling."""
 
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from annotation.assignment import NotAssigned, slot_complete, slots_ensure, worker_status_for
 from annotation.importing import ImportFileError, LineError, ParsedItem, parse_items
-from annotation.models import Item, Project, ValueDimension, ValueScheme
+from annotation.models import Annotation, Item, Prelabel, Project, ValueDimension, ValueScheme
+from annotation.quality import QualityOutcome, annotation_review
 from core.models import Study, User
 
 DEFAULT_SCHEME = "schwartz10"
@@ -190,6 +193,7 @@ def item_import(
             raise ItemImportRejected(report)
         _store(batch)
         report.stored = Item.objects.filter(project=project).count() - before
+        slots_ensure(project=project)
     report.duplicates = valid - report.stored
     return report
 
@@ -213,3 +217,121 @@ def _store(batch: list[Item]) -> None:
     # The unique (project, external_id) constraint makes a re-imported line a no-op.
     if batch:
         Item.objects.bulk_create(batch, ignore_conflicts=True)
+
+
+# --- Labelling ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SubmitResult:
+    """A submitted annotation, whether this request stored it, and what quality made of it."""
+
+    annotation: Annotation
+    created: bool
+    outcome: QualityOutcome | None = None
+
+
+def labels_clean(*, labels: object, dimension_keys: list[str]) -> dict[str, int]:
+    """Return ``labels`` as ``{key: -1|0|1}`` for exactly the scheme's dimensions.
+
+    Raise ``ValidationError`` naming each bad field (``labels.power``) otherwise. Integers are
+    taken as they are; the texts "-1", "0", "1", "+1" (what a form sends) are read as numbers.
+    """
+    if not isinstance(labels, dict):
+        raise ValidationError({"labels": ["must be an object {dimension: -1 | 0 | 1}"]})
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, int] = {}
+    for key in dimension_keys:
+        if key not in labels:
+            errors[f"labels.{key}"] = ["missing: every dimension needs a label"]
+            continue
+        value = labels[key]
+        if isinstance(value, str) and value.strip() in LABEL_TEXTS:
+            value = LABEL_TEXTS[value.strip()]
+        if isinstance(value, bool) or value not in (-1, 0, 1) or isinstance(value, float):
+            errors[f"labels.{key}"] = [f"must be -1, 0 or 1, not {value!r}"]
+            continue
+        cleaned[key] = int(value)
+    for key in labels:
+        if key not in cleaned and f"labels.{key}" not in errors:
+            errors[f"labels.{key}"] = ["not a dimension of this project's scheme"]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+LABEL_TEXTS = {"-1": -1, "0": 0, "1": 1, "+1": 1}
+MAX_SECONDS = 6 * 3600
+
+
+def annotation_submit(
+    *,
+    worker: User,
+    item: Item,
+    labels: object,
+    seconds: float | None = None,
+    project: Project | None = None,
+) -> SubmitResult:
+    """Store the worker's labels for every dimension of ``item`` and free their lease.
+
+    Return the stored annotation with ``created``; a repeated submit (double click, retry)
+    returns the first one with ``created=False`` and stores nothing. Raise ``ValidationError``
+    for bad labels or an item of another project, ``NotAssigned`` (403) for an item not leased
+    to the worker, ``PermissionDenied`` for a stopped or excluded worker. Nothing is half-written.
+    """
+    if project is not None and item.project_id != project.pk:
+        raise ValidationError({"item": [f"item {item.pk} belongs to another project"]})
+    project = item.project
+    existing = Annotation.objects.filter(item=item, annotator=worker).first()
+    if existing is not None:
+        return SubmitResult(annotation=existing, created=False)
+    dimension_keys = project.scheme.dimension_keys()
+    cleaned = labels_clean(labels=labels, dimension_keys=dimension_keys)
+    status = worker_status_for(project=project, worker=worker)
+    if not status.may_label:
+        raise PermissionDenied("You can no longer label items in this project.")
+    try:
+        with transaction.atomic():
+            slot = slot_complete(item=item, worker=worker)
+            prelabel = Prelabel.objects.filter(item=item).values_list("labels", flat=True).first()
+            saw_prelabel = bool(prelabel) and not slot.blind and item.kind != "attention"
+            annotation = Annotation.objects.create(
+                item=item,
+                annotator=worker,
+                labels=cleaned,
+                saw_prelabel=saw_prelabel,
+                prelabel_kept=(
+                    {key: cleaned[key] == int(prelabel.get(key, 0)) for key in dimension_keys}
+                    if saw_prelabel
+                    else None
+                ),
+                seconds=_seconds_spent(given=seconds, leased_at=slot.leased_at),
+            )
+            outcome = annotation_review(
+                annotation=annotation,
+                item=item,
+                project=project,
+                status=status,
+                dimension_keys=dimension_keys,
+            )
+    except (IntegrityError, NotAssigned):
+        # A concurrent submit of the same form won; answer with what it stored.
+        existing = Annotation.objects.filter(item=item, annotator=worker).first()
+        if existing is None:
+            raise
+        return SubmitResult(annotation=existing, created=False)
+    return SubmitResult(annotation=annotation, created=True, outcome=outcome)
+
+
+def _seconds_spent(*, given: float | None, leased_at) -> float:
+    # The page measures the time the item was on screen; the server's clock (since the lease)
+    # bounds it, so a forged or broken value cannot claim more time than passed.
+    elapsed = (timezone.now() - leased_at).total_seconds() if leased_at else None
+    if given is not None:
+        try:
+            given = float(given)
+        except (TypeError, ValueError):
+            given = None
+    if given is not None and given >= 0 and (elapsed is None or given <= elapsed + 5):
+        return round(min(given, MAX_SECONDS), 2)
+    return round(min(elapsed or 0.0, MAX_SECONDS), 2)

@@ -1,0 +1,394 @@
+"""Who labels what next: leases on the k slots of each item, decided by the database.
+
+Each item to label has ``project.overlap`` slots. A worker asking for work claims the free slot
+with the lowest id on an item they hold no slot of: on PostgreSQL with ``SELECT … FOR UPDATE
+SKIP LOCKED`` (rows locked in id order, other claimers skip them), everywhere with a conditional
+``UPDATE … WHERE state = 'free'`` that says whether it won (on SQLite the transaction also holds
+the write lock from its start: settings use IMMEDIATE). A unique (item, worker) constraint keeps
+a worker to one slot per item even when two of their tabs race. A lease runs out after
+``project.lease_seconds`` unless the page's heartbeat extends it; expired or returned leases go
+back to the pool. Gold items, training items and attention checks are shown to each worker on
+their own, outside the k slots.
+"""
+
+import math
+import zlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.utils import timezone
+
+from annotation.models import Item, Project, Slot, WorkerStatus
+from core.errors import ValueLabError
+from core.models import User
+
+CLAIM_ATTEMPTS = 4
+# A worker told to come back is told to try again at most this soon: leases can be returned
+# early (a worker leaves), so waiting for the last one to expire would waste their time.
+MAX_RETRY_AFTER = 15
+SLOT_BATCH_SIZE = 5000
+
+
+class LeaseLost(ValueLabError):
+    """The worker's lease on the item ran out and its slot went to someone else."""
+
+    status_code = 409
+
+
+class NotAssigned(ValueLabError):
+    """The item was never handed to this worker (or belongs to another project)."""
+
+    status_code = 403
+
+
+@dataclass(frozen=True)
+class NextAnswer:
+    """What ``next`` says: a leased slot, or come back in ``retry_after`` seconds, or done."""
+
+    slot: Slot | None = None
+    retry_after: int | None = None
+    status: WorkerStatus | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.slot is None and self.retry_after is None
+
+
+def _is_blind(share: float, *parts: int) -> bool:
+    # Deterministic per slot, so a re-run of slots_ensure agrees with what was shown.
+    if share <= 0:
+        return False
+    key = ":".join(str(part) for part in parts).encode()
+    return (zlib.crc32(key) % 10_000) / 10_000 < share
+
+
+# --- Slots ---------------------------------------------------------------------------------------
+
+
+def task_items(project: Project):
+    """Return the project's items that get k slots (not gold, training or attention items)."""
+    return Item.objects.filter(project=project, kind="task", is_gold=False)
+
+
+def slots_ensure(*, project: Project) -> int:
+    """Create the missing slots (positions 0..overlap-1) of the project's items; return how many.
+
+    Slots are made item by item, so claiming in id order fills items one after another.
+    Idempotent: the unique (item, position) constraint makes an existing slot a no-op.
+    """
+    overlap = project.overlap
+    have_all = Slot.objects.filter(item=OuterRef("pk"), position=overlap - 1)
+    missing = (
+        task_items(project)
+        .filter(~Exists(have_all))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .iterator(chunk_size=SLOT_BATCH_SIZE)
+    )
+    created = 0
+    batch: list[Slot] = []
+    for item_id in missing:
+        for position in range(overlap):
+            batch.append(
+                Slot(
+                    project=project,
+                    item_id=item_id,
+                    position=position,
+                    blind=_is_blind(project.blind_share, item_id, position),
+                )
+            )
+        if len(batch) >= SLOT_BATCH_SIZE:
+            created += len(Slot.objects.bulk_create(batch, ignore_conflicts=True))
+            batch = []
+    if batch:
+        created += len(Slot.objects.bulk_create(batch, ignore_conflicts=True))
+    return created
+
+
+def _slots_missing(project: Project) -> bool:
+    have_all = Slot.objects.filter(item=OuterRef("pk"), position=project.overlap - 1)
+    return task_items(project).filter(~Exists(have_all)).exists()
+
+
+def leases_reclaim(*, project: Project) -> int:
+    """Put the project's expired leases on regular slots back in the pool; return how many."""
+    expired = Slot.objects.filter(
+        project=project,
+        state=Slot.State.LEASED,
+        lease_expires__lt=timezone.now(),
+        position__isnull=False,
+    )
+    # A read first: the common case (nothing expired) takes no write lock.
+    if not expired.exists():
+        return 0
+    # The worker's name stays on the free slot until someone else claims it: they may still
+    # submit it, or get it back on their next request.
+    return expired.update(state=Slot.State.FREE, lease_expires=None)
+
+
+# --- Worker status -------------------------------------------------------------------------------
+
+
+def worker_status_for(*, project: Project, worker: User) -> WorkerStatus:
+    """Return the worker's status in the project, creating it (in training) on first contact."""
+    status = WorkerStatus.objects.filter(project=project, worker=worker).first()
+    if status is not None:
+        return status
+    has_training = Item.objects.filter(project=project, kind="training").exists()
+    initial = WorkerStatus.State.TRAINING if has_training else WorkerStatus.State.ACTIVE
+    try:
+        with transaction.atomic():
+            return WorkerStatus.objects.create(project=project, worker=worker, state=initial)
+    except IntegrityError:  # their other tab got there first
+        return WorkerStatus.objects.get(project=project, worker=worker)
+
+
+# --- Next ----------------------------------------------------------------------------------------
+
+
+def item_next_for_worker(*, project: Project, worker: User) -> NextAnswer:
+    """Lease the worker's next item in ``project`` and return it, or retry-later, or done.
+
+    Asking again while a lease is held returns the same item (a reload, a second tab). Done
+    only when every remaining slot is done or is the worker's own, never while others hold
+    leases; then also when the worker reached the project's quota or may no longer label.
+    """
+    status = worker_status_for(project=project, worker=worker)
+    if not status.may_label:
+        return NextAnswer(status=status)
+    now = timezone.now()
+    current = _current_slot(project=project, worker=worker)
+    if current is not None:
+        return NextAnswer(slot=current, status=status)
+
+    if status.state == WorkerStatus.State.TRAINING:
+        slot = _claim_extra(project=project, worker=worker, kind="training", now=now)
+        if slot is not None:
+            return NextAnswer(slot=slot, status=status)
+        WorkerStatus.objects.filter(pk=status.pk, state=WorkerStatus.State.TRAINING).update(
+            state=WorkerStatus.State.ACTIVE
+        )
+        status.state = WorkerStatus.State.ACTIVE
+
+    if project.quota_per_worker and status.n_done >= project.quota_per_worker:
+        return NextAnswer(status=status)
+
+    for kind, rate, seen in (
+        ("attention", project.attention_rate, status.n_attention),
+        ("gold", project.gold_rate, status.n_gold),
+    ):
+        served = status.n_done + status.n_gold + status.n_attention
+        if rate > 0 and seen + 1 <= rate * (served + 1):
+            slot = _claim_extra(project=project, worker=worker, kind=kind, now=now)
+            if slot is not None:
+                return NextAnswer(slot=slot, status=status)
+
+    leases_reclaim(project=project)
+    ensured = False
+    for _ in range(CLAIM_ATTEMPTS):
+        slot = _claim_regular(project=project, worker=worker, now=now)
+        if slot is CONFLICT:
+            # Another request of this worker (a second tab) leased an item a moment ago.
+            slot = _current_slot(project=project, worker=worker)
+            if slot is None:
+                continue
+        if slot is not None:
+            return NextAnswer(slot=slot, status=status)
+        remaining = _remaining_for(project=project, worker=worker)
+        if remaining["free"]:
+            continue  # a slot came free (or was locked by a claim that then lost): try again
+        if remaining["leased"]:
+            seconds = (remaining["first_expiry"] - timezone.now()).total_seconds()
+            return NextAnswer(
+                retry_after=max(1, min(MAX_RETRY_AFTER, math.ceil(seconds))), status=status
+            )
+        if not ensured and _slots_missing(project):
+            slots_ensure(project=project)
+            ensured = True
+            continue
+        WorkerStatus.objects.filter(pk=status.pk, finished__isnull=True).update(
+            finished=timezone.now()
+        )
+        return NextAnswer(status=status)
+    return NextAnswer(retry_after=1, status=status)
+
+
+def _current_slot(*, project: Project, worker: User) -> Slot | None:
+    """Return the slot the worker holds (renewing its lease), or None."""
+    for slot in (
+        Slot.objects.filter(
+            project=project, worker=worker, state__in=[Slot.State.LEASED, Slot.State.FREE]
+        )
+        .select_related("item")
+        .order_by("-state", "pk")  # a live lease before an expired one
+    ):
+        if _resume(slot=slot, project=project, worker=worker):
+            return slot
+    return None
+
+
+def _resume(*, slot: Slot, project: Project, worker: User) -> bool:
+    # Conditional: the slot may have gone to someone else since it was read.
+    fields = _lease_fields(project, worker, timezone.now())
+    try:
+        with transaction.atomic():
+            won = Slot.objects.filter(
+                pk=slot.pk, worker=worker, state__in=[Slot.State.LEASED, Slot.State.FREE]
+            ).update(state=fields["state"], lease_expires=fields["lease_expires"])
+    except IntegrityError:  # they hold another lease in this project already
+        return False
+    if won:
+        slot.state, slot.lease_expires = fields["state"], fields["lease_expires"]
+        if slot.leased_at is None:
+            slot.leased_at = fields["leased_at"]
+    return bool(won)
+
+
+def _claimable(project: Project, worker: User):
+    worker_holds_item = Slot.objects.filter(item_id=OuterRef("item_id"), worker=worker)
+    return Slot.objects.filter(
+        project=project, position__lt=project.overlap, state=Slot.State.FREE
+    ).filter(~Exists(worker_holds_item))
+
+
+def _lease_fields(project: Project, worker: User, now) -> dict:
+    return {
+        "state": Slot.State.LEASED,
+        "worker": worker,
+        "leased_at": now,
+        "lease_expires": now + timedelta(seconds=project.lease_seconds),
+    }
+
+
+CONFLICT = Slot()  # the claim broke a one-lease-per-worker constraint
+
+
+def _claim_regular(*, project: Project, worker: User, now) -> Slot | None:
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            candidates = _claimable(project, worker).order_by("pk")
+            if connection.vendor == "postgresql":
+                candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+            slot_id = candidates.values_list("pk", flat=True).first()
+            if slot_id is None:
+                return None
+            won = Slot.objects.filter(pk=slot_id, state=Slot.State.FREE).update(
+                **_lease_fields(project, worker, now)
+            )
+    except IntegrityError:
+        return CONFLICT
+    if not won:
+        return None
+    return Slot.objects.select_related("item").get(pk=slot_id)
+
+
+def _remaining_for(*, project: Project, worker: User) -> dict:
+    worker_holds_item = Slot.objects.filter(item_id=OuterRef("item_id"), worker=worker)
+    # One statement, one snapshot: a slot moving from leased to free between two queries
+    # must not make both look empty.
+    return (
+        Slot.objects.filter(
+            project=project,
+            position__lt=project.overlap,
+            state__in=[Slot.State.FREE, Slot.State.LEASED],
+        )
+        .filter(~Exists(worker_holds_item))
+        .aggregate(
+            free=Count("pk", filter=Q(state=Slot.State.FREE)),
+            leased=Count("pk", filter=Q(state=Slot.State.LEASED)),
+            first_expiry=Min("lease_expires"),
+        )
+    )
+
+
+def _claim_extra(*, project: Project, worker: User, kind: str, now) -> Slot | None:
+    """Lease the worker an unseen item of ``kind`` (training, attention or gold), or None."""
+    items = Item.objects.filter(project=project)
+    items = items.filter(is_gold=True, kind="task") if kind == "gold" else items.filter(kind=kind)
+    seen = Slot.objects.filter(item=OuterRef("pk"), worker=worker)
+    item_id = items.filter(~Exists(seen)).order_by("pk").values_list("pk", flat=True).first()
+    if item_id is None:
+        return None
+    blind = kind == "attention" or (
+        kind == "gold" and _is_blind(project.blind_share, item_id, worker.pk)
+    )
+    try:
+        with transaction.atomic():
+            slot = Slot.objects.create(
+                project=project, item_id=item_id, blind=blind, **_lease_fields(project, worker, now)
+            )
+    except IntegrityError:
+        return _current_slot(project=project, worker=worker)
+    return Slot.objects.select_related("item").get(pk=slot.pk)
+
+
+# --- Leases --------------------------------------------------------------------------------------
+
+
+def lease_extend(*, slot: Slot, project: Project) -> Slot:
+    """Extend the lease on ``slot`` by the project's lease time (the page's heartbeat)."""
+    expires = timezone.now() + timedelta(seconds=project.lease_seconds)
+    Slot.objects.filter(pk=slot.pk, state=Slot.State.LEASED).update(lease_expires=expires)
+    slot.lease_expires = expires
+    return slot
+
+
+def lease_for_worker(*, item: Item, worker: User) -> Slot:
+    """Return the worker's leased slot on ``item``; raise ``NotAssigned`` or ``LeaseLost``."""
+    slot = Slot.objects.filter(item=item, worker=worker).first()
+    if slot is None:
+        raise NotAssigned("This item is not leased to you.", field="item")
+    if slot.state != Slot.State.LEASED:
+        raise LeaseLost("This item is no longer leased to you.", field="item")
+    return slot
+
+
+def lease_heartbeat(*, item: Item, worker: User) -> Slot:
+    """Extend the worker's lease on ``item``; raise ``NotAssigned``/``LeaseLost`` if none."""
+    slot = lease_for_worker(item=item, worker=worker)
+    return lease_extend(slot=slot, project=item.project)
+
+
+def lease_release(*, item: Item, worker: User) -> bool:
+    """Give the worker's lease on ``item`` back to the pool; return whether one was held.
+
+    Idempotent: releasing twice, or an item already labelled, changes nothing.
+    """
+    held = Slot.objects.filter(item=item, worker=worker, state=Slot.State.LEASED)
+    freed = held.filter(position__isnull=False).update(
+        state=Slot.State.FREE, worker=None, leased_at=None, lease_expires=None
+    )
+    deleted, _ = held.filter(position__isnull=True).delete()
+    return bool(freed or deleted)
+
+
+def slot_complete(*, item: Item, worker: User) -> Slot:
+    """Mark the worker's slot on ``item`` done (inside the caller's transaction) and return it.
+
+    A lease that ran out but whose slot nobody else took yet is honoured (reclaiming keeps the
+    worker's name on the free slot until another worker claims it), so a slow worker's labels
+    are not thrown away. Raise ``NotAssigned`` when the item is not theirs (never was, or
+    their place went to someone else).
+    """
+    mine = Slot.objects.filter(
+        item=item, worker=worker, state__in=[Slot.State.LEASED, Slot.State.FREE]
+    )
+    if mine.update(state=Slot.State.DONE, lease_expires=None):
+        return Slot.objects.get(item=item, worker=worker)
+    raise NotAssigned(
+        "This item is not leased to you (or your time on it ran out and someone else took it).",
+        field="item",
+    )
+
+
+# --- Exclusion -----------------------------------------------------------------------------------
+
+
+def worker_slots_reopen(*, project: Project, worker: User) -> int:
+    """Give every regular slot the worker holds or filled in ``project`` back to the pool."""
+    return Slot.objects.filter(project=project, worker=worker, position__isnull=False).update(
+        state=Slot.State.FREE, worker=None, leased_at=None, lease_expires=None
+    )

@@ -1,0 +1,86 @@
+"""Reads for the labelling loop: what a worker may label and what they are shown."""
+
+from django.db.models import Count
+
+from annotation.models import Prelabel, Project, QualityFlag, Slot, ValueDimension, WorkerStatus
+from annotation.quality import gold_accuracy_by_worker
+from core.models import Participation, User
+
+
+def worker_may_label(*, project: Project, user: User) -> bool:
+    """Return whether ``user`` may label ``project``: its study's participants (any participant
+    when it has no study), and researchers trying it out."""
+    if user.is_researcher:
+        return True
+    if project.study_id is None:
+        return True
+    return Participation.objects.filter(study_id=project.study_id, user=user).exists()
+
+
+def slot_shows_prelabel(*, slot: Slot) -> bool:
+    """Return whether the worker holding ``slot`` is shown the item's pre-label."""
+    return not slot.blind and slot.item.kind != "attention"
+
+
+def slot_prelabel(*, slot: Slot) -> Prelabel | None:
+    """Return the pre-label the worker holding ``slot`` sees, or None (none, or blind)."""
+    if not slot_shows_prelabel(slot=slot):
+        return None
+    return Prelabel.objects.filter(item_id=slot.item_id).first()
+
+
+def leased_item_payload(*, slot: Slot, project: Project) -> dict:
+    """Return the API's view of a leased item (contracts: the annotate loop)."""
+    item = slot.item
+    prelabel = slot_prelabel(slot=slot)
+    return {
+        "id": item.pk,
+        "kind": "gold" if item.is_gold and item.kind == "task" else item.kind,
+        "prompt": item.prompt,
+        "response": item.response,
+        "prelabel": (
+            {
+                "labels": prelabel.labels,
+                "rationale": prelabel.rationale,
+                "rationales": prelabel.rationales,
+            }
+            if prelabel
+            else None
+        ),
+        "dimensions": project.scheme.dimension_keys(),
+        "lease_expires": slot.lease_expires,
+    }
+
+
+def project_dimension_rows(*, project: Project) -> list[ValueDimension]:
+    """Return the scheme's dimensions in order, for the labelling page."""
+    return list(project.scheme.dimensions.order_by("position", "pk"))
+
+
+def worker_quality_rows(*, project: Project) -> list[dict]:
+    """Return one row per worker: state, counts, flags by kind and gold accuracy."""
+    accuracy = gold_accuracy_by_worker(project=project)
+    flags: dict[int, dict[str, int]] = {}
+    for worker_id, kind, n in (
+        QualityFlag.objects.filter(project=project)
+        .values_list("worker_id", "kind")
+        .annotate(n=Count("pk"))
+    ):
+        flags.setdefault(worker_id, {})[kind] = n
+    rows = []
+    for status in WorkerStatus.objects.filter(project=project).select_related("worker"):
+        gold = accuracy.get(status.worker_id)
+        rows.append(
+            {
+                "worker": status.worker.pseudonym,
+                "state": status.state,
+                "n_done": status.n_done,
+                "n_gold": status.n_gold,
+                "n_attention": status.n_attention,
+                "n_flags": status.n_flags,
+                "flags": flags.get(status.worker_id, {}),
+                "gold_accuracy": gold["accuracy"] if gold else None,
+                "gold_accuracy_by_dimension": gold["dimensions"] if gold else None,
+            }
+        )
+    return rows

@@ -1,0 +1,194 @@
+"""Quality of a worker's labelling: flags, gold accuracy, warnings and the stop.
+
+Called by ``annotation_submit`` inside its transaction, once per stored annotation; reads for
+the researcher (``gold_accuracy_by_worker``) live here too so the rules sit in one place.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import F
+
+from annotation.assignment import worker_slots_reopen
+from annotation.models import Annotation, Item, Project, QualityFlag, WorkerStatus
+from core.models import User
+
+
+@dataclass
+class QualityOutcome:
+    """What one annotation did to the worker's standing, and training feedback if any."""
+
+    flags: list[str] = field(default_factory=list)
+    state: str = WorkerStatus.State.ACTIVE
+    feedback: dict | None = None
+
+
+def labels_match(given: dict, reference: dict, keys: list[str]) -> dict[str, bool]:
+    """Return, per dimension in ``keys``, whether ``given`` agrees with ``reference``."""
+    return {key: int(given.get(key, 0)) == int(reference.get(key, 0)) for key in keys}
+
+
+def annotation_review(
+    *,
+    annotation: Annotation,
+    item: Item,
+    project: Project,
+    status: WorkerStatus,
+    dimension_keys: list[str],
+) -> QualityOutcome:
+    """Update the worker's counters and flags for a new ``annotation``; return the outcome.
+
+    Runs inside the submit transaction. Counters move with ``F()`` (two tabs never lose a
+    count); flags are rows, and the worker is warned, then stopped, when their number crosses
+    the project's thresholds.
+    """
+    outcome = QualityOutcome(state=status.state)
+    labels = annotation.labels
+    reference = item.reference_labels or {}
+    updates: dict = {}
+    flags: list[tuple[str, str]] = []
+
+    if item.kind == "training":
+        matches = labels_match(labels, reference, dimension_keys)
+        outcome.feedback = {
+            key: {"yours": labels[key], "reference": int(reference.get(key, 0)), "ok": ok}
+            for key, ok in matches.items()
+        }
+        return outcome  # practice: no counters, no flags
+
+    if item.kind == "attention":
+        updates["n_attention"] = F("n_attention") + 1
+        checked = list((item.meta or {}).get("attention", {}).get("dimensions") or reference)
+        if not all(labels_match(labels, reference, checked).values()):
+            flags.append((QualityFlag.Kind.ATTENTION, f"missed the check on {', '.join(checked)}"))
+    elif item.is_gold:
+        updates["n_gold"] = F("n_gold") + 1
+    else:
+        updates["n_done"] = F("n_done") + 1
+
+    if annotation.seconds < project.min_seconds and item.kind != "attention":
+        flags.append((QualityFlag.Kind.TOO_FAST, f"{annotation.seconds:.1f} s on one item"))
+
+    streak = project.straightline_streak
+    if len(set(labels.values())) == 1:
+        updates["same_streak"] = F("same_streak") + 1
+        if streak and (status.same_streak + 1) % streak == 0:
+            flags.append(
+                (QualityFlag.Kind.STRAIGHT_LINE, f"{status.same_streak + 1} items in a row")
+            )
+    else:
+        updates["same_streak"] = 0
+    if annotation.prelabel_kept is not None:
+        if all(annotation.prelabel_kept.values()):
+            updates["kept_streak"] = F("kept_streak") + 1
+            if streak and (status.kept_streak + 1) % streak == 0:
+                flags.append(
+                    (QualityFlag.Kind.PRELABEL_STREAK, f"{status.kept_streak + 1} items in a row")
+                )
+        else:
+            updates["kept_streak"] = 0
+
+    if item.is_gold and item.kind == "task":
+        accuracy, n_gold = _gold_accuracy(project=project, worker=annotation.annotator)
+        if n_gold >= project.gold_min_items and accuracy < project.min_gold_accuracy:
+            flags.append((QualityFlag.Kind.GOLD, f"{accuracy:.0%} over {n_gold} gold items"))
+
+    if flags:
+        QualityFlag.objects.bulk_create(
+            [
+                QualityFlag(
+                    project=project,
+                    worker=annotation.annotator,
+                    annotation=annotation,
+                    kind=kind,
+                    detail=detail,
+                )
+                for kind, detail in flags
+            ]
+        )
+        updates["n_flags"] = F("n_flags") + len(flags)
+    WorkerStatus.objects.filter(pk=status.pk).update(**updates)
+    status.refresh_from_db()
+    outcome.flags = [kind for kind, _ in flags]
+    outcome.state = _apply_thresholds(project=project, status=status)
+    return outcome
+
+
+def _apply_thresholds(*, project: Project, status: WorkerStatus) -> str:
+    state = status.state
+    if state in (WorkerStatus.State.STOPPED, WorkerStatus.State.EXCLUDED):
+        return state
+    if project.flags_stop and status.n_flags >= project.flags_stop:
+        state = WorkerStatus.State.STOPPED
+    elif project.flags_warn and status.n_flags >= project.flags_warn:
+        state = WorkerStatus.State.WARNED
+    if state != status.state:
+        WorkerStatus.objects.filter(pk=status.pk).exclude(
+            state__in=[WorkerStatus.State.STOPPED, WorkerStatus.State.EXCLUDED]
+        ).update(state=state)
+        if state == WorkerStatus.State.STOPPED:
+            # A stopped worker's open lease goes back to the pool at once; their labels stay.
+            from annotation.models import Slot
+
+            Slot.objects.filter(
+                project=project, worker=status.worker, state=Slot.State.LEASED
+            ).update(state=Slot.State.FREE, worker=None, leased_at=None, lease_expires=None)
+        status.state = state
+    return state
+
+
+def _gold_accuracy(*, project: Project, worker: User) -> tuple[float, int]:
+    keys = project.scheme.dimension_keys()
+    right = total = n = 0
+    for labels, reference in Annotation.objects.filter(
+        item__project=project, item__is_gold=True, item__kind="task", annotator=worker
+    ).values_list("labels", "item__reference_labels"):
+        n += 1
+        for ok in labels_match(labels, reference or {}, keys).values():
+            right += ok
+            total += 1
+    return (right / total if total else 1.0), n
+
+
+def gold_accuracy_by_worker(*, project: Project) -> dict[int, dict]:
+    """Return each worker's accuracy on the project's gold items, overall and per dimension.
+
+    ``{worker_id: {"pseudonym": str, "n_gold": int, "accuracy": float,
+    "dimensions": {key: float}}}`` — the share of gold items where the worker's label on that
+    dimension equals the reference label. Workers with no gold item are absent.
+    """
+    keys = project.scheme.dimension_keys()
+    right: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(keys, 0))
+    counts: dict[int, int] = defaultdict(int)
+    names: dict[int, str] = {}
+    rows = Annotation.objects.filter(
+        item__project=project, item__is_gold=True, item__kind="task"
+    ).values_list("annotator_id", "annotator__pseudonym", "labels", "item__reference_labels")
+    for worker_id, pseudonym, labels, reference in rows:
+        names[worker_id] = pseudonym
+        counts[worker_id] += 1
+        for key, ok in labels_match(labels, reference or {}, keys).items():
+            right[worker_id][key] += ok
+    result = {}
+    for worker_id, n in counts.items():
+        dimensions = {key: right[worker_id][key] / n for key in keys}
+        result[worker_id] = {
+            "pseudonym": names[worker_id],
+            "n_gold": n,
+            "accuracy": sum(dimensions.values()) / len(keys) if keys else 1.0,
+            "dimensions": dimensions,
+        }
+    return result
+
+
+def worker_exclude(*, project: Project, worker: User) -> int:
+    """Exclude ``worker`` from ``project``: their labels stop counting, their slots re-open.
+
+    Return how many slots went back to the pool. Idempotent.
+    """
+    with transaction.atomic():
+        status, _ = WorkerStatus.objects.get_or_create(project=project, worker=worker)
+        WorkerStatus.objects.filter(pk=status.pk).update(state=WorkerStatus.State.EXCLUDED)
+        Annotation.objects.filter(item__project=project, annotator=worker).update(excluded=True)
+        return worker_slots_reopen(project=project, worker=worker)
