@@ -18,7 +18,7 @@ from core.models import Study
 from core.roles import RESEARCHER, role_required
 from core.services import study_task_add
 from elicitation import contexts as context_proposals
-from elicitation import dedup
+from elicitation import dedup, grading
 from elicitation.apps import STUDY_TASK_KIND
 from elicitation.models import (
     Chat,
@@ -350,5 +350,37 @@ def transcript(request: HttpRequest, chat_id: int) -> HttpResponse:
             "chat": chat,
             "deliberation": chat.scenario.deliberation,
             "chat_messages": chat.messages.order_by("pk"),
+            "grades": chat.grades.all(),
         },
     )
+
+
+# --- interview quality --------------------------------------------------------------------------
+
+
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+def grades(request: HttpRequest, name: str) -> HttpResponse:
+    """Researchers: interview grades per interviewer prompt version; start grading."""
+    deliberation = _get_deliberation(name)
+    if request.method == "POST":
+        job = grading.grading_start(
+            started_by=request.user, deliberation=deliberation, key=request.POST.get("key", "")
+        )
+        return redirect("core:job", job_id=job.pk)
+    by_prompt = grading.grades_by_interviewer(deliberation=deliberation)
+    chart = {
+        "labels": [f"{row.prompt_name} v{row.prompt_version}" for row in by_prompt],
+        "personal_story": [round(100 * row.personal_story) for row in by_prompt],
+        "led_the_witness": [round(100 * row.led_the_witness) for row in by_prompt],
+        "one_question_at_a_time": [round(100 * row.one_question_at_a_time) for row in by_prompt],
+    }
+    context = {
+        "deliberation": deliberation,
+        "by_prompt": by_prompt,
+        "chart": chart,
+        "waiting": grading.chats_to_grade(deliberation=deliberation).count(),
+        "grader_version": grading.GRADER_VERSION,
+        "key": uuid.uuid4().hex,
+    }
+    return render(request, "elicitation/researcher/grades.html", context)
