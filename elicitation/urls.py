@@ -79,4 +79,9 @@ urlpatterns = [
         researcher_views.transcript,
         name="researcher_transcript",
     ),
+    path(
+        "researcher/d/<slug:name>/grades/",
+        researcher_views.grades,
+        name="researcher_grades",
+    ),
 ]
