@@ -76,7 +76,8 @@ def _chat_context(chat: Chat, **extra) -> dict:
     return {
         "chat": chat,
         "scenario": chat.scenario,
-        "messages": chat_messages(chat=chat),
+        # Not "messages": that name belongs to django.contrib.messages in base.html.
+        "turns": chat_messages(chat=chat),
         "card": chat.card,
         "pending": pending is not None,
         "max_chars": MAX_MESSAGE_CHARS,
@@ -186,6 +187,7 @@ def card_update(request: HttpRequest, chat_id: int) -> HttpResponse:
         card_edit(chat=chat, **form)
     except ValidationError as error:
         errors = validation_error_detail(error)
+        form["policies"] = [policy for policy in form["policies"] if policy.strip()]
         return _card_fragment_or_page(
             request, chat, status=400, edit_errors=errors, edit_form=form, editing=True
         )

@@ -82,12 +82,13 @@
     function handle(event, data, state) {
       if (event === "delta") {
         if (!state.reply) state.reply = bubble("assistant", "");
+        state.reply.classList.remove("typing");
         state.reply.classList.add("streaming");
         state.reply.querySelector(".bubble-text").textContent += data.text;
         state.reply.scrollIntoView({ block: "end" });
       } else if (event === "reply") {
         if (!state.reply) state.reply = bubble("assistant", "");
-        state.reply.classList.remove("streaming");
+        state.reply.classList.remove("streaming", "typing");
         state.reply.dataset.id = data.id;
         state.reply.querySelector(".bubble-text").textContent = data.text;
       } else if (event === "card") {
@@ -195,6 +196,13 @@
         if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
       });
     }
+    // A card form refused with 400 comes back with its errors per field: show it.
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      if (event.detail.xhr.status === 400 && cardArea.contains(event.detail.target)) {
+        event.detail.shouldSwap = true;
+        event.detail.isError = false;
+      }
+    });
     var retry = document.getElementById("retry");
     if (retry) retry.addEventListener("click", function () { send(null); });
     if (chat.dataset.pending === "1") send(null);
