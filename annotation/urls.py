@@ -8,6 +8,9 @@ app_name = "annotation"
 
 urlpatterns = [
     path("projects/<slug:slug>/", views.project_detail, name="project"),
+    path("work/<int:project_id>/", views.work, name="work"),
+    path("work/<int:project_id>/items/<int:item_id>/", views.work_submit, name="work_submit"),
+    path("work/<int:project_id>/items/<int:item_id>/pause/", views.work_pause, name="work_pause"),
 ]
 
 from annotation import dashboard  # noqa: E402

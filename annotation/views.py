@@ -1,13 +1,24 @@
-"""Pages of the annotation app: the researcher's project page with its import form."""
+"""Pages of the annotation app: the researcher's project page, the crowdworker's labelling page."""
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotation.models import Project
+from annotation.assignment import (
+    NotAssigned,
+    item_next_for_worker,
+    lease_release,
+    worker_status_for,
+)
+from annotation.labelling import project_dimension_rows, slot_prelabel, worker_may_label
+from annotation.models import Item, Project, WorkerStatus
 from annotation.selectors import project_dimensions, project_item_counts
-from annotation.services import ItemImportRejected, item_import
-from core.roles import RESEARCHER, role_required
+from annotation.services import ItemImportRejected, annotation_submit, item_import
+from core.roles import PARTICIPANT, RESEARCHER, role_required
 
 
 def _get_project_for_user(request: HttpRequest, slug: str) -> Project:
@@ -45,3 +56,167 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     }
     status = 400 if rejected or upload_error else 200
     return render(request, "annotation/project.html", context, status=status)
+
+
+# --- The labelling page (crowdworkers) -----------------------------------------------------------
+
+# Keys 1-9 pick the first nine dimensions; the rest are reached with the arrow keys.
+HOTKEYS = "123456789"
+
+
+def _get_project_for_worker(request: HttpRequest, project_id: int) -> Project:
+    """Return the project if the signed-in user may label it, else 404 (nothing is revealed)."""
+    project = get_object_or_404(Project.objects.select_related("scheme", "study"), pk=project_id)
+    if not worker_may_label(project=project, user=request.user):
+        raise Http404("You have not joined the study this project belongs to.")
+    return project
+
+
+def _dimension_rows(
+    dimensions: list, prelabel, errors: dict, given: dict | None = None
+) -> list[dict]:
+    rows = []
+    for index, dimension in enumerate(dimensions):
+        suggested = None
+        if prelabel is not None:
+            suggested = int(prelabel.labels.get(dimension.key, 0))
+        value = suggested if suggested is not None else 0
+        if given and str(given.get(dimension.key, "")) in ("-1", "0", "1"):
+            value = int(given[dimension.key])
+        rows.append(
+            {
+                "index": index,
+                "key": dimension.key,
+                "name": dimension.name,
+                "definition": dimension.definition,
+                "examples": dimension.examples,
+                "hotkey": HOTKEYS[index] if index < len(HOTKEYS) else "",
+                "value": value,
+                "suggested": suggested,
+                "rationale": (prelabel.rationales or {}).get(dimension.key, "") if prelabel else "",
+                "error": " ".join(errors.get(f"labels.{dimension.key}", [])),
+            }
+        )
+    return rows
+
+
+def _work_context(
+    request: HttpRequest,
+    project: Project,
+    answer=None,
+    *,
+    errors: dict | None = None,
+    given: dict | None = None,
+    notice: str = "",
+    feedback: list | None = None,
+) -> dict:
+    if answer is None and feedback is None:
+        answer = item_next_for_worker(project=project, worker=request.user)
+    status = answer.status if answer else worker_status_for(project=project, worker=request.user)
+    context = {
+        "project": project,
+        "status": status,
+        "notice": notice,
+        "feedback": feedback,
+        "quota": project.quota_per_worker,
+        "percent": (
+            min(100, round(100 * status.n_done / project.quota_per_worker))
+            if project.quota_per_worker
+            else None
+        ),
+        "study_url": (reverse("core:study", args=[project.study.slug]) if project.study_id else ""),
+    }
+    if status.state == WorkerStatus.State.STOPPED:
+        code = project.screenout_code
+        context["screenout"] = {
+            "code": code,
+            "url": settings.PROLIFIC_COMPLETION_URL.format(code=code) if code else "",
+        }
+        return context
+    if answer is None:
+        return context
+    if answer.slot is not None:
+        slot = answer.slot
+        prelabel = slot_prelabel(slot=slot)
+        item = slot.item
+        context.update(
+            {
+                "slot": slot,
+                "item": item,
+                "prelabel": prelabel,
+                "is_training": item.kind == "training",
+                "rows": _dimension_rows(
+                    project_dimension_rows(project=project), prelabel, errors or {}, given
+                ),
+                "errors": errors or {},
+                "lease_seconds": project.lease_seconds,
+            }
+        )
+    elif answer.retry_after is not None:
+        context["retry_after"] = answer.retry_after
+    else:
+        context["all_done"] = True
+    return context
+
+
+def _render_work(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
+    template = "annotation/annotate.html#work" if request.htmx else "annotation/annotate.html"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@role_required(PARTICIPANT)
+@require_GET
+def work(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Participants of the project's study: label the item leased to them (the whole page, or
+    the ``work`` fragment for htmx: the next item, come back later, or all done)."""
+    project = _get_project_for_worker(request, project_id)
+    return _render_work(request, _work_context(request, project))
+
+
+@role_required(PARTICIPANT)
+@require_POST
+def work_submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+    """Participants: submit the labels of the item leased to them; answer with the next item
+    (or, for a training item, feedback first). A repeated submit stores nothing new."""
+    project = _get_project_for_worker(request, project_id)
+    item = get_object_or_404(Item.objects.select_related("project__scheme"), pk=item_id)
+    if item.project_id != project.pk:
+        raise Http404("No such item in this project.")
+    keys = project.scheme.dimension_keys()
+    given = {key: request.POST[f"label-{key}"] for key in keys if f"label-{key}" in request.POST}
+    try:
+        result = annotation_submit(
+            worker=request.user,
+            item=item,
+            labels=given,
+            seconds=request.POST.get("seconds") or None,
+            project=project,
+        )
+    except ValidationError as error:
+        answer = item_next_for_worker(project=project, worker=request.user)
+        context = _work_context(request, project, answer, errors=error.message_dict, given=given)
+        return _render_work(request, context, status=200 if request.htmx else 400)
+    except (NotAssigned, PermissionDenied):
+        notice = "That item was no longer reserved for you, so it went to someone else."
+        return _render_work(request, _work_context(request, project, notice=notice))
+    if result.outcome is not None and result.outcome.feedback is not None:
+        names = {d.key: d.name for d in project_dimension_rows(project=project)}
+        feedback = [
+            {"name": names.get(key, key), **row} for key, row in result.outcome.feedback.items()
+        ]
+        return _render_work(request, _work_context(request, project, feedback=feedback))
+    return _render_work(request, _work_context(request, project))
+
+
+@role_required(PARTICIPANT)
+@require_POST
+def work_pause(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
+    """Participants: give the open item back and stop for now (idempotent)."""
+    project = _get_project_for_worker(request, project_id)
+    item = get_object_or_404(Item, pk=item_id, project=project)
+    lease_release(item=item, worker=request.user)
+    context = _work_context(request, project, feedback=[])
+    context.update({"feedback": None, "paused": True})
+    return _render_work(request, context)

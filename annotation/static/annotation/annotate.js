@@ -1,0 +1,165 @@
+/* The labelling page: keyboard-first, time on item, lease heartbeat, come-back countdown.
+   Works with htmx swapping #work: everything is (re)bound to the current fragment. */
+(function () {
+  "use strict";
+
+  var state = { form: null, active: 0, shownAt: 0, hiddenFor: 0, hiddenSince: null, beat: null, tick: null };
+
+  function rows() { return state.form ? Array.prototype.slice.call(state.form.querySelectorAll("fieldset.dim")) : []; }
+
+  function setActive(index, scroll) {
+    var all = rows();
+    if (!all.length) return;
+    state.active = Math.max(0, Math.min(all.length - 1, index));
+    all.forEach(function (row, i) { row.classList.toggle("active", i === state.active); });
+    var row = all[state.active];
+    if (scroll !== false) row.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  }
+
+  function currentValue(row) {
+    var checked = row.querySelector("input[type=radio]:checked");
+    return checked ? parseInt(checked.value, 10) : 0;
+  }
+
+  function setValue(row, value) {
+    var input = row.querySelector('input[type=radio][value="' + value + '"]');
+    if (input) { input.checked = true; markChanged(row); }
+  }
+
+  function markChanged(row) {
+    var ai = row.querySelector(".opt.ai input");
+    row.classList.toggle("changed", !!ai && !ai.checked);
+  }
+
+  function toggle(button) {
+    var panel = document.getElementById(button.getAttribute("aria-controls"));
+    if (!panel) return;
+    var open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    panel.hidden = !open;
+  }
+
+  function secondsOnItem() {
+    var hidden = state.hiddenFor + (state.hiddenSince ? performance.now() - state.hiddenSince : 0);
+    return Math.max(0, (performance.now() - state.shownAt - hidden) / 1000);
+  }
+
+  function heartbeat(form) {
+    var lease = parseInt(form.dataset.leaseSeconds || "300", 10);
+    var every = Math.max(5, Math.floor(lease / 3)) * 1000;
+    state.beat = setInterval(function () {
+      if (!document.body.contains(form)) { clearInterval(state.beat); return; }
+      fetch(form.dataset.heartbeatUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: { "X-CSRFToken": form.dataset.csrf, "Accept": "application/json" }
+      }).then(function (response) {
+        if (response.status === 403 || response.status === 409) {
+          clearInterval(state.beat);
+          var lost = form.querySelector(".lease-lost");
+          if (lost) lost.hidden = false;
+        }
+      }).catch(function () { /* offline for a moment: the next beat tries again */ });
+    }, every);
+  }
+
+  function countdown(root) {
+    var card = root.querySelector("#retry");
+    if (!card) return;
+    var left = parseInt(card.dataset.retryAfter, 10);
+    var out = card.querySelector(".countdown");
+    state.tick = setInterval(function () {
+      left -= 1;
+      if (left <= 0 || !document.body.contains(card)) { clearInterval(state.tick); return; }
+      if (out) out.textContent = left;
+    }, 1000);
+  }
+
+  function bind(root) {
+    clearInterval(state.beat); clearInterval(state.tick);
+    state.form = root.querySelector ? root.querySelector("#label-form") : null;
+    if (!state.form && root.id === "label-form") state.form = root;
+    countdown(document);
+    if (!state.form) {
+      var next = document.querySelector("#continue");
+      if (next) next.focus();
+      return;
+    }
+    state.shownAt = performance.now(); state.hiddenFor = 0; state.hiddenSince = document.hidden ? performance.now() : null;
+    rows().forEach(markChanged);
+    var firstError = state.form.querySelector("fieldset.has-error");
+    setActive(firstError ? parseInt(firstError.dataset.index, 10) : 0, false);
+    window.scrollTo({ top: 0 });
+    heartbeat(state.form);
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) { state.hiddenSince = performance.now(); }
+    else if (state.hiddenSince) { state.hiddenFor += performance.now() - state.hiddenSince; state.hiddenSince = null; }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button.info, button.why");
+    if (button) { toggle(button); return; }
+    var row = event.target.closest("fieldset.dim");
+    if (row) setActive(parseInt(row.dataset.index, 10), false);
+  });
+
+  document.addEventListener("change", function (event) {
+    var row = event.target.closest && event.target.closest("fieldset.dim");
+    if (row) markChanged(row);
+  });
+
+  // Record the time on the item just before htmx (or a plain post) sends the form.
+  document.addEventListener("submit", function (event) {
+    if (event.target.id !== "label-form") return;
+    event.target.querySelector("input[name=seconds]").value = secondsOnItem().toFixed(2);
+  }, true);
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt && event.detail.elt.id === "label-form") {
+      event.detail.parameters.seconds = secondsOnItem().toFixed(2);
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    if (target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type === "text"))) return;
+    var key = event.key;
+    if (!state.form || !document.body.contains(state.form)) {
+      var next = document.querySelector("#continue");
+      if (next && key === "Enter") { event.preventDefault(); next.click(); }
+      return;
+    }
+    var all = rows();
+    var row = all[state.active];
+    if (/^[1-9]$/.test(key) && parseInt(key, 10) <= all.length) {
+      event.preventDefault(); setActive(parseInt(key, 10) - 1);
+    } else if (key === "ArrowDown" || key === "j") {
+      event.preventDefault(); setActive(state.active + 1);
+    } else if (key === "ArrowUp" || key === "k") {
+      event.preventDefault(); setActive(state.active - 1);
+    } else if (key === "ArrowLeft") {
+      event.preventDefault(); setValue(row, Math.max(-1, currentValue(row) - 1));
+    } else if (key === "ArrowRight") {
+      event.preventDefault(); setValue(row, Math.min(1, currentValue(row) + 1));
+    } else if (key === "-" || key === "_") {
+      event.preventDefault(); setValue(row, -1);
+    } else if (key === "0") {
+      event.preventDefault(); setValue(row, 0);
+    } else if (key === "+" || key === "=") {
+      event.preventDefault(); setValue(row, 1);
+    } else if (key === "?" || key === "i") {
+      event.preventDefault(); var info = row.querySelector("button.info"); if (info) toggle(info);
+    } else if (key === "Enter") {
+      if (target && target.tagName === "BUTTON" && target.type === "button") return;
+      event.preventDefault();
+      state.form.requestSubmit();
+    }
+  });
+
+  // #work is swapped whole (outerHTML): bind to whatever fragment is on the page now.
+  document.addEventListener("htmx:afterSettle", function () { bind(document); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { bind(document); });
+  } else { bind(document); }
+})();

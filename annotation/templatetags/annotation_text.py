@@ -1,0 +1,32 @@
+"""Template filters of the annotation app: markdown rendered safely."""
+
+import markdown as markdown_lib
+import nh3
+from django import template
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "b", "i", "code", "pre", "blockquote", "ul", "ol", "li",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "table", "thead", "tbody", "tr", "th", "td",
+    "a", "del", "sup", "sub",
+}  # fmt: skip
+
+
+@register.filter
+def safe_markdown(text: str) -> str:
+    """Render ``text`` (markdown, e.g. an LLM's answer) as HTML with every unsafe part removed.
+
+    Raw HTML in the text is escaped by markdown's renderer settings and then cleaned by nh3:
+    no scripts, no event handlers, no images (they would call out), links open safely.
+    """
+    html = markdown_lib.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"])
+    cleaned = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return mark_safe(cleaned)  # noqa: S308 - cleaned by nh3 just above
