@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from elicitation import api
+from elicitation import api, researcher_api
 
 urlpatterns = [
     path("deliberations/", api.DeliberationListApi.as_view(), name="api-deliberations"),
@@ -21,5 +21,71 @@ urlpatterns = [
         "chats/<int:chat_id>/card/approve/",
         api.ChatCardApproveApi.as_view(),
         name="api-chat-card-approve",
+    ),
+    # Researchers: deliberations, contexts, de-duplication, interview grades.
+    path(
+        "researcher/deliberations/",
+        researcher_api.DeliberationCreateApi.as_view(),
+        name="api-researcher-deliberations",
+    ),
+    path(
+        "researcher/deliberations/<slug:name>/scenarios/",
+        researcher_api.ScenarioCreateApi.as_view(),
+        name="api-researcher-scenarios",
+    ),
+    path(
+        "researcher/deliberations/<slug:name>/contexts/",
+        researcher_api.ContextCreateApi.as_view(),
+        name="api-researcher-contexts",
+    ),
+    path(
+        "researcher/scenarios/<int:scenario_id>/propose-contexts/",
+        researcher_api.ContextProposeApi.as_view(),
+        name="api-researcher-propose-contexts",
+    ),
+    path(
+        "researcher/deliberations/<slug:name>/context-proposals/",
+        researcher_api.ContextProposalListApi.as_view(),
+        name="api-researcher-context-proposals",
+    ),
+    path(
+        "researcher/context-proposals/<int:proposal_id>/decide/",
+        researcher_api.ContextProposalDecideApi.as_view(),
+        name="api-researcher-context-proposal-decide",
+    ),
+    path(
+        "researcher/deliberations/<slug:name>/dedup/",
+        researcher_api.DedupStartApi.as_view(),
+        name="api-researcher-dedup",
+    ),
+    path(
+        "researcher/deliberations/<slug:name>/clusters/",
+        researcher_api.ClusterListApi.as_view(),
+        name="api-researcher-clusters",
+    ),
+    path(
+        "researcher/deliberations/<slug:name>/dedup-decisions/",
+        researcher_api.DecisionListApi.as_view(),
+        name="api-researcher-dedup-decisions",
+    ),
+    path(
+        "researcher/cards/<int:card_id>/split/",
+        researcher_api.CardSplitApi.as_view(),
+        name="api-researcher-card-split",
+    ),
+    path(
+        "researcher/cards/<int:card_id>/merge/",
+        researcher_api.CardMergeApi.as_view(),
+        name="api-researcher-card-merge",
+    ),
+    path(
+        "researcher/deliberations/<slug:name>/grading/",
+        researcher_api.GradingStartApi.as_view(),
+        name="api-researcher-grading",
+    ),
+    path(
+        "researcher/deliberations/<slug:name>/grades/",
+        researcher_api.GradesApi.as_view(),
+        name="api-researcher-grades",
     ),
 ]
