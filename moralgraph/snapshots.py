@@ -157,13 +157,11 @@ def snapshots_recompute(*, deliberation: Deliberation, force: bool = False) -> d
 def snapshots_mark_changed(*, deliberation: Deliberation, context_ids: list[int]) -> None:
     """Mark the contexts' snapshots stale and queue one recompute when the transaction commits."""
     for context_id in sorted(set(context_ids)):
-        updated = ContextSnapshot.objects.filter(context_id=context_id).update(
-            changes=F("changes") + 1
+        # Make sure the row exists first: an UPDATE of a missing row would lose the change.
+        ContextSnapshot.objects.get_or_create(
+            context_id=context_id, defaults={"deliberation": deliberation}
         )
-        if not updated:
-            ContextSnapshot.objects.get_or_create(
-                context_id=context_id, defaults={"deliberation": deliberation, "changes": 1}
-            )
+        ContextSnapshot.objects.filter(context_id=context_id).update(changes=F("changes") + 1)
     transaction.on_commit(lambda: recompute_schedule(deliberation=deliberation))
 
 

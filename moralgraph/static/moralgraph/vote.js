@@ -10,7 +10,8 @@
     var button = form.querySelector('button[data-key="' + event.key.toLowerCase() + '"]');
     if (!button || button.disabled) return;
     event.preventDefault();
-    if (form.requestSubmit) form.requestSubmit(button); else button.click();
+    // A click (not requestSubmit) so htmx sends the button's name and value with the form.
+    button.click();
   });
   // After htmx swaps in the next pair, move focus to its story so screen readers read it.
   document.addEventListener("htmx:afterSwap", function () {
