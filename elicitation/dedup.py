@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -446,12 +445,6 @@ def dedup_schedule() -> list[Job]:
         dedup_start(deliberation=deliberation, key=f"schedule-{bucket}")
         for deliberation in deliberations_needing_dedup()
     ]
-
-
-@shared_task(name="elicitation.dedup_scheduled", ignore_result=True)
-def dedup_scheduled() -> None:
-    """Celery beat: start the de-duplication jobs that have work to do."""
-    dedup_schedule()
 
 
 # --- researcher decisions ---------------------------------------------------------------------

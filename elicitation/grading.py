@@ -7,7 +7,6 @@ every chat again without touching the old grades.
 
 from dataclasses import dataclass
 
-from celery import shared_task
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, Case, Count, FloatField, Value, When
 from django.utils import timezone
@@ -144,12 +143,12 @@ def grading_start(
     )
 
 
-@shared_task(name="elicitation.grade_scheduled", ignore_result=True)
-def grade_scheduled() -> None:
-    """Celery beat: start a grading job when finished interviews wait for a grade."""
-    if chats_to_grade().exists():
-        bucket = int(timezone.now().timestamp()) // 3600
-        grading_start(key=f"schedule-{bucket}")
+def grading_schedule() -> Job | None:
+    """Start a grading job if finished interviews wait for a grade (at most one an hour)."""
+    if not chats_to_grade().exists():
+        return None
+    bucket = int(timezone.now().timestamp()) // 3600
+    return grading_start(key=f"schedule-{bucket}")
 
 
 @dataclass(frozen=True)

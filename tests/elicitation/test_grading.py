@@ -4,7 +4,13 @@ import pytest
 from django.urls import reverse
 
 from core.models import Job
-from elicitation.grading import GRADER_VERSION, chat_grade, grades_by_interviewer, grading_start
+from elicitation.grading import (
+    GRADER_VERSION,
+    chat_grade,
+    grades_by_interviewer,
+    grading_schedule,
+    grading_start,
+)
 from elicitation.models import Chat, ChatGrade, Message
 from tests.elicitation.factories import DeliberationFactory, ScenarioFactory, ValuesCardFactory
 
@@ -121,3 +127,20 @@ def test_researchers_compare_two_interviewer_versions_side_by_side(
     assert "mge-interviewer v1" in html and "mge-interviewer v2" in html
     assert "100%" in html and "2.0" in html
     assert alice_client.get(url).status_code == 302
+
+
+def test_the_hourly_schedule_starts_one_grading_job_only_when_chats_wait(
+    scenario, alice, llm_double, eager_jobs, django_capture_on_commit_callbacks
+):
+    from elicitation.tasks import grade_scheduled
+
+    assert grading_schedule() is None
+    _chat(scenario, alice)
+    llm_double.reply_json(GOOD)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = grading_schedule()
+        assert grading_schedule() == job  # the same hour: the same job
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED and job.result["graded"] == 1
+    grade_scheduled()  # the beat task: nothing waits now, so no new job
+    assert Job.objects.count() == 1
