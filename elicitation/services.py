@@ -274,7 +274,7 @@ def card_edit(*, chat: Chat, title: str, description: str, policies: list[str]) 
         raise ValidationError(errors)
     draft = interview.ValuesCardDraft(title=title, description=description, policies=policies)
     with transaction.atomic():
-        chat = Chat.objects.select_for_update().select_related("card").get(pk=chat.pk)
+        chat = Chat.objects.select_for_update(of=("self",)).select_related("card").get(pk=chat.pk)
         if chat.state != Chat.State.CARD_PROPOSED or chat.card is None:
             raise ValidationError({"card": "Only a proposed card can be edited."})
         card = chat.card
@@ -287,7 +287,7 @@ def card_edit(*, chat: Chat, title: str, description: str, policies: list[str]) 
 def card_approve(*, chat: Chat) -> ValuesCard:
     """Approve the chat's proposed card (approving twice is harmless) and finish the chat."""
     with transaction.atomic():
-        chat = Chat.objects.select_for_update().select_related("card").get(pk=chat.pk)
+        chat = Chat.objects.select_for_update(of=("self",)).select_related("card").get(pk=chat.pk)
         if chat.state == Chat.State.APPROVED and chat.card is not None:
             return chat.card
         if chat.state != Chat.State.CARD_PROPOSED or chat.card is None:
@@ -354,7 +354,11 @@ def _card_write(*, chat: Chat) -> Iterator[TurnEvent]:
         yield TurnEvent("error", text=text, error=error)
         return
     with transaction.atomic():
-        chat = Chat.objects.select_for_update().select_related("card", "scenario").get(pk=chat.pk)
+        chat = (
+            Chat.objects.select_for_update(of=("self",))
+            .select_related("card", "scenario")
+            .get(pk=chat.pk)
+        )
         if chat.card is not None and chat.state != Chat.State.FAILED:
             card = chat.card  # another request proposed one meanwhile: keep it
         else:
@@ -408,7 +412,11 @@ def _card_revise(*, chat: Chat, request: Message) -> Iterator[TurnEvent]:
         yield TurnEvent("error", text=text, error=error)
         return
     with transaction.atomic():
-        chat = Chat.objects.select_for_update().select_related("card", "scenario").get(pk=chat.pk)
+        chat = (
+            Chat.objects.select_for_update(of=("self",))
+            .select_related("card", "scenario")
+            .get(pk=chat.pk)
+        )
         if chat.state == Chat.State.CARD_PROPOSED and chat.card is not None:
             card = _card_store(chat=chat, draft=draft)
         else:
