@@ -151,7 +151,9 @@
     } else if (key === "?" || key === "i") {
       event.preventDefault(); var info = row.querySelector("button.info"); if (info) toggle(info);
     } else if (key === "Enter") {
-      if (target && target.tagName === "BUTTON" && target.type === "button") return;
+      // Enter submits from anywhere on the form, also after tapping a definition button;
+      // only the "stop for now" button keeps its own meaning.
+      if (target && target.classList && target.classList.contains("pause")) return;
       event.preventDefault();
       state.form.requestSubmit();
     }
