@@ -173,7 +173,16 @@ def alignment_report(
         responses.append(
             tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
         )
-    vectors = reward.vectors(prompts, responses)
+    scores = reward.evaluator.score(list(zip(prompts, responses, strict=True)))
+    vectors = [[row["expected"][key] for key in reward.dimensions] for row in scores]
+    # FULCRA's Figure 8: how often responses uphold (+1) or violate (-1) each value.
+    shares = {
+        key: {
+            str(label): round(sum(row["labels"][key] == label for row in scores) / len(scores), 4)
+            for label in (-1, 0, 1)
+        }
+        for key in reward.dimensions
+    }
     distances = [
         distance(v, reward.target, kind=reward.kind, weights=reward.weights) for v in vectors
     ]
@@ -183,9 +192,11 @@ def alignment_report(
         "mean_vector": dict(
             zip(reward.dimensions, [round(v, 4) for v in mean_vector], strict=True)
         ),
-        "samples": [{"prompt": p, "response": r} for p, r in zip(prompts, responses, strict=True)][
-            :5
-        ],
+        "label_shares": shares,
+        "samples": [
+            {"prompt": p, "response": r, "distance": round(d, 4)}
+            for p, r, d in zip(prompts, responses, distances, strict=True)
+        ][:8],
     }
 
 
@@ -221,6 +232,8 @@ def align(
     train_prompts = list(prompts[config.report_prompts :]) or list(prompts)
     report = AlignReport()
     started = time.monotonic()
+    if progress:
+        progress(0, config.steps, "generating the 'before' responses", {})
     report.before = alignment_report(
         model, tokenizer, reward, held_out, max_new_tokens=config.max_completion_length
     )
@@ -232,15 +245,15 @@ def align(
                 (v for k, v in logs.items() if k.startswith("rewards/") and k.endswith("/mean")),
                 logs.get("reward"),
             )
-            if value is not None:
-                report.rewards.append(float(value))
+            if value is None:
+                return
+            report.rewards.append(float(value))
             if progress:
-                progress(
-                    state.global_step,
-                    state.max_steps,
-                    "GRPO step",
-                    {"reward": float(value) if value is not None else float("nan")},
-                )
+                metrics = {"reward": float(value), "distance": -float(value)}
+                for key in ("loss", "reward_std", "kl", "completions/mean_length"):
+                    if isinstance(logs.get(key), int | float):
+                        metrics[key.replace("completions/", "")] = float(logs[key])
+                progress(state.global_step, state.max_steps, "GRPO step", metrics)
 
     peft_config = None
     if config.lora:
@@ -282,6 +295,8 @@ def align(
         policy = trainer.model
         if config.lora:
             policy = policy.merge_and_unload()
+        if progress:
+            progress(config.steps, config.steps, "generating the 'after' responses", {})
         report.after = alignment_report(
             policy, tokenizer, reward, held_out, max_new_tokens=config.max_completion_length
         )

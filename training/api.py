@@ -1,9 +1,7 @@
 """REST API of training: start evaluator training jobs, list models, score with an evaluator."""
 
 import uuid
-from pathlib import Path
 
-from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -11,11 +9,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import JobOutputSerializer
-from core.jobs import job_start
 from core.roles import IsAnyRole, IsResearcher
-from training.jobs import TRAIN_EVALUATOR
-from training.models import ModelArtifact
+from training.alignment import DISTANCES
+from training.models import ModelArtifact, Target
 from training.selectors import artifacts_list, evaluator_loaded
+from training.services import (
+    alignment_start,
+    evaluator_train_start,
+    project_score_start,
+    training_dir,
+)
 
 
 class ArtifactOutputSerializer(serializers.ModelSerializer):
@@ -57,24 +60,19 @@ class EvaluatorListCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        run_id = uuid.uuid4().hex[:8]
-        root = Path(settings.VAR_DIR)
-        upload = root / "training" / "uploads" / f"{data['name']}-{run_id}.jsonl"
-        upload.parent.mkdir(parents=True, exist_ok=True)
+        upload = training_dir("uploads") / f"{data['name']}-{uuid.uuid4().hex[:8]}.jsonl"
         with upload.open("wb") as destination:
             for chunk in data["data"].chunks():
                 destination.write(chunk)
-        job = job_start(
-            kind=TRAIN_EVALUATOR,
+        job = evaluator_train_start(
             created_by=request.user,
-            params={
-                "data": str(upload),
-                "base_model": data["base_model"],
-                "out": str(root / "artifacts" / "evaluators" / f"{data['name']}-{run_id}"),
-                "scheme": data["scheme"],
-                "epochs": data["epochs"],
-                "batch_size": data["batch_size"],
-            },
+            name=data["name"],
+            base_model=data["base_model"],
+            data_file=upload,
+            scheme=data["scheme"],
+            epochs=data["epochs"],
+            batch_size=data["batch_size"],
+            source={"upload": data["data"].name},
         )
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
@@ -105,3 +103,72 @@ class EvaluatorScoreApi(APIView):
         pairs = [(item["prompt"], item["response"]) for item in serializer.validated_data["items"]]
         scores = evaluator_loaded(artifact).score(pairs)
         return Response(self.OutputSerializer(scores, many=True).data)
+
+
+class AlignmentStartApi(APIView):
+    """Researchers: align a policy to a target (BaseAlign, GRPO) as a job on the training queue."""
+
+    permission_classes = [IsResearcher]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.SlugField(max_length=80)
+        evaluator = serializers.PrimaryKeyRelatedField(
+            queryset=ModelArtifact.objects.filter(kind=ModelArtifact.Kind.EVALUATOR)
+        )
+        policy = serializers.CharField(max_length=500)
+        target = serializers.PrimaryKeyRelatedField(queryset=Target.objects.all())
+        prompts = serializers.FileField(help_text='JSONL, {"prompt": "…"} a line')
+        steps = serializers.IntegerField(default=50, min_value=1, max_value=10_000)
+        num_generations = serializers.IntegerField(default=4, min_value=2, max_value=64)
+        max_completion_length = serializers.IntegerField(default=64, min_value=4, max_value=2048)
+        report_prompts = serializers.IntegerField(default=8, min_value=1, max_value=200)
+        distance = serializers.ChoiceField(choices=list(DISTANCES), default="l2")
+        lora = serializers.BooleanField(default=True)
+
+    @extend_schema(request=InputSerializer, responses={202: JobOutputSerializer})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        upload = training_dir("uploads") / f"{data['name']}-{uuid.uuid4().hex[:8]}-prompts.jsonl"
+        with upload.open("wb") as destination:
+            for chunk in data.pop("prompts").chunks():
+                destination.write(chunk)
+        job = alignment_start(
+            created_by=request.user,
+            evaluator_artifact=data.pop("evaluator"),
+            prompts_file=upload,
+            **data,
+        )
+        return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ProjectScoreApi(APIView):
+    """Researchers: pre-label every unlabelled item of an annotation project with an evaluator."""
+
+    permission_classes = [IsResearcher]
+
+    class InputSerializer(serializers.Serializer):
+        project = serializers.IntegerField()
+        replace = serializers.BooleanField(default=False)
+        batch_size = serializers.IntegerField(default=32, min_value=1, max_value=512)
+
+    @extend_schema(request=InputSerializer, responses={202: JobOutputSerializer})
+    def post(self, request, artifact_id: int):
+        from annotation.models import Project
+
+        artifact = get_object_or_404(
+            ModelArtifact, pk=artifact_id, kind=ModelArtifact.Kind.EVALUATOR
+        )
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        project = get_object_or_404(Project.objects.select_related("scheme"), pk=data["project"])
+        job = project_score_start(
+            created_by=request.user,
+            artifact=artifact,
+            project=project,
+            replace=data["replace"],
+            batch_size=data["batch_size"],
+        )
+        return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -11,4 +11,10 @@ urlpatterns = [
         api.EvaluatorScoreApi.as_view(),
         name="training-api-evaluator-score",
     ),
+    path(
+        "evaluators/<int:artifact_id>/score-project/",
+        api.ProjectScoreApi.as_view(),
+        name="training-api-evaluator-score-project",
+    ),
+    path("alignments/", api.AlignmentStartApi.as_view(), name="training-api-alignments"),
 ]

@@ -1,41 +1,134 @@
-"""Training job types; they run on the ``training`` Celery queue so they never block others."""
+"""Training job types; they run on the ``training`` Celery queue so they never block others.
+
+torch, transformers and TRL are imported inside the services these call, never at import
+time: a forked worker child hangs on its first torch operation if the parent ran one.
+"""
 
 from django.core.exceptions import ValidationError
 
 from core.jobs import JobFailed, JobProgress, job_type
 from core.models import Job
-from training.services import evaluator_train
+from training.models import ModelArtifact
+from training.services import alignment_run, evaluator_train, project_score, run_log_append
 
 TRAIN_EVALUATOR = "training.train_evaluator"
+ALIGN_POLICY = "training.align_policy"
+
+
+def _already_done(job: Job) -> ModelArtifact | None:
+    # The broker may deliver a job twice: a run that registered its model already is done.
+    return ModelArtifact.objects.filter(job=job).first()
 
 
 @job_type(TRAIN_EVALUATOR, title="Train a value evaluator", queue="training", max_retries=0)
 def run_train_evaluator(job: Job, progress: JobProgress) -> dict:
     """Train and register an evaluator from the job's params; fail naming what was wrong."""
     params = job.params
+    artifact = _already_done(job)
+    if artifact is None:
 
-    def report(step: int, total: int, message: str, metrics: dict) -> None:
-        loss = metrics.get("loss")
-        suffix = f", loss {loss:.4f}" if loss is not None else ""
-        progress.update(done=step, total=total, message=f"Training: {message}{suffix}")
+        def report(step: int, total: int, message: str, metrics: dict) -> None:
+            loss = metrics.get("loss")
+            suffix = f", loss {loss:.4f}" if loss is not None else ""
+            progress.update(done=step, total=total, message=f"Training: {message}{suffix}")
+            if loss is not None:
+                run_log_append(job=job, metrics={"step": step, "loss": round(loss, 5)})
 
-    try:
-        artifact = evaluator_train(
-            data=params["data"],
-            base_model=params["base_model"],
-            out=params["out"],
-            scheme=params.get("scheme", "schwartz10"),
-            epochs=params.get("epochs", 4),
-            batch_size=params.get("batch_size", 16),
-            max_length=params.get("max_length", 256),
-            max_steps=params.get("max_steps"),
-            job=job,
-            progress=report,
-        )
-    except ValidationError as error:
-        raise JobFailed(" ".join(error.messages)) from None
+        try:
+            artifact = evaluator_train(
+                data=params["data"],
+                base_model=params["base_model"],
+                out=params["out"],
+                scheme=params.get("scheme", "schwartz10"),
+                epochs=params.get("epochs", 4),
+                batch_size=params.get("batch_size", 16),
+                max_length=params.get("max_length", 256),
+                max_steps=params.get("max_steps"),
+                job=job,
+                progress=report,
+            )
+        except ValidationError as error:
+            raise JobFailed(" ".join(error.messages)) from None
     return {
         "artifact": artifact.pk,
         "path": artifact.path,
         "test": artifact.card["metrics"]["test"]["overall"],
     }
+
+
+@job_type(
+    ALIGN_POLICY, title="Align a policy to a target (BaseAlign)", queue="training", max_retries=0
+)
+def run_align_policy(job: Job, progress: JobProgress) -> dict:
+    """Align the policy with GRPO against the BaseAlign reward; register it with its report."""
+    params = job.params
+    artifact = _already_done(job)
+    if artifact is None:
+
+        def report(step: int, total: int, message: str, metrics: dict) -> None:
+            reward = metrics.get("reward")
+            suffix = f", reward {reward:.4f}" if reward is not None else ""
+            progress.update(done=step, total=total, message=f"Aligning: {message}{suffix}")
+            if reward is not None:
+                run_log_append(
+                    job=job,
+                    metrics={"step": step} | {k: round(v, 5) for k, v in metrics.items()},
+                )
+            else:
+                run_log_append(job=job, line=f"step {step}/{total}: {message}")
+
+        try:
+            artifact = alignment_run(
+                evaluator_dir=params["evaluator"],
+                policy=params["policy"],
+                prompts_file=params["prompts"],
+                target=params["target"],
+                out=params["out"],
+                steps=params.get("steps", 50),
+                num_generations=params.get("num_generations", 4),
+                max_completion_length=params.get("max_completion_length", 64),
+                learning_rate=params.get("learning_rate", 1e-5),
+                distance=params.get("distance", "l2"),
+                lora=params.get("lora", True),
+                report_prompts=params.get("report_prompts", 8),
+                job=job,
+                progress=report,
+            )
+        except ValidationError as error:
+            raise JobFailed(" ".join(error.messages)) from None
+    report_card = artifact.card["report"]
+    return {
+        "artifact": artifact.pk,
+        "path": artifact.path,
+        "distance_before": report_card["before"]["mean_distance"],
+        "distance_after": report_card["after"]["mean_distance"],
+    }
+
+
+SCORE_PROJECT = "training.score_project"
+
+
+@job_type(SCORE_PROJECT, title="Pre-label a project with an evaluator", queue="training")
+def run_score_project(job: Job, progress: JobProgress) -> dict:
+    """Score every item of the project that has no pre-label yet; safe to run twice."""
+    from annotation.models import Project
+
+    params = job.params
+    artifact = ModelArtifact.objects.filter(pk=params["artifact"]).first()
+    project = Project.objects.select_related("scheme").filter(pk=params["project"]).first()
+    if artifact is None or project is None:
+        raise JobFailed("The evaluator or the project no longer exists.")
+
+    def report(done: int, total: int, message: str, metrics: dict) -> None:
+        progress.update(done=done, total=total, message=f"Scoring {done} of {total} items")
+
+    try:
+        return project_score(
+            artifact=artifact,
+            project=project,
+            replace=params.get("replace", False),
+            batch_size=params.get("batch_size", 32),
+            progress=report,
+        )
+    except ValidationError as error:
+        raise JobFailed(" ".join(error.messages)) from None

@@ -1,5 +1,7 @@
 """Training workflows: the same code runs from a Celery job, the API and manage.py."""
 
+import json
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -167,3 +169,374 @@ def run_log_append(*, job: Job, metrics: dict | None = None, line: str | None = 
         if line is not None:
             log.lines = [*log.lines, line][-500:]
         log.save(update_fields=["metrics", "lines", "updated"])
+
+
+# --- Alignment (BaseAlign) -----------------------------------------------------------------------
+
+
+def training_dir(*parts: str) -> Path:
+    """Return (creating it) a folder under ``VAR_DIR`` for training's files."""
+    folder = Path(settings.VAR_DIR).joinpath(*parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def policy_check(policy: str) -> None:
+    """Refuse a policy that is neither a local model folder nor a hub name cached here."""
+    folder = Path(policy).expanduser()
+    if folder.is_dir():
+        if not (folder / "config.json").is_file():
+            raise ValidationError({"policy": f"{policy}: a folder without config.json"})
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        cached = try_to_load_from_cache(policy, "config.json")
+    except ValueError:  # not even a valid repo id
+        cached = None
+    if not isinstance(cached, str):
+        raise ValidationError(
+            {"policy": f"{policy}: no such model folder, and no hub model of that name here"}
+        )
+
+
+def prompts_write(*, prompts: list[str], path: Path) -> Path:
+    """Write prompts as JSONL ({"prompt": …} a line), each distinct prompt once, in order."""
+    seen: dict[str, None] = dict.fromkeys(p for p in prompts if p.strip())
+    with path.open("w", encoding="utf-8") as out:
+        for prompt in seen:
+            out.write(json.dumps({"prompt": prompt}, ensure_ascii=False) + "\n")
+    return path
+
+
+def alignment_start(
+    *,
+    created_by: User | None,
+    evaluator_artifact: ModelArtifact,
+    policy: str,
+    target: Target,
+    prompts_file: Path,
+    name: str,
+    steps: int = 50,
+    num_generations: int = 4,
+    max_completion_length: int = 64,
+    learning_rate: float = 1e-5,
+    distance: str = "l2",
+    lora: bool = True,
+    report_prompts: int = 8,
+    idempotency_key: str | None = None,
+) -> Job:
+    """Check everything the alignment needs, then start the ``training.align_policy`` job.
+
+    Refuses (ValidationError naming the field) a target missing a dimension, a policy that is
+    not there, or prompts that are empty or unreadable: nothing is started then.
+    """
+    from core.jobs import job_start
+    from training import alignment
+    from training.jobs import ALIGN_POLICY
+
+    if evaluator_artifact.kind != ModelArtifact.Kind.EVALUATOR:
+        raise ValidationError({"evaluator": "Choose an evaluator, not a policy."})
+    try:
+        card = evaluator.load_card(evaluator_artifact.path)
+    except (evaluator.EvaluatorError, OSError, ValueError) as error:
+        raise ValidationError({"evaluator": str(error)}) from None
+    try:
+        vector = targets.validate_vector(target.vector, card["dimensions"])
+    except targets.TargetError as error:
+        raise ValidationError({"target": f"{target.name}: {error}"}) from None
+    policy_check(policy)
+    try:
+        prompts = alignment.read_prompts(prompts_file)
+    except (alignment.AlignmentError, OSError, UnicodeDecodeError) as error:
+        raise ValidationError({"prompts": str(error)}) from None
+    if len(prompts) < 2:
+        raise ValidationError({"prompts": "give at least two prompts"})
+    if distance not in alignment.DISTANCES:
+        raise ValidationError({"distance": f"use one of {', '.join(alignment.DISTANCES)}"})
+    run_id = uuid.uuid4().hex[:8]
+    out = training_dir("artifacts", "policies") / f"{name}-{run_id}"
+    return job_start(
+        kind=ALIGN_POLICY,
+        created_by=created_by,
+        idempotency_key=idempotency_key,
+        params={
+            "evaluator": evaluator_artifact.path,
+            "evaluator_artifact": evaluator_artifact.pk,
+            "policy": policy,
+            "prompts": str(prompts_file),
+            "n_prompts": len(prompts),
+            "target": vector,
+            "target_id": target.pk,
+            "target_name": target.name,
+            "out": str(out),
+            "steps": steps,
+            "num_generations": num_generations,
+            "max_completion_length": max_completion_length,
+            "learning_rate": learning_rate,
+            "distance": distance,
+            "lora": lora,
+            "report_prompts": report_prompts,
+        },
+    )
+
+
+def alignment_run(
+    *,
+    evaluator_dir: str | Path,
+    policy: str,
+    prompts_file: str | Path,
+    target: dict,
+    out: str | Path,
+    steps: int = 50,
+    num_generations: int = 4,
+    max_completion_length: int = 64,
+    learning_rate: float = 1e-5,
+    distance: str = "l2",
+    lora: bool = True,
+    report_prompts: int = 8,
+    job: Job | None = None,
+    progress: ProgressCallback | None = None,
+) -> ModelArtifact:
+    """Align ``policy`` to ``target`` with GRPO, write it to ``out`` atomically, register it.
+
+    The code path of the ``align_policy`` command and the ``training.align_policy`` job.
+    Raises ValidationError naming the problem; registers nothing unless the policy was
+    written completely.
+    """
+    from training import alignment
+
+    try:
+        loaded = evaluator.load(evaluator_dir)
+        vector = alignment.read_target(target, loaded.dimensions)
+        prompts = alignment.read_prompts(prompts_file)
+        config = alignment.AlignConfig(
+            policy=policy,
+            steps=steps,
+            num_generations=num_generations,
+            max_completion_length=max_completion_length,
+            learning_rate=learning_rate,
+            distance=distance,
+            lora=lora,
+            report_prompts=report_prompts,
+        )
+        alignment.align(
+            evaluator=loaded,
+            target=vector,
+            prompts=prompts,
+            out=out,
+            config=config,
+            progress=progress,
+        )
+    except (evaluator.EvaluatorError, alignment.AlignmentError, OSError) as error:
+        raise ValidationError({"alignment": str(error)}) from None
+    card = json.loads((Path(out) / alignment.POLICY_CARD).read_text())
+    card["prompts"] = {"file": str(prompts_file), "n": len(prompts)}
+    return ModelArtifact.objects.create(
+        kind=ModelArtifact.Kind.POLICY,
+        name=Path(out).name,
+        path=str(Path(out).resolve()),
+        scheme=loaded.card.get("scheme", ""),
+        base_model=policy,
+        dataset_hash=datasets.content_hash(
+            [datasets.Example(id="", prompt=p, response="", labels={}) for p in prompts], []
+        ),
+        card=card,
+        job=job,
+    )
+
+
+# --- Scoring an annotation project (the evaluator as a pre-labeller) ------------------------------
+
+EVALUATOR_PROMPT_VERSION = "evaluator/1"
+
+
+def evaluator_labeller(artifact: ModelArtifact) -> str:
+    """Return the Prelabel.labeller of ``artifact``'s labels: "evaluator:<artifact name>"."""
+    return f"evaluator:{artifact.name}"[:100]
+
+
+def project_score_check(*, artifact: ModelArtifact, project) -> list[str]:
+    """Return the project's dimension keys; refuse a project the evaluator cannot label."""
+    if artifact.kind != ModelArtifact.Kind.EVALUATOR:
+        raise ValidationError({"evaluator": "Choose an evaluator, not a policy."})
+    keys = project.scheme.dimension_keys()
+    known = set(artifact.card.get("dimensions", []))
+    missing = [key for key in keys if key not in known]
+    if missing:
+        raise ValidationError(
+            {
+                "evaluator": f"{artifact.name} does not score {', '.join(missing)} "
+                f"(dimensions of {project.scheme.key})"
+            }
+        )
+    return keys
+
+
+def project_items_to_score(*, project, replace: bool = False):
+    """Return the project's items that need an evaluator pre-label, in id order.
+
+    Items with a pre-label are left alone, except that ``replace`` re-scores those an
+    evaluator labelled (an LLM's pre-label is never overwritten).
+    """
+    from django.db.models import Q
+
+    from annotation.models import Item
+
+    keep = Q(prelabel__isnull=True)
+    if replace:
+        keep |= Q(prelabel__labeller__startswith="evaluator:")
+    return Item.objects.filter(keep, project=project).order_by("pk")
+
+
+def project_score(
+    *,
+    artifact: ModelArtifact,
+    project,
+    replace: bool = False,
+    batch_size: int = 32,
+    progress: ProgressCallback | None = None,
+) -> dict:
+    """Pre-label the project's items with the evaluator, batch by batch; return the counts.
+
+    Each batch is written in one transaction, so a stopped job keeps whole batches and a
+    second run picks up where it stopped; no item ever gets two pre-labels.
+    """
+    from annotation.models import Prelabel
+    from training.selectors import evaluator_loaded
+
+    keys = project_score_check(artifact=artifact, project=project)
+    pending = list(
+        project_items_to_score(project=project, replace=replace).values_list("pk", flat=True)
+    )
+    loaded = evaluator_loaded(artifact)
+    labeller = evaluator_labeller(artifact)
+    written = 0
+    for start in range(0, len(pending), batch_size):
+        ids = pending[start : start + batch_size]
+        from annotation.models import Item
+
+        items = list(
+            Item.objects.filter(pk__in=ids).order_by("pk").values("pk", "prompt", "response")
+        )
+        scores = loaded.score([(i["prompt"], i["response"]) for i in items], batch_size=batch_size)
+        with transaction.atomic():
+            if replace:
+                Prelabel.objects.filter(item_id__in=ids, labeller__startswith="evaluator:").delete()
+            created = Prelabel.objects.bulk_create(
+                [
+                    Prelabel(
+                        item_id=item["pk"],
+                        labels={key: score["labels"][key] for key in keys},
+                        rationale="",
+                        rationales={},
+                        labeller=labeller,
+                        model=artifact.name[:200],
+                        prompt_version=EVALUATOR_PROMPT_VERSION,
+                    )
+                    for item, score in zip(items, scores, strict=True)
+                ],
+                ignore_conflicts=True,  # an LLM pre-label that landed meanwhile is kept
+            )
+            written += len(created)
+        if progress:
+            progress(min(start + batch_size, len(pending)), len(pending), "scoring", {})
+    return {"scored": len(pending), "skipped": project.items.count() - len(pending)}
+
+
+def project_score_start(
+    *,
+    created_by: User | None,
+    artifact: ModelArtifact,
+    project,
+    replace: bool = False,
+    batch_size: int = 32,
+    idempotency_key: str | None = None,
+) -> Job:
+    """Check the evaluator can label the project, then start the scoring job."""
+    from core.jobs import job_start
+    from training.jobs import SCORE_PROJECT
+
+    project_score_check(artifact=artifact, project=project)
+    return job_start(
+        kind=SCORE_PROJECT,
+        created_by=created_by,
+        idempotency_key=idempotency_key,
+        params={
+            "artifact": artifact.pk,
+            "project": project.pk,
+            "replace": replace,
+            "batch_size": batch_size,
+        },
+    )
+
+
+# --- Starting evaluator training ------------------------------------------------------------------
+
+
+def project_training_file(*, project, path: Path) -> dict:
+    """Write the project's annotation export as training JSONL; return what was kept.
+
+    An item counts with its aggregated labels once someone labelled it, else with its imported
+    reference labels; items with neither are left out (their all-0 "labels" mean nothing).
+    """
+    from annotation.selectors import project_export_lines
+
+    kept = skipped = 0
+    with path.open("w", encoding="utf-8") as out:
+        for line in project_export_lines(project=project):
+            record = json.loads(line)
+            if record["n_annotations"] == 0:
+                if not record.get("reference"):
+                    skipped += 1
+                    continue
+                record["labels"] = record["reference"]
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            kept += 1
+    return {"items": kept, "unlabelled": skipped}
+
+
+def evaluator_train_start(
+    *,
+    created_by: User | None,
+    name: str,
+    base_model: str,
+    data_file: Path,
+    scheme: str = "schwartz10",
+    epochs: int = 4,
+    batch_size: int = 16,
+    max_steps: int | None = None,
+    source: dict | None = None,
+    idempotency_key: str | None = None,
+) -> Job:
+    """Start the ``training.train_evaluator`` job; refuse a base model that is not there.
+
+    Bad data lines are the job's to find and name (it reads the whole file before training).
+    """
+    from core.jobs import job_start
+    from training.jobs import TRAIN_EVALUATOR
+
+    try:
+        scheme_dimensions(scheme)
+    except ValueError as error:
+        raise ValidationError({"scheme": str(error)}) from None
+    try:
+        policy_check(base_model)
+    except ValidationError as error:
+        raise ValidationError({"base_model": " ".join(error.messages)}) from None
+    run_id = uuid.uuid4().hex[:8]
+    return job_start(
+        kind=TRAIN_EVALUATOR,
+        created_by=created_by,
+        idempotency_key=idempotency_key,
+        params={
+            "data": str(data_file),
+            "source": source or {},
+            "base_model": base_model,
+            "out": str(training_dir("artifacts", "evaluators") / f"{name}-{run_id}"),
+            "scheme": scheme,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "max_steps": max_steps,
+        },
+    )

@@ -1,20 +1,36 @@
 """Pages of training: targets (sliders, presets, uploads, the PVQ-40), models, alignment."""
 
+import uuid
+from pathlib import Path
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
-from core.models import StudyTask
+from core.jobs import JOB_TYPES
+from core.models import Job, StudyTask
 from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required
 from core.selectors import participation_for_user
 from core.services import task_complete
-from training import pvq, targets
-from training.models import Target
+from training import pvq, reports, targets
+from training.forms import AlignForm, EvaluatorTrainForm, ScoreProjectForm
+from training.models import ModelArtifact, RunLog, Target
 from training.schemes import scheme_dimensions
-from training.selectors import individual_target, targets_for_user
-from training.services import pvq_items_path, target_create, target_from_pvq
+from training.selectors import artifacts_list, individual_target, targets_for_user
+from training.services import (
+    alignment_start,
+    evaluator_train_start,
+    project_score_start,
+    project_training_file,
+    prompts_write,
+    pvq_items_path,
+    target_create,
+    target_from_pvq,
+    training_dir,
+)
 
 SCHEME = "schwartz10"
 
@@ -187,3 +203,189 @@ def pvq_page(request: HttpRequest) -> HttpResponse:
         "task": study_task[1] if study_task else None,
     }
     return render(request, "training/pvq.html", context, status=400 if error else 200)
+
+
+# --- Models, jobs and their pages ---------------------------------------------------------------
+
+
+def _save_upload(upload, *, stem: str) -> Path:
+    path = training_dir("uploads") / f"{stem}-{uuid.uuid4().hex[:8]}.jsonl"
+    with path.open("wb") as destination:
+        for chunk in upload.chunks():
+            destination.write(chunk)
+    return path
+
+
+def _form_error(form, error: ValidationError) -> None:
+    for field, problems in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, problems)
+
+
+@role_required(RESEARCHER)
+@require_GET
+def model_list(request: HttpRequest) -> HttpResponse:
+    """Researchers: every registered model with its headline figures."""
+    rows = []
+    for artifact in artifacts_list():
+        card = artifact.card or {}
+        test = card.get("metrics", {}).get("test", {}).get("overall")
+        report = card.get("report", {})
+        rows.append(
+            {
+                "artifact": artifact,
+                "test": test,
+                "before": report.get("before", {}).get("mean_distance"),
+                "after": report.get("after", {}).get("mean_distance"),
+            }
+        )
+    return render(request, "training/models.html", {"rows": rows})
+
+
+@role_required(RESEARCHER)
+@require_GET
+def model_detail(request: HttpRequest, artifact_id: int) -> HttpResponse:
+    """Researchers: a model's card; an evaluator's metrics and plots, a policy's report."""
+    artifact = get_object_or_404(artifacts_list(), pk=artifact_id)
+    if artifact.kind == ModelArtifact.Kind.POLICY:
+        context = {"artifact": artifact} | reports.policy_report(artifact.card)
+        return render(request, "training/policy.html", context)
+    context = {"artifact": artifact} | reports.evaluator_report(artifact.card)
+    return render(request, "training/evaluator.html", context)
+
+
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+def train_page(request: HttpRequest) -> HttpResponse:
+    """Researchers: train an evaluator on a project's labels or an uploaded JSONL."""
+    form = EvaluatorTrainForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["project"]:
+                path = training_dir("uploads") / f"{data['name']}-{data['key'][:8]}.jsonl"
+                source = {"project": data["project"].slug} | project_training_file(
+                    project=data["project"], path=path
+                )
+            else:
+                path = _save_upload(data["file"], stem=data["name"])
+                source = {"upload": data["file"].name}
+            job = evaluator_train_start(
+                created_by=request.user,
+                name=data["name"],
+                base_model=data["base_model"].strip(),
+                data_file=path,
+                scheme=data["project"].scheme.key if data["project"] else SCHEME,
+                epochs=data["epochs"],
+                batch_size=data["batch_size"],
+                max_steps=data["max_steps"],
+                source=source,
+                idempotency_key=f"training.train:{data['key']}",
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            return redirect("training:run", job_id=job.pk)
+    return render(
+        request, "training/start.html", _start_context(form, "Train a value evaluator", "train")
+    )
+
+
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+def align_page(request: HttpRequest) -> HttpResponse:
+    """Researchers: align a policy LLM to a target with GRPO (BaseAlign)."""
+    initial = {"target": request.GET.get("target")} if request.GET.get("target") else None
+    form = AlignForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data["project"]:
+            prompts_file = prompts_write(
+                prompts=list(data["project"].items.order_by("pk").values_list("prompt", flat=True)),
+                path=training_dir("uploads") / f"{data['name']}-{data['key'][:8]}-prompts.jsonl",
+            )
+        else:
+            prompts_file = _save_upload(data["file"], stem=f"{data['name']}-prompts")
+        try:
+            job = alignment_start(
+                created_by=request.user,
+                evaluator_artifact=data["evaluator"],
+                policy=data["policy"].strip(),
+                target=data["target"],
+                prompts_file=prompts_file,
+                name=data["name"],
+                steps=data["steps"],
+                num_generations=data["num_generations"],
+                max_completion_length=data["max_completion_length"],
+                report_prompts=data["report_prompts"],
+                distance=data["distance"],
+                lora=data["lora"],
+                idempotency_key=f"training.align:{data['key']}",
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            return redirect("training:run", job_id=job.pk)
+    return render(
+        request,
+        "training/start.html",
+        _start_context(form, "Align a policy to a target (BaseAlign)", "align"),
+    )
+
+
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+def score_page(request: HttpRequest) -> HttpResponse:
+    """Researchers: pre-label an annotation project's items with a trained evaluator."""
+    form = ScoreProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = project_score_start(
+                created_by=request.user,
+                artifact=data["evaluator"],
+                project=data["project"],
+                replace=data["replace"],
+                batch_size=data["batch_size"],
+                idempotency_key=f"training.score:{data['key']}",
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            return redirect("training:run", job_id=job.pk)
+    return render(
+        request,
+        "training/start.html",
+        _start_context(form, "Pre-label a project with an evaluator", "score"),
+    )
+
+
+def _start_context(form, title: str, kind: str) -> dict:
+    return {"form": form, "title": title, "kind": kind, "multipart": form.is_multipart()}
+
+
+@role_required(RESEARCHER)
+@require_GET
+@vary_on_headers("HX-Request")
+def run_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """Researchers: a training job's progress, live metrics and log, and what it made."""
+    job = get_object_or_404(Job.objects.filter(kind__startswith="training."), pk=job_id)
+    log = RunLog.objects.filter(job=job).first()
+    metrics = log.metrics if log else []
+    series_keys = [k for k in ("reward", "distance", "loss") if any(k in m for m in metrics)]
+    context = {
+        "job": job,
+        "title": JOB_TYPES[job.kind].title if job.kind in JOB_TYPES else job.kind,
+        "lines": log.lines[-30:] if log else [],
+        "last": metrics[-1] if metrics else None,
+        "chart": {
+            "type": "line",
+            "labels": [m.get("step") for m in metrics],
+            "series": [
+                {"label": key, "values": [m.get(key) for m in metrics]} for key in series_keys
+            ],
+            "x": "step",
+        },
+        "artifact": ModelArtifact.objects.filter(job=job).first(),
+    }
+    template = "training/run.html#live" if request.htmx else "training/run.html"
+    return render(request, template, context)

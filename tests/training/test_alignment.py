@@ -5,6 +5,7 @@ import json
 import pytest
 
 from training import alignment, evaluator
+from training.models import ModelArtifact
 from training.schemes import SCHWARTZ10
 
 FULCRA_PRESET = {key: 0.0 for key in SCHWARTZ10} | {
@@ -51,7 +52,7 @@ def test_the_reward_uses_the_expected_labels_and_is_highest_at_the_target(tiny_e
 
 @pytest.mark.slow
 def test_align_policy_runs_grpo_steps_and_writes_a_policy_with_its_report(
-    tiny_evaluator, tiny_policy, tmp_path, capsys
+    db, tiny_evaluator, tiny_policy, tmp_path, capsys
 ):
     from django.core.management import call_command
 
@@ -92,3 +93,5 @@ def test_align_policy_runs_grpo_steps_and_writes_a_policy_with_its_report(
     assert card["target"] == FULCRA_PRESET
     assert (out / "config.json").is_file()
     assert "mean distance to the target" in capsys.readouterr().out
+    registered = ModelArtifact.objects.get()
+    assert registered.kind == "policy" and registered.path == str(out.resolve())

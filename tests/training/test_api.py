@@ -1,5 +1,7 @@
 """ML engineers and researchers drive evaluator training and scoring through the API."""
 
+import json
+
 import pytest
 
 from core.models import Job
@@ -95,3 +97,41 @@ def test_scoring_needs_at_least_one_item(api_for, alice, db):
 
     assert response.status_code == 400
     assert "items" in response.json()
+
+
+def test_an_alignment_with_an_unknown_policy_is_refused_by_the_api_naming_it(
+    api_for, rita, tiny_evaluator, tmp_path, settings_var
+):
+    from training import evaluator
+    from training.models import Target
+    from training.schemes import SCHWARTZ10
+
+    artifact = ModelArtifact.objects.create(
+        kind="evaluator",
+        name="e",
+        path=str(tiny_evaluator),
+        base_model="m",
+        card=evaluator.load_card(tiny_evaluator),
+    )
+    target = Target.objects.create(
+        owner=rita, name="t", kind="preset", vector={k: 0 for k in SCHWARTZ10}
+    )
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"prompt": "a"}\n{"prompt": "b"}\n')
+
+    with prompts.open("rb") as upload:
+        response = api_for(rita).post(
+            "/api/training/alignments/",
+            {
+                "name": "x",
+                "evaluator": artifact.pk,
+                "policy": "/no/such/policy",
+                "target": target.pk,
+                "prompts": upload,
+            },
+            format="multipart",
+        )
+
+    assert response.status_code == 400
+    assert "/no/such/policy" in json.dumps(response.json())
+    assert not Job.objects.exists()

@@ -1,8 +1,10 @@
 import sys
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from training import alignment, evaluator
+from training import alignment
+from training.services import alignment_run
 
 
 class Command(BaseCommand):
@@ -24,11 +26,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            model = evaluator.load(options["evaluator"])
-            target = alignment.read_target(options["target"], model.dimensions)
-            prompts = alignment.read_prompts(options["prompts"])
-            config = alignment.AlignConfig(
+            target = alignment.read_target(options["target"], dimensions=self._dimensions(options))
+            artifact = alignment_run(
+                evaluator_dir=options["evaluator"],
                 policy=options["policy"],
+                prompts_file=options["prompts"],
+                target=target,
+                out=options["out"],
                 steps=options["steps"],
                 num_generations=options["num_generations"],
                 max_completion_length=options["max_completion_length"],
@@ -36,21 +40,26 @@ class Command(BaseCommand):
                 distance=options["distance"],
                 lora=not options["no_lora"],
                 report_prompts=options["report_prompts"],
-            )
-            report = alignment.align(
-                evaluator=model,
-                target=target,
-                prompts=prompts,
-                out=options["out"],
-                config=config,
                 progress=lambda step, total, message, metrics: self.stderr.write(
-                    f"step {step}/{total} reward {metrics.get('reward', float('nan')):.4f}"
+                    f"step {step}/{total} {message}"
+                    + (f" reward {metrics['reward']:.4f}" if "reward" in metrics else "")
                 ),
             )
-        except (evaluator.EvaluatorError, alignment.AlignmentError, OSError) as error:
+        except alignment.AlignmentError as error:
             raise CommandError(str(error)) from None
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        report = artifact.card["report"]
         sys.stdout.write(
-            f"Wrote {options['out']}: mean distance to the target "
-            f"{report.before['mean_distance']} before, {report.after['mean_distance']} after "
-            f"({report.seconds} s).\n"
+            f"Wrote {options['out']} (model {artifact.pk}): mean distance to the target "
+            f"{report['before']['mean_distance']} before, {report['after']['mean_distance']} "
+            f"after ({report['seconds']} s).\n"
         )
+
+    def _dimensions(self, options) -> list[str]:
+        from training import evaluator
+
+        try:
+            return evaluator.load_card(options["evaluator"])["dimensions"]
+        except evaluator.EvaluatorError as error:
+            raise CommandError(str(error)) from None

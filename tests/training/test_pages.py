@@ -1,0 +1,108 @@
+"""Researchers train evaluators from a project or a file and read their metrics on pages."""
+
+import pytest
+from django.template.defaultfilters import floatformat
+
+from annotation.models import Item, Project, ValueScheme
+from core.models import Job
+from tests.training.conftest import synthetic_rows
+from training import evaluator
+from training.models import ModelArtifact, RunLog
+
+
+@pytest.fixture
+def var_dir(settings, tmp_path):
+    settings.VAR_DIR = tmp_path / "var"
+    return settings.VAR_DIR
+
+
+@pytest.fixture
+def labelled_project(db):
+    scheme = ValueScheme.objects.get(key="schwartz10")
+    project = Project.objects.create(name="Cues", slug="cues", scheme=scheme)
+    for row in synthetic_rows(80):
+        Item.objects.create(
+            project=project,
+            external_id=row["id"],
+            prompt=row["prompt"],
+            response=row["response"],
+            reference_labels=row["labels"],
+        )
+    Item.objects.create(project=project, external_id="unlabelled", prompt="q", response="r")
+    return project
+
+
+def test_a_researcher_trains_an_evaluator_from_a_project_and_follows_the_job(
+    rita_client,
+    labelled_project,
+    tiny_encoder,
+    var_dir,
+    eager_jobs,
+    django_capture_on_commit_callbacks,
+):
+    form = {
+        "key": "t1",
+        "name": "from-project",
+        "base_model": str(tiny_encoder),
+        "project": labelled_project.pk,
+        "epochs": 1,
+        "batch_size": 16,
+        "max_steps": 3,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = rita_client.post("/training/train/", form)
+
+    assert response.status_code == 302
+    job = Job.objects.get()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.params["source"] == {"project": "cues", "items": 80, "unlabelled": 1}
+    assert [row["step"] for row in RunLog.objects.get(job=job).metrics] == [1, 2, 3]
+    artifact = ModelArtifact.objects.get()
+    run_page = rita_client.get(response["Location"]).content.decode()
+    assert "metrics-chart" in run_page and f"/training/models/{artifact.pk}/" in run_page
+
+
+def test_an_unknown_base_model_is_refused_on_the_form(rita_client, labelled_project, var_dir):
+    response = rita_client.post(
+        "/training/train/",
+        {
+            "key": "t2",
+            "name": "x",
+            "base_model": "/no/encoder",
+            "project": labelled_project.pk,
+            "epochs": 1,
+            "batch_size": 4,
+        },
+    )
+
+    assert response.status_code == 200
+    assert "/no/encoder: no such model folder" in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_the_form_needs_a_project_or_a_file(rita_client, var_dir):
+    response = rita_client.post(
+        "/training/train/",
+        {"key": "t3", "name": "x", "base_model": "m", "epochs": 1, "batch_size": 4},
+    )
+
+    assert "Choose an annotation project or upload a file" in response.content.decode()
+
+
+def test_the_registry_lists_models_with_metrics_beside_the_baseline(rita_client, tiny_evaluator):
+    card = evaluator.load_card(tiny_evaluator)
+    artifact = ModelArtifact.objects.create(
+        kind="evaluator", name="tiny-eval", path=str(tiny_evaluator), base_model="t", card=card
+    )
+    overall = card["metrics"]["test"]["overall"]
+
+    listing = rita_client.get("/training/models/").content.decode()
+    detail = rita_client.get(f"/training/models/{artifact.pk}/").content.decode()
+
+    assert "tiny-eval" in listing
+    shown = (
+        f"{floatformat(overall['macro_f1'], 3)} ({floatformat(overall['baseline_macro_f1'], 3)})"
+    )
+    assert shown in listing
+    assert 'id="dimension-table"' in detail and detail.count('class="confusion"') == 10
+    assert "f1-chart" in detail and "history-chart" in detail

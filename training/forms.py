@@ -1,0 +1,98 @@
+"""Forms of the training pages: which model, which data, which target."""
+
+import uuid
+
+from django import forms
+
+from training.alignment import DISTANCES
+from training.models import ModelArtifact, Target
+
+
+def _projects():
+    from annotation.models import Project
+
+    return Project.objects.select_related("scheme").order_by("-created")
+
+
+class _OnceForm(forms.Form):
+    # A one-time key: a double click or a retried POST starts one job, not two.
+    key = forms.CharField(widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex)
+
+
+class _DataSourceMixin(forms.Form):
+    project = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="— or upload a file below —"
+    )
+    file = forms.FileField(required=False, help_text="JSONL")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = _projects()
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("project")) == bool(cleaned.get("file")):
+            raise forms.ValidationError("Choose an annotation project or upload a file (one).")
+        return cleaned
+
+
+class EvaluatorTrainForm(_DataSourceMixin, _OnceForm):
+    name = forms.SlugField(max_length=80, help_text="Letters, digits, - and _.")
+    base_model = forms.CharField(
+        max_length=500, help_text="A Hugging Face encoder: a local folder or a cached hub name."
+    )
+    epochs = forms.IntegerField(min_value=1, max_value=50, initial=4)
+    batch_size = forms.IntegerField(min_value=1, max_value=512, initial=16)
+    max_steps = forms.IntegerField(
+        min_value=1, required=False, help_text="Stop early (smoke runs)."
+    )
+
+    field_order = ["name", "base_model", "project", "file", "epochs", "batch_size", "max_steps"]
+
+
+class AlignForm(_DataSourceMixin, _OnceForm):
+    name = forms.SlugField(max_length=80)
+    evaluator = forms.ModelChoiceField(queryset=None)
+    policy = forms.CharField(
+        max_length=500, help_text="The policy LLM: a local folder or a cached hub name."
+    )
+    target = forms.ModelChoiceField(queryset=None)
+    steps = forms.IntegerField(min_value=1, max_value=10_000, initial=50)
+    num_generations = forms.IntegerField(min_value=2, max_value=64, initial=4)
+    max_completion_length = forms.IntegerField(min_value=4, max_value=2048, initial=64)
+    report_prompts = forms.IntegerField(
+        min_value=1,
+        max_value=200,
+        initial=8,
+        help_text="Held-out prompts for the before/after report.",
+    )
+    distance = forms.ChoiceField(choices=[(d, d) for d in DISTANCES], initial="l2")
+    lora = forms.BooleanField(required=False, initial=True, label="LoRA (train adapters only)")
+
+    field_order = ["name", "evaluator", "policy", "target", "project", "file", "steps"]
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["evaluator"].queryset = ModelArtifact.objects.filter(
+            kind=ModelArtifact.Kind.EVALUATOR
+        )
+        self.fields["target"].queryset = Target.objects.select_related("owner")
+        self.fields["project"].help_text = "Its items' prompts (each once)."
+        self.fields["file"].help_text = 'JSONL, {"prompt": "…"} a line.'
+
+
+class ScoreProjectForm(_OnceForm):
+    evaluator = forms.ModelChoiceField(queryset=None)
+    project = forms.ModelChoiceField(queryset=None)
+    replace = forms.BooleanField(
+        required=False,
+        label="Re-score items an evaluator labelled before (LLM pre-labels are kept)",
+    )
+    batch_size = forms.IntegerField(min_value=1, max_value=512, initial=32)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["evaluator"].queryset = ModelArtifact.objects.filter(
+            kind=ModelArtifact.Kind.EVALUATOR
+        )
+        self.fields["project"].queryset = _projects()

@@ -1,0 +1,157 @@
+"""What the model pages show, built from a model card: tables and chart data (no database)."""
+
+from typing import Any
+
+CLASS_NAMES = ("−1", "0", "+1")
+
+
+def evaluator_report(card: dict[str, Any]) -> dict[str, Any]:
+    """Return the per-dimension table (with baselines and confusion matrices) and charts."""
+    metrics = card.get("metrics", {})
+    test = metrics.get("test", {})
+    dimensions = card.get("dimensions", [])
+    rows = []
+    for key in dimensions:
+        m = test.get("dimensions", {}).get(key)
+        if not m:
+            continue
+        rows.append(
+            {
+                "key": key,
+                "m": m,
+                "beats_baseline": m["macro_f1"] > m["baseline_macro_f1"],
+                "confusion": list(zip(CLASS_NAMES, m["confusion"], strict=True)),
+            }
+        )
+    history = card.get("history", [])
+    return {
+        "overall": test.get("overall"),
+        "validation": metrics.get("validation", {}).get("overall"),
+        "rows": rows,
+        "class_names": CLASS_NAMES,
+        "f1_chart": {
+            "type": "bar",
+            "labels": [row["key"] for row in rows],
+            "series": [
+                {"label": "macro-F1", "values": [row["m"]["macro_f1"] for row in rows]},
+                {
+                    "label": "majority baseline",
+                    "values": [row["m"]["baseline_macro_f1"] for row in rows],
+                },
+            ],
+            "min": 0,
+            "max": 1,
+        },
+        "history_chart": {
+            "type": "line",
+            "labels": [h["epoch"] for h in history],
+            "series": [
+                {"label": "training loss", "values": [round(h["loss"], 4) for h in history]},
+                {
+                    "label": "validation macro-F1",
+                    "values": [h["validation_macro_f1"] for h in history],
+                },
+            ],
+            "x": "epoch",
+        },
+        "dataset": card.get("dataset", {}),
+        "config": card.get("config", {}),
+        "git_revision": card.get("git_revision"),
+        "train_seconds": card.get("train_seconds"),
+        "train_samples_per_second": card.get("train_samples_per_second"),
+        "design": card.get("design", "one-pass"),
+    }
+
+
+def policy_report(card: dict[str, Any]) -> dict[str, Any]:
+    """Return the alignment report: distance before/after (FULCRA Table 1), the value
+    distribution before/after (FULCRA Figure 8), the reward curve and samples side by side."""
+    report = card.get("report", {})
+    before, after = report.get("before", {}), report.get("after", {})
+    target = card.get("target", {})
+    dimensions = card.get("evaluator_dimensions") or list(target)
+    shares_before = before.get("label_shares", {})
+    shares_after = after.get("label_shares", {})
+
+    def share(shares: dict, key: str, label: str) -> float | None:
+        return shares.get(key, {}).get(label)
+
+    after_samples = {s["prompt"]: s for s in after.get("samples", [])}
+    samples = [
+        {"prompt": s["prompt"], "before": s, "after": after_samples.get(s["prompt"])}
+        for s in before.get("samples", [])
+    ]
+    distance_before = before.get("mean_distance")
+    distance_after = after.get("mean_distance")
+    return {
+        "distance_before": distance_before,
+        "distance_after": distance_after,
+        "improved": (
+            distance_before is not None
+            and distance_after is not None
+            and distance_after < distance_before
+        ),
+        "target": target,
+        "vector_rows": [
+            {
+                "key": key,
+                "target": target.get(key),
+                "before": before.get("mean_vector", {}).get(key),
+                "after": after.get("mean_vector", {}).get(key),
+            }
+            for key in dimensions
+        ],
+        "vector_chart": {
+            "type": "bar",
+            "labels": dimensions,
+            "series": [
+                {"label": "target", "values": [target.get(k) for k in dimensions]},
+                {
+                    "label": "before",
+                    "values": [before.get("mean_vector", {}).get(k) for k in dimensions],
+                },
+                {
+                    "label": "after",
+                    "values": [after.get("mean_vector", {}).get(k) for k in dimensions],
+                },
+            ],
+            "min": -1,
+            "max": 1,
+            "y": "mean expected label",
+        },
+        "shares_chart": {
+            "type": "bar",
+            "labels": dimensions,
+            "series": [
+                {
+                    "label": "upholds, before",
+                    "values": [share(shares_before, k, "1") for k in dimensions],
+                },
+                {
+                    "label": "upholds, after",
+                    "values": [share(shares_after, k, "1") for k in dimensions],
+                },
+                {
+                    "label": "violates, before",
+                    "values": [share(shares_before, k, "-1") for k in dimensions],
+                },
+                {
+                    "label": "violates, after",
+                    "values": [share(shares_after, k, "-1") for k in dimensions],
+                },
+            ],
+            "min": 0,
+            "max": 1,
+            "y": "share of responses",
+        },
+        "reward_chart": {
+            "type": "line",
+            "labels": list(range(1, len(report.get("rewards", [])) + 1)),
+            "series": [{"label": "mean reward", "values": report.get("rewards", [])}],
+            "x": "step",
+        },
+        "samples": samples,
+        "seconds": report.get("seconds"),
+        "config": card.get("config", {}),
+        "prompts": card.get("prompts", {}),
+    }
