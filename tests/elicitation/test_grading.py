@@ -124,7 +124,8 @@ def test_researchers_compare_two_interviewer_versions_side_by_side(
     ]
     url = reverse("elicitation:researcher_grades", args=["abortion"])
     html = rita_client.get(url).content.decode()
-    assert "mge-interviewer v1" in html and "mge-interviewer v2" in html
+    assert "<code>mge-interviewer</code><br>v1" in html
+    assert "<code>mge-interviewer</code><br>v2" in html
     assert "100%" in html and "2.0" in html
     assert alice_client.get(url).status_code == 302
 
