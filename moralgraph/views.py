@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -70,14 +71,16 @@ def deliberation_detail(request: HttpRequest, name: str) -> HttpResponse:
     errors: dict = {}
     if request.method == "POST":
         try:
-            graph_rule_set(deliberation=deliberation, rule=request.POST.get("rule", ""))
-            voting_policy_set(
-                deliberation=deliberation,
-                pairs_per_card=_int(request.POST, "pairs_per_card"),
-                pair_weight_power=_float(request.POST, "pair_weight_power"),
-                own_value_pairs=_int(request.POST, "own_value_pairs"),
-                votes_per_session=_int(request.POST, "votes_per_session"),
-            )
+            # All or nothing: a bad field leaves the rule and the policy as they were.
+            with transaction.atomic():
+                policy_fields = {
+                    "pairs_per_card": _int(request.POST, "pairs_per_card"),
+                    "pair_weight_power": _float(request.POST, "pair_weight_power"),
+                    "own_value_pairs": _int(request.POST, "own_value_pairs"),
+                    "votes_per_session": _int(request.POST, "votes_per_session"),
+                }
+                graph_rule_set(deliberation=deliberation, rule=request.POST.get("rule", ""))
+                voting_policy_set(deliberation=deliberation, **policy_fields)
         except ValidationError as error:
             errors = error.message_dict
         else:
