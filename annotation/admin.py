@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from annotation.models import Annotation, Item, Prelabel, Project, ValueDimension, ValueScheme
+from annotation.models import (
+    Annotation,
+    Item,
+    Prelabel,
+    Project,
+    QualityFlag,
+    Slot,
+    ValueDimension,
+    ValueScheme,
+    WorkerStatus,
+)
 
 
 class ValueDimensionInline(admin.StackedInline):
@@ -30,20 +40,41 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     raw_id_fields = ["created_by"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "scheme", "instructions", "study", "created_by"]}),
+        ("Assignment", {"fields": ["overlap", "lease_seconds", "quota_per_worker", "prelabel"]}),
+        (
+            "Quality",
+            {
+                "fields": [
+                    "gold_rate",
+                    "attention_rate",
+                    "blind_share",
+                    "min_seconds",
+                    "straightline_streak",
+                    "min_gold_accuracy",
+                    "gold_min_items",
+                    "flags_warn",
+                    "flags_stop",
+                    "screenout_code",
+                ]
+            },
+        ),
+    ]
 
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "project", "source", "is_gold", "created"]
-    list_filter = ["project", "is_gold"]
+    list_display = ["external_id", "project", "source", "kind", "is_gold", "created"]
+    list_filter = ["project", "kind", "is_gold"]
     search_fields = ["external_id", "prompt", "response"]
     list_select_related = ["project"]
 
 
 @admin.register(Annotation)
 class AnnotationAdmin(admin.ModelAdmin):
-    list_display = ["item", "annotator", "saw_prelabel", "seconds", "created"]
-    list_filter = ["item__project", "saw_prelabel"]
+    list_display = ["item", "annotator", "saw_prelabel", "seconds", "excluded", "created"]
+    list_filter = ["item__project", "saw_prelabel", "excluded"]
     raw_id_fields = ["item", "annotator"]
     list_select_related = ["item__project", "annotator"]
 
@@ -54,3 +85,27 @@ class PrelabelAdmin(admin.ModelAdmin):
     list_filter = ["model", "prompt_version"]
     raw_id_fields = ["item"]
     list_select_related = ["item__project"]
+
+
+@admin.register(Slot)
+class SlotAdmin(admin.ModelAdmin):
+    list_display = ["item", "position", "state", "worker", "blind", "lease_expires"]
+    list_filter = ["project", "state", "blind"]
+    raw_id_fields = ["item", "worker"]
+    list_select_related = ["item__project", "worker"]
+
+
+@admin.register(WorkerStatus)
+class WorkerStatusAdmin(admin.ModelAdmin):
+    list_display = ["worker", "project", "state", "n_done", "n_gold", "n_flags", "updated"]
+    list_filter = ["project", "state"]
+    raw_id_fields = ["worker"]
+    list_select_related = ["project", "worker"]
+
+
+@admin.register(QualityFlag)
+class QualityFlagAdmin(admin.ModelAdmin):
+    list_display = ["worker", "project", "kind", "detail", "created"]
+    list_filter = ["project", "kind"]
+    raw_id_fields = ["worker", "annotation"]
+    list_select_related = ["project", "worker"]

@@ -17,14 +17,15 @@ from rest_framework.views import APIView
 from annotation.assignment import item_next_for_worker, lease_heartbeat, lease_release
 from annotation.labelling import leased_item_payload, worker_may_label, worker_quality_rows
 from annotation.models import Item, Project, ValueScheme
-from annotation.quality import worker_exclude
-from annotation.selectors import project_export_lines, projects_with_counts
+from annotation.quality import attention_checks_create, items_set_role, worker_exclude
+from annotation.selectors import export_filters, project_export_lines, projects_with_counts
 from annotation.services import (
     DEFAULT_SCHEME,
     ItemImportRejected,
     annotation_submit,
     item_import,
     project_create,
+    project_settings_update,
     scheme_import,
 )
 from core.models import Study, User
@@ -171,7 +172,14 @@ class ProjectExportApi(APIView):
     renderer_classes = [JSONRenderer, NDJSONRenderer]
 
     @extend_schema(
-        parameters=[OpenApiParameter("complete_only", bool, description="Only complete items.")],
+        parameters=[
+            OpenApiParameter("complete_only", bool, description="Only complete items."),
+            OpenApiParameter("adjudicated_only", bool, description="Only adjudicated items."),
+            OpenApiParameter(
+                "since", str, description="Items annotated on or after (ISO date or date-time)."
+            ),
+            OpenApiParameter("until", str, description="… and before this (exclusive)."),
+        ],
         responses={
             (200, "application/x-ndjson"): OpenApiResponse(
                 OpenApiTypes.STR, description="One JSON object per item."
@@ -180,13 +188,9 @@ class ProjectExportApi(APIView):
     )
     def get(self, request, project_id: int):
         project = get_object_or_404(Project.objects.select_related("scheme"), pk=project_id)
-        complete_only = request.query_params.get("complete_only", "").lower() in (
-            "1",
-            "true",
-            "yes",
-        )
+        filters = export_filters(request.query_params)  # a bad date: 400 naming the field
         response = StreamingHttpResponse(
-            project_export_lines(project=project, complete_only=complete_only),
+            project_export_lines(project=project, **filters),
             content_type="application/x-ndjson; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="{project.slug}.jsonl"'
@@ -347,3 +351,88 @@ class WorkerQualityApi(APIView):
     def get(self, request, project_id: int):
         project = get_object_or_404(Project.objects.select_related("scheme"), pk=project_id)
         return Response(worker_quality_rows(project=project))
+
+
+SETTINGS_FIELDS = [
+    "lease_seconds",
+    "quota_per_worker",
+    "gold_rate",
+    "attention_rate",
+    "blind_share",
+    "min_seconds",
+    "straightline_streak",
+    "min_gold_accuracy",
+    "gold_min_items",
+    "flags_warn",
+    "flags_stop",
+    "screenout_code",
+]
+
+
+class ProjectSettingsApi(APIView):
+    """Researchers: read or change a project's labelling and quality settings."""
+
+    permission_classes = [IsResearcher]
+
+    class SettingsSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Project
+            fields = ["overlap", *SETTINGS_FIELDS]
+
+    @extend_schema(responses=SettingsSerializer)
+    def get(self, request, project_id: int):
+        project = get_object_or_404(Project, pk=project_id)
+        return Response(self.SettingsSerializer(project).data)
+
+    @extend_schema(request=SettingsSerializer, responses=SettingsSerializer)
+    def patch(self, request, project_id: int):
+        project = get_object_or_404(Project, pk=project_id)
+        serializer = self.SettingsSerializer(project, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        project = project_settings_update(project=project, **serializer.validated_data)
+        return Response(self.SettingsSerializer(project).data)
+
+
+class ItemRoleApi(APIView):
+    """Researchers: make items gold or training items (or plain items again).
+
+    Choose them by ``external_ids``, or ask for ``count`` unlabelled items with reference labels.
+    """
+
+    permission_classes = [IsResearcher]
+
+    class InputSerializer(serializers.Serializer):
+        role = serializers.ChoiceField(choices=["task", "gold", "training"])
+        external_ids = serializers.ListField(child=serializers.CharField(), required=False)
+        count = serializers.IntegerField(required=False, min_value=1)
+
+    class OutputSerializer(serializers.Serializer):
+        changed = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request, project_id: int):
+        project = get_object_or_404(Project, pk=project_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        changed = items_set_role(project=project, **serializer.validated_data)
+        return Response({"changed": changed})
+
+
+class AttentionChecksApi(APIView):
+    """Researchers: add attention checks (items that ask for one exact label). Idempotent."""
+
+    permission_classes = [IsResearcher]
+
+    class InputSerializer(serializers.Serializer):
+        n = serializers.IntegerField(min_value=1, max_value=50, default=3)
+
+    class OutputSerializer(serializers.Serializer):
+        items = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request, project_id: int):
+        project = get_object_or_404(Project.objects.select_related("scheme"), pk=project_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        items = attention_checks_create(project=project, n=serializer.validated_data["n"])
+        return Response({"items": [item.external_id for item in items]})

@@ -47,6 +47,21 @@ urlpatterns = [
         api.WorkerExcludeApi.as_view(),
         name="api-annotation-worker-exclude",
     ),
+    path(
+        "projects/<int:project_id>/settings/",
+        api.ProjectSettingsApi.as_view(),
+        name="api-annotation-settings",
+    ),
+    path(
+        "projects/<int:project_id>/items/role/",
+        api.ItemRoleApi.as_view(),
+        name="api-annotation-item-role",
+    ),
+    path(
+        "projects/<int:project_id>/attention-checks/",
+        api.AttentionChecksApi.as_view(),
+        name="api-annotation-attention-checks",
+    ),
 ]
 
 from annotation import dashboard_api  # noqa: E402

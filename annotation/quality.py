@@ -7,6 +7,7 @@ the researcher (``gold_accuracy_by_worker``) live here too so the rules sit in o
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
@@ -192,3 +193,94 @@ def worker_exclude(*, project: Project, worker: User) -> int:
         WorkerStatus.objects.filter(pk=status.pk).update(state=WorkerStatus.State.EXCLUDED)
         Annotation.objects.filter(item__project=project, annotator=worker).update(excluded=True)
         return worker_slots_reopen(project=project, worker=worker)
+
+
+ITEM_ROLES = ("task", "gold", "training")
+
+
+def items_set_role(
+    *,
+    project: Project,
+    role: str,
+    external_ids: list[str] | None = None,
+    count: int | None = None,
+) -> int:
+    """Make items gold, training items, or plain items again; return how many changed.
+
+    Choose them by ``external_ids``, or take ``count`` items with reference labels (lowest
+    ids first) that nobody has labelled yet. Gold and training items need reference labels.
+    Items leaving the pool lose their open slots (a leased one finishes normally); items
+    joining it get theirs. Raise ``ValidationError`` naming the field otherwise.
+    """
+    from annotation.assignment import slots_ensure
+    from annotation.models import Slot
+
+    if role not in ITEM_ROLES:
+        raise ValidationError({"role": [f"must be one of {', '.join(ITEM_ROLES)}"]})
+    if (external_ids is None) == (count is None):
+        raise ValidationError({"external_ids": ["give either external_ids or count"]})
+    items = Item.objects.filter(project=project).exclude(kind="attention")
+    if external_ids is not None:
+        chosen = items.filter(external_id__in=external_ids)
+        found = set(chosen.values_list("external_id", flat=True))
+        missing = [e for e in external_ids if e not in found]
+        if missing:
+            raise ValidationError(
+                {"external_ids": [f"not in this project: {', '.join(missing[:20])}"]}
+            )
+    else:
+        if count < 1:
+            raise ValidationError({"count": ["must be at least 1"]})
+        chosen = items.filter(kind="task", is_gold=False, reference_labels__isnull=False).exclude(
+            annotations__isnull=False
+        )
+        chosen = items.filter(
+            pk__in=list(chosen.order_by("pk").values_list("pk", flat=True)[:count])
+        )
+    if role != "task" and chosen.filter(reference_labels__isnull=True).exists():
+        raise ValidationError({"external_ids": [f"{role} items need reference labels"]})
+    with transaction.atomic():
+        ids = list(chosen.values_list("pk", flat=True))
+        changed = Item.objects.filter(pk__in=ids).update(
+            is_gold=role == "gold", kind="training" if role == "training" else "task"
+        )
+        if role == "task":
+            slots_ensure(project=project)
+        else:
+            Slot.objects.filter(
+                item_id__in=ids, position__isnull=False, state=Slot.State.FREE
+            ).delete()
+    return changed
+
+
+ATTENTION_WORDS = {-1: "−1 (violates)", 1: "+1 (upholds)"}
+
+
+def attention_checks_create(*, project: Project, n: int = 3) -> list[Item]:
+    """Add ``n`` attention checks to ``project``: items whose text asks for one exact label.
+
+    Each names a dimension and a label (cycling through the scheme); a worker who reads it sets
+    that label and 0 elsewhere. Idempotent per number: re-running adds none twice.
+    """
+    dimensions = list(project.scheme.dimensions.order_by("position", "pk"))
+    created = []
+    for number in range(n):
+        dimension = dimensions[(number * 3 + 4) % len(dimensions)]
+        label = 1 if number % 2 == 0 else -1
+        reference = {d.key: 0 for d in dimensions} | {dimension.key: label}
+        item, _ = Item.objects.get_or_create(
+            project=project,
+            external_id=f"attention-{number + 1}",
+            defaults={
+                "kind": "attention",
+                "prompt": "A quick check that you are reading carefully.",
+                "response": (
+                    f"This is an attention check. Set **{dimension.name}** to "
+                    f"**{ATTENTION_WORDS[label]}** and leave every other value at 0."
+                ),
+                "reference_labels": reference,
+                "meta": {"attention": {"dimensions": [d.key for d in dimensions]}},
+            },
+        )
+        created.append(item)
+    return created

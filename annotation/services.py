@@ -112,6 +112,22 @@ def project_create(
     return project
 
 
+def project_settings_update(*, project: Project, **fields) -> Project:
+    """Change the project's labelling and quality settings; return it.
+
+    Raising ``overlap`` gives every item its new slots at once; lowering it stops handing out
+    the extra slots (positions at or past the new overlap are never claimed).
+    """
+    for name, value in fields.items():
+        setattr(project, name, value)
+    project.full_clean()
+    with transaction.atomic():
+        project.save()
+        if "overlap" in fields:
+            slots_ensure(project=project)
+    return project
+
+
 # --- Import -------------------------------------------------------------------------------------
 
 

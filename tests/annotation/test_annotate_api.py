@@ -188,3 +188,36 @@ def test_a_researcher_excludes_a_worker_and_their_slots_reopen(api_for, alice, b
     assert api_for(alice).get(next_url(project)).status_code == 204
     rows = api_for(rita).get(f"/api/annotation/projects/{project.pk}/workers/").json()
     assert {row["worker"]: row["state"] for row in rows}[alice.pseudonym] == "excluded"
+
+
+def test_a_researcher_sets_quality_settings_gold_items_and_attention_checks(api_for, rita, db):
+    project = ProjectFactory(overlap=1, blind_share=0, gold_rate=0)
+    for n in range(4):
+        ItemFactory(project=project, external_id=f"g{n}", reference_labels=labels(power=1))
+    client = api_for(rita)
+    base = f"/api/annotation/projects/{project.pk}"
+
+    settings = client.patch(
+        f"{base}/settings/",
+        {"overlap": 2, "gold_rate": 0.2, "screenout_code": "SO1"},
+        format="json",
+    )
+    bad = client.patch(f"{base}/settings/", {"gold_rate": 3}, format="json")
+    gold = client.post(f"{base}/items/role/", {"role": "gold", "count": 2}, format="json")
+    checks = client.post(f"{base}/attention-checks/", {"n": 2}, format="json")
+
+    assert settings.status_code == 200 and settings.json()["overlap"] == 2
+    # Every item got its second slot; the two made gold then left the pool.
+    assert Slot.objects.filter(project=project, position=1).count() == 2
+    assert bad.status_code == 400 and "gold_rate" in bad.json()
+    assert gold.json() == {"changed": 2}
+    assert checks.json() == {"items": ["attention-1", "attention-2"]}
+    assert not Slot.objects.filter(item__is_gold=True, state="free").exists()
+
+
+def test_a_participant_cannot_change_settings(api_for, alice, project):
+    response = api_for(alice).patch(
+        f"/api/annotation/projects/{project.pk}/settings/", {"overlap": 9}, format="json"
+    )
+
+    assert response.status_code == 403
