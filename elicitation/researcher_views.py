@@ -4,10 +4,12 @@ Participants never reach these: every view is for researchers (and admins) only.
 """
 
 import uuid
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -56,6 +58,9 @@ def _form_errors(error: ValidationError) -> str:
     if hasattr(error, "message_dict"):
         return "; ".join(f"{field}: {' '.join(m)}" for field, m in error.message_dict.items())
     return " ".join(error.messages)
+
+
+CLUSTERS_PER_PAGE = 25
 
 
 def _get_deliberation(name: str) -> Deliberation:
@@ -237,9 +242,15 @@ def clusters(request: HttpRequest, name: str) -> HttpResponse:
     canonicals = ValuesCard.objects.filter(
         deliberation=deliberation, canonical__isnull=True
     ).order_by("title")
+    page = Paginator(found, CLUSTERS_PER_PAGE).get_page(request.GET.get("page"))
+    query = {"q": search} if search else {}
+    if show_all:
+        query["all"] = "1"
     context = {
         "deliberation": deliberation,
-        "clusters": found,
+        "clusters": page.object_list,
+        "page": page,
+        "query": urlencode(query),
         "canonicals": canonicals,
         "n_cards": deliberation.cards.count(),
         "n_values": canonicals.count(),
@@ -272,9 +283,13 @@ def dedup_start_view(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def _back_to_clusters(card: ValuesCard) -> HttpResponse:
+    """Return to the page of the clusters list that shows the cluster the card is now in."""
     root = card.canonical_id or card.pk
+    found = dedup.clusters_for_deliberation(deliberation=card.deliberation)
+    index = next((i for i, c in enumerate(found) if c.canonical.pk == root), 0)
+    query = urlencode({"all": "1", "page": index // CLUSTERS_PER_PAGE + 1})
     url = reverse("elicitation:researcher_clusters", args=[card.deliberation.name])
-    return redirect(f"{url}?all=1#cluster-{root}")
+    return redirect(f"{url}?{query}#cluster-{root}")
 
 
 @role_required(RESEARCHER)
