@@ -105,14 +105,20 @@ def policy_report(card: dict[str, Any]) -> dict[str, Any]:
             "type": "bar",
             "labels": dimensions,
             "series": [
-                {"label": "target", "values": [target.get(k) for k in dimensions]},
+                {
+                    "label": "target",
+                    "values": [target.get(k) for k in dimensions],
+                    "colour": "#9aa3ae",
+                },
                 {
                     "label": "before",
                     "values": [before.get("mean_vector", {}).get(k) for k in dimensions],
+                    "colour": "#d0702f",
                 },
                 {
                     "label": "after",
                     "values": [after.get("mean_vector", {}).get(k) for k in dimensions],
+                    "colour": "#2f5fd0",
                 },
             ],
             "min": -1,
@@ -125,18 +131,22 @@ def policy_report(card: dict[str, Any]) -> dict[str, Any]:
             "series": [
                 {
                     "label": "upholds, before",
+                    "colour": "#8fd1ad",
                     "values": [share(shares_before, k, "1") for k in dimensions],
                 },
                 {
                     "label": "upholds, after",
+                    "colour": "#1f7a4d",
                     "values": [share(shares_after, k, "1") for k in dimensions],
                 },
                 {
                     "label": "violates, before",
+                    "colour": "#f0a39c",
                     "values": [share(shares_before, k, "-1") for k in dimensions],
                 },
                 {
                     "label": "violates, after",
+                    "colour": "#b3261e",
                     "values": [share(shares_after, k, "-1") for k in dimensions],
                 },
             ],

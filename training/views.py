@@ -147,8 +147,11 @@ def _target_context(target: Target) -> dict:
             for key in dimensions
         ],
         "chart": {
+            "type": "hbar",
             "labels": dimensions,
             "series": [{"label": target.name, "values": [target.vector[k] for k in dimensions]}],
+            "min": -1,
+            "max": 1,
         },
     }
 

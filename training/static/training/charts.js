@@ -16,7 +16,7 @@
       data: {
         labels: spec.labels,
         datasets: spec.series.map(function (series, index) {
-          var colour = COLOURS[index % COLOURS.length];
+          var colour = series.colour || COLOURS[index % COLOURS.length];
           return { label: series.label, data: series.values, backgroundColor: colour,
                    borderColor: colour, pointRadius: 2, tension: 0.2 };
         })
