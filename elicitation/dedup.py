@@ -157,7 +157,8 @@ def cards_embed(*, cards: list[ValuesCard], progress: JobProgress | None = None)
 class _Comparison:
     """What the run learnt while clustering, written to the database at the end."""
 
-    reasons: dict[int, tuple[str, float]] = field(default_factory=dict)  # card → why merged
+    # card → the verdicts (reason, the two cards judged) of the merges that built its cluster
+    reasons: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)
     distinct: list[tuple[ValuesCard, ValuesCard, str, float]] = field(default_factory=list)
     unsure: set[int] = field(default_factory=set)  # cards to look at again next run
     asked: int = 0
@@ -246,7 +247,7 @@ def dedup_run(
 
     def may_merge(first: list[int], second: list[int], link: float) -> bool:
         card, other = representative(first), representative(second)
-        if (card.pk not in new_ids, card.pk) < (other.pk not in new_ids, other.pk):
+        if (card.pk in new_ids, card.pk) < (other.pk in new_ids, other.pk):
             # The decision is recorded on the new card, or on the later of two new ones.
             card, other = other, card
         pair = frozenset((card.pk, other.pk))
@@ -259,6 +260,9 @@ def dedup_run(
             except llm.LLMInvalidOutput as error:
                 logger.warning("No verdict on cards %s and %s: %s", card.pk, other.pk, error)
                 verdicts[pair] = None
+            if progress is not None:
+                # Also the heartbeat that keeps a long run from being taken for a dead one.
+                progress.update(message=f"Asked about {learnt.asked} candidate pairs")
         verdict = verdicts[pair]
         if verdict is None:
             learnt.unsure.update(cards[i].pk for i in first + second if cards[i].pk in new_ids)
@@ -267,7 +271,7 @@ def dedup_run(
             learnt.distinct.append((card, other, verdict.reason, link))
             return False
         for i in first + second:
-            learnt.reasons.setdefault(cards[i].pk, (verdict.reason, link))
+            learnt.reasons.setdefault(cards[i].pk, []).append((verdict.reason, card.pk, other.pk))
         return True
 
     clusters = agglomerate(
@@ -298,6 +302,22 @@ def dedup_run(
         1 for members in clusters if any(cards[i].pk in new_ids for i in members)
     )
     return summary
+
+
+def _merge_reason(verdicts: list[tuple[str, int, int]], *, card_id: int, into_id: int) -> str:
+    """Return the reason to record for merging ``card_id`` into ``into_id``.
+
+    The verdict about exactly these two cards if there was one, else one about ``into_id``, else
+    the first; a verdict about other members of the cluster names the two cards it was about.
+    """
+    exact = [v for v in verdicts if {v[1], v[2]} == {card_id, into_id}]
+    about_canonical = [v for v in verdicts if into_id in v[1:]]
+    chosen = (exact or about_canonical or verdicts or [("", card_id, into_id)])[0]
+    reason, first, second = chosen
+    if {first, second} == {card_id, into_id}:
+        return reason
+    titles = dict(ValuesCard.objects.filter(pk__in=[first, second]).values_list("pk", "title"))
+    return f"Via “{titles.get(first, '?')}” and “{titles.get(second, '?')}”: {reason}"
 
 
 @transaction.atomic
@@ -342,7 +362,7 @@ def _dedup_write(
         if into.canonical_id is not None:
             continue  # merged elsewhere while we were asking; the next run looks again
         card_merge(card=current[card.pk], into=into)
-        reason, _ = learnt.reasons.get(card.pk, ("", 0.0))
+        reason = _merge_reason(learnt.reasons.get(card.pk, []), card_id=card.pk, into_id=into.pk)
         DedupDecision.objects.create(
             deliberation=deliberation,
             card_id=card.pk,

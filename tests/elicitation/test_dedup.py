@@ -218,3 +218,37 @@ def test_dedup_runs_as_a_job_and_the_schedule_starts_one_per_deliberation_with_w
         assert dedup_schedule() == started  # the same ten minutes: the same job
     assert [j.params["deliberation"] for j in started] == [idle.pk]
     assert json.dumps(started[0].params)
+
+
+def test_a_card_joined_through_another_member_records_which_verdict_joined_it(
+    deliberation, llm_double
+):
+    settled = _card(deliberation, HONESTY)
+    dedup_run(deliberation=deliberation, threshold=0.8)
+    twin = _card(deliberation, {**HONESTY_AGAIN, "title": "Twin"})
+    other_twin = _card(deliberation, {**HONESTY_AGAIN, "title": "Twin"})
+    llm_double.reply_json({"same": True, "reason": "The twins say the same."})
+    llm_double.reply_json({"same": True, "reason": "Same as the settled card."})
+
+    dedup_run(deliberation=deliberation, threshold=0.8)
+
+    reasons = dict(DedupDecision.objects.values_list("card", "reason"))
+    assert reasons == {
+        twin.pk: "Same as the settled card.",
+        other_twin.pk: "Via “Twin” and “Kind honesty”: Same as the settled card.",
+    }
+    assert {c.canonical_id for c in (twin, other_twin) if not c.refresh_from_db()} == {settled.pk}
+
+
+def test_a_new_card_judged_different_from_a_settled_one_carries_the_decision(
+    deliberation, llm_double
+):
+    settled = _card(deliberation, HONESTY)
+    dedup_run(deliberation=deliberation, threshold=0.8)
+    newcomer = _card(deliberation, HONESTY_AGAIN)
+    llm_double.reply_json({"same": False, "reason": "Choosing well is not choosing."})
+
+    dedup_run(deliberation=deliberation, threshold=0.8)
+
+    decision = DedupDecision.objects.get()
+    assert (decision.card, decision.other, decision.action) == (newcomer, settled, "distinct")
