@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field, field_validator
 
 SUBMIT_MARKER = "[[submit_values_card]]"
 MAX_MESSAGE_CHARS = 4000
+# An interviewer's message is a question or two: this bounds a runaway reply (and local runs).
+INTERVIEW_MAX_TOKENS = 300
 
 # A policy starts with a noun phrase in capitals ("MOMENTS", "OPPORTUNITIES FOR") followed by
 # what is attended to in ordinary words.

@@ -28,9 +28,12 @@ def card_as_contract(card: ValuesCard) -> dict:
 
 
 def cards_canonical(*, deliberation: Deliberation) -> QuerySet[ValuesCard]:
-    """Return the deliberation's canonical cards (the moral graph's possible values)."""
+    """Return the deliberation's canonical cards (the moral graph's possible values).
+
+    A card proposed in an interview counts only once its author approved it.
+    """
     return ValuesCard.objects.filter(
-        deliberation=deliberation, canonical__isnull=True
+        deliberation=deliberation, canonical__isnull=True, status=ValuesCard.Status.APPROVED
     ).select_related("author")
 
 

@@ -214,7 +214,12 @@ def chat_turn(*, chat: Chat) -> Iterator[TurnEvent]:
     )
     marker = interview.MarkerFilter()
     try:
-        stream = llm.chat_stream(messages, purpose="elicitation.interview", user=chat.participant)
+        stream = llm.chat_stream(
+            messages,
+            purpose="elicitation.interview",
+            user=chat.participant,
+            max_tokens=interview.INTERVIEW_MAX_TOKENS,
+        )
     except llm.LLMError as error:
         yield _turn_failed(chat=chat, error=error)
         return

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 
 from core.models import LLMCall
 from elicitation.models import Chat, Message, ValuesCard
+from elicitation.selectors import cards_canonical
 from elicitation.services import (
     card_approve,
     card_edit,
@@ -266,3 +267,14 @@ def test_a_closed_deliberation_takes_no_new_interviews(alice):
     scenario = ScenarioFactory(deliberation=DeliberationFactory(is_open=False))
     with pytest.raises(ValidationError):
         chat_start(participant=alice, scenario=scenario)
+
+
+def test_a_proposed_card_is_no_value_until_its_author_approves_it(alice, scenario, llm_double):
+    script_interview(llm_double, turns=0)
+    chat = chat_start(participant=alice, scenario=scenario)
+    message_post(chat=chat, text="Being heard.")
+    _, card, _ = chat_reply(chat=chat)
+    assert list(cards_canonical(deliberation=scenario.deliberation)) == []
+
+    card_approve(chat=chat)
+    assert list(cards_canonical(deliberation=scenario.deliberation)) == [card]
