@@ -6,6 +6,7 @@ from django import forms
 
 from training.alignment import DISTANCES
 from training.models import ModelArtifact, Target
+from training.preferences import FORMATS
 
 
 def _projects():
@@ -96,3 +97,19 @@ class ScoreProjectForm(_OnceForm):
             kind=ModelArtifact.Kind.EVALUATOR
         )
         self.fields["project"].queryset = _projects()
+
+
+class DpoExportForm(_OnceForm):
+    name = forms.SlugField(max_length=80, help_text="The file's name.")
+    deliberation = forms.SlugField(max_length=64, help_text="The deliberation whose graph to use.")
+    rule = forms.ChoiceField(
+        choices=[
+            ("", "the deliberation's rule"),
+            ("majority", "majority"),
+            ("dft-2023", "dft-2023"),
+        ],
+        required=False,
+    )
+    policy = forms.CharField(max_length=500, help_text="The policy LLM that writes the answers.")
+    format = forms.ChoiceField(choices=[(f, f) for f in FORMATS], initial="conversational")
+    max_new_tokens = forms.IntegerField(min_value=4, max_value=2048, initial=128)

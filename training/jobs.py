@@ -9,7 +9,13 @@ from django.core.exceptions import ValidationError
 from core.jobs import JobFailed, JobProgress, job_type
 from core.models import Job
 from training.models import ModelArtifact
-from training.services import alignment_run, evaluator_train, project_score, run_log_append
+from training.services import (
+    alignment_run,
+    dpo_export,
+    evaluator_train,
+    project_score,
+    run_log_append,
+)
 
 TRAIN_EVALUATOR = "training.train_evaluator"
 ALIGN_POLICY = "training.align_policy"
@@ -128,6 +134,34 @@ def run_score_project(job: Job, progress: JobProgress) -> dict:
             project=project,
             replace=params.get("replace", False),
             batch_size=params.get("batch_size", 32),
+            progress=report,
+        )
+    except ValidationError as error:
+        raise JobFailed(" ".join(error.messages)) from None
+
+
+EXPORT_DPO = "training.export_dpo"
+
+
+@job_type(
+    EXPORT_DPO, title="Export DPO pairs from the moral graph", queue="training", max_retries=0
+)
+def run_export_dpo(job: Job, progress: JobProgress) -> dict:
+    """Generate card-guided answers and write the DPO file; the same code as ``export_dpo``."""
+    params = job.params
+
+    def report(done: int, total: int, message: str, metrics: dict) -> None:
+        progress.update(done=done, total=total, message=f"Answering pair {done} of {total}")
+
+    try:
+        return dpo_export(
+            policy=params["policy"],
+            out=params["out"],
+            deliberation=params.get("deliberation"),
+            rule=params.get("rule"),
+            preferences_file=params.get("preferences_file"),
+            format=params.get("format", "conversational"),
+            max_new_tokens=params.get("max_new_tokens", 128),
             progress=report,
         )
     except ValidationError as error:

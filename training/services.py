@@ -540,3 +540,124 @@ def evaluator_train_start(
             "max_steps": max_steps,
         },
     )
+
+
+# --- DPO preference data from the moral graph ---------------------------------------------------
+
+
+def _scenario_questions(records: list[dict]) -> dict:
+    """Return {scenario id: question} for the scenarios the cards were elicited on."""
+    from django.apps import apps
+
+    ids = {
+        card.get("scenario")
+        for record in records
+        for card in (record.get("wiser"), record.get("less_wise"))
+        if isinstance(card, dict) and card.get("scenario") is not None
+    }
+    if not ids:
+        return {}
+    scenario = apps.get_model("elicitation", "Scenario")  # read only: the question asked
+    return dict(scenario.objects.filter(pk__in=ids).values_list("pk", "question"))
+
+
+def dpo_export(
+    *,
+    policy: str,
+    out: str | Path,
+    deliberation: str | None = None,
+    rule: str | None = None,
+    preferences_file: str | Path | None = None,
+    format: str = "conversational",
+    max_new_tokens: int = 128,
+    progress: ProgressCallback | None = None,
+) -> dict:
+    """Write DPO pairs (TRL's preference format) from the moral graph's preferences.
+
+    Reads the deliberation's preferences (moralgraph's export) or a preferences JSONL file;
+    the prompt is the question the wiser card was elicited on (else the context). Returns
+    the counts and where the file is; writes nothing unless every pair was generated.
+    """
+    from training import preferences
+
+    try:
+        if preferences_file:
+            records = preferences.read_preferences(preferences_file)
+        else:
+            records = _deliberation_preferences(deliberation, rule)
+        questions = _scenario_questions(records)
+        pairs = preferences.pairs_from_preferences(
+            records, prompt_for=lambda line: questions.get(line["wiser"].get("scenario"))
+        )
+        policy_check(policy)
+        generator = preferences.CardGuidedPolicy(policy, max_new_tokens=max_new_tokens)
+        rows = preferences.preference_rows(
+            pairs,
+            generator.answer,
+            format=format,
+            progress=(lambda done, total: progress(done, total, "generating", {}))
+            if progress
+            else None,
+        )
+        path = preferences.write_jsonl_atomic(rows, out)
+    except (preferences.PreferenceError, OSError) as error:
+        raise ValidationError({"preferences": str(error)}) from None
+    meta = {
+        "policy": policy,
+        "deliberation": deliberation,
+        "rule": rule,
+        "preferences_file": str(preferences_file) if preferences_file else None,
+        "format": format,
+        "pairs": [pair.meta for pair in pairs],
+    }
+    Path(f"{path}.meta.json").write_text(json.dumps(meta, indent=1))
+    return {"out": str(path), "pairs": len(rows), "format": format}
+
+
+def _deliberation_preferences(name: str | None, rule: str | None) -> list[dict]:
+    from django.apps import apps
+
+    from moralgraph.selectors import preferences_for_deliberation
+
+    if not name:
+        raise ValidationError({"deliberation": "name a deliberation or give a preferences file"})
+    deliberation = apps.get_model("elicitation", "Deliberation").objects.filter(name=name).first()
+    if deliberation is None:
+        raise ValidationError({"deliberation": f"no deliberation called {name!r}"})
+    return preferences_for_deliberation(deliberation=deliberation, rule=rule)
+
+
+def dpo_export_start(
+    *,
+    created_by: User | None,
+    name: str,
+    deliberation: str,
+    policy: str,
+    rule: str | None = None,
+    format: str = "conversational",
+    max_new_tokens: int = 128,
+    idempotency_key: str | None = None,
+) -> Job:
+    """Check the deliberation and policy are there, then start the ``training.export_dpo`` job."""
+    from django.apps import apps
+
+    from core.jobs import job_start
+    from training.jobs import EXPORT_DPO
+
+    if not apps.get_model("elicitation", "Deliberation").objects.filter(name=deliberation).exists():
+        raise ValidationError({"deliberation": f"no deliberation called {deliberation!r}"})
+    policy_check(policy)
+    out = training_dir("exports") / f"{name}-{uuid.uuid4().hex[:8]}.jsonl"
+    return job_start(
+        kind=EXPORT_DPO,
+        created_by=created_by,
+        idempotency_key=idempotency_key,
+        params={
+            "deliberation": deliberation,
+            "rule": rule or None,
+            "policy": policy,
+            "format": format,
+            "max_new_tokens": max_new_tokens,
+            "out": str(out),
+        },
+    )

@@ -15,5 +15,7 @@ urlpatterns = [
     path("train/", views.train_page, name="train"),
     path("align/", views.align_page, name="align"),
     path("score/", views.score_page, name="score"),
+    path("dpo/", views.dpo_page, name="dpo"),
+    path("dpo/<uuid:job_id>/download/", views.dpo_download, name="dpo_download"),
     path("runs/<uuid:job_id>/", views.run_page, name="run"),
 ]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -16,12 +16,13 @@ from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required
 from core.selectors import participation_for_user
 from core.services import task_complete
 from training import pvq, reports, targets
-from training.forms import AlignForm, EvaluatorTrainForm, ScoreProjectForm
+from training.forms import AlignForm, DpoExportForm, EvaluatorTrainForm, ScoreProjectForm
 from training.models import ModelArtifact, RunLog, Target
 from training.schemes import scheme_dimensions
 from training.selectors import artifacts_list, individual_target, targets_for_user
 from training.services import (
     alignment_start,
+    dpo_export_start,
     evaluator_train_start,
     project_score_start,
     project_training_file,
@@ -392,3 +393,43 @@ def run_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     }
     template = "training/run.html#live" if request.htmx else "training/run.html"
     return render(request, template, context)
+
+
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+def dpo_page(request: HttpRequest) -> HttpResponse:
+    """Researchers: export DPO pairs from a deliberation's moral graph as a job."""
+    form = DpoExportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = dpo_export_start(
+                created_by=request.user,
+                name=data["name"],
+                deliberation=data["deliberation"],
+                policy=data["policy"].strip(),
+                rule=data["rule"] or None,
+                format=data["format"],
+                max_new_tokens=data["max_new_tokens"],
+                idempotency_key=f"training.dpo:{data['key']}",
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            return redirect("training:run", job_id=job.pk)
+    return render(
+        request,
+        "training/start.html",
+        _start_context(form, "Export DPO pairs from the moral graph", "dpo"),
+    )
+
+
+@role_required(RESEARCHER)
+@require_GET
+def dpo_download(request: HttpRequest, job_id: uuid.UUID) -> FileResponse:
+    """Researchers: the JSONL a finished DPO export job wrote."""
+    job = get_object_or_404(Job, pk=job_id, kind="training.export_dpo", status=Job.Status.SUCCEEDED)
+    path = Path(job.result.get("out", ""))
+    if not path.is_file():
+        raise Http404("The file is gone.")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)

@@ -1,0 +1,219 @@
+"""DPO preference data from the moral graph: (prompt, chosen, rejected) in TRL's format.
+
+Each preference of the moral graph says that, in a context, one values card is wiser than
+another. The policy answers the prompt twice, once guided by each card (a system prompt built
+from the card); the answer guided by the wiser card is "chosen", the other "rejected". The
+prompt of a pair never shows the card, so a DPO-trained model learns to answer that way unaided.
+
+Pure ML code (no database); torch and transformers are imported inside functions.
+"""
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("conversational", "standard")
+
+
+class PreferenceError(ValueError):
+    """The preferences cannot be used; the message names the line and field."""
+
+
+@dataclass(frozen=True)
+class Pair:
+    prompt: str
+    context: str
+    wiser: dict[str, Any]
+    less_wise: dict[str, Any]
+    meta: dict[str, Any]
+
+
+def card_system_prompt(card: dict[str, Any], context: str = "") -> str:
+    """Return a system prompt asking the policy to answer guided by the values card."""
+    lines = ["You are a helpful assistant."]
+    if context:
+        lines.append(f"The situation: {context.strip().rstrip('.')}.")
+    lines.append(f"Answer guided by this value: {card['title'].strip()}.")
+    if card.get("description"):
+        lines.append(card["description"].strip())
+    policies = [p.strip() for p in card.get("policies") or [] if str(p).strip()]
+    if policies:
+        lines.append("When you answer, pay attention to:")
+        lines.extend(f"- {policy}" for policy in policies)
+    return "\n".join(lines)
+
+
+def _card(value: Any, *, line: int, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PreferenceError(f"line {line}: {field}: expected a values card object")
+    if not isinstance(value.get("title"), str) or not value["title"].strip():
+        raise PreferenceError(f"line {line}: {field}.title: missing or empty")
+    return value
+
+
+def pairs_from_preferences(
+    records: Iterable[dict[str, Any]], *, prompt_for: Callable[[dict], str | None] | None = None
+) -> list[Pair]:
+    """Return one pair per preference line of the moral graph's export.
+
+    The prompt is the line's ``prompt`` (or ``question``) when it has one, else what
+    ``prompt_for(line)`` returns (e.g. the question the wiser card was elicited on), else the
+    context itself.
+    """
+    pairs = []
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise PreferenceError(f"line {number}: expected a JSON object")
+        wiser = _card(record.get("wiser"), line=number, field="wiser")
+        less_wise = _card(record.get("less_wise"), line=number, field="less_wise")
+        context = record.get("context") or ""
+        if not isinstance(context, str):
+            raise PreferenceError(f"line {number}: context: expected text")
+        prompt = record.get("prompt") or record.get("question")
+        if not prompt and prompt_for:
+            prompt = prompt_for(record)
+        prompt = prompt or context
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise PreferenceError(f"line {number}: no prompt, question or context to ask")
+        pairs.append(
+            Pair(
+                prompt=prompt.strip(),
+                context=context,
+                wiser=wiser,
+                less_wise=less_wise,
+                meta={
+                    "context_id": record.get("context_id"),
+                    "wiser_id": wiser.get("id"),
+                    "less_wise_id": less_wise.get("id"),
+                    "counts": record.get("counts"),
+                    "rule": record.get("rule"),
+                },
+            )
+        )
+    if not pairs:
+        raise PreferenceError("there are no preferences to export")
+    return pairs
+
+
+def read_preferences(path: str | Path) -> list[dict[str, Any]]:
+    """Return the JSON objects of a preferences JSONL file, naming a bad line."""
+    records = []
+    with open(path, encoding="utf-8") as lines:
+        for number, text in enumerate(lines, start=1):
+            if not text.strip():
+                continue
+            try:
+                records.append(json.loads(text))
+            except json.JSONDecodeError as error:
+                raise PreferenceError(f"line {number}: not valid JSON ({error.msg})") from None
+    return records
+
+
+class CardGuidedPolicy:
+    """A causal LM that answers a prompt under a card's system prompt (greedy by default)."""
+
+    def __init__(self, policy: str, *, max_new_tokens: int = 128, temperature: float = 0.0):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(policy, local_files_only=True)
+            self.model = AutoModelForCausalLM.from_pretrained(policy, local_files_only=True)
+        except (OSError, ValueError) as error:
+            raise PreferenceError(f"cannot load policy {policy!r}: {error}") from None
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.model.to(self.device).eval()
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+
+    def _inputs(self, system: str, prompt: str):
+        if getattr(self.tokenizer, "chat_template", None):
+            messages = [
+                {"role": "system", "content": system},
+                {"role": "user", "content": prompt},
+            ]
+            text = self.tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
+        else:  # a base model: a plain transcript
+            text = f"{system}\n\nUser: {prompt}\nAssistant:"
+        return self.tokenizer(text, return_tensors="pt").to(self.device)
+
+    def answer(self, system: str, prompt: str) -> str:
+        import torch
+
+        inputs = self._inputs(system, prompt)
+        sampling = self.temperature > 0
+        with torch.inference_mode():
+            output = self.model.generate(
+                **inputs,
+                max_new_tokens=self.max_new_tokens,
+                do_sample=sampling,
+                temperature=self.temperature if sampling else None,
+                top_p=None,
+                top_k=None,
+                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+            )
+        new_tokens = output[0, inputs["input_ids"].shape[1] :]
+        return self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+
+
+def preference_rows(
+    pairs: Sequence[Pair],
+    answer: Callable[[str, str], str],
+    *,
+    format: str = "conversational",
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Return TRL preference rows: {"prompt", "chosen", "rejected"}.
+
+    Conversational rows hold message lists (the prompt a user turn, chosen/rejected an
+    assistant turn); standard rows hold plain text. Each (prompt, card) is answered once.
+    """
+    if format not in FORMATS:
+        raise PreferenceError(f"unknown format {format!r}; use {' or '.join(FORMATS)}")
+    answers: dict[tuple[str, str], str] = {}
+
+    def guided(card: dict, pair: Pair) -> str:
+        system = card_system_prompt(card, pair.context)
+        key = (system, pair.prompt)
+        if key not in answers:
+            answers[key] = answer(system, pair.prompt)
+        return answers[key]
+
+    rows = []
+    for index, pair in enumerate(pairs, start=1):
+        chosen, rejected = guided(pair.wiser, pair), guided(pair.less_wise, pair)
+        if format == "conversational":
+            rows.append(
+                {
+                    "prompt": [{"role": "user", "content": pair.prompt}],
+                    "chosen": [{"role": "assistant", "content": chosen}],
+                    "rejected": [{"role": "assistant", "content": rejected}],
+                }
+            )
+        else:
+            rows.append({"prompt": pair.prompt, "chosen": chosen, "rejected": rejected})
+        if progress:
+            progress(index, len(pairs))
+    return rows
+
+
+def write_jsonl_atomic(rows: Iterable[dict[str, Any]], out: str | Path) -> Path:
+    """Write rows as JSONL to ``out`` via a temporary file: a crash leaves no half file."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, scratch = tempfile.mkstemp(prefix=f".{out.name}-", dir=out.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            for row in rows:
+                file.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(scratch, out)
+    except BaseException:
+        Path(scratch).unlink(missing_ok=True)
+        raise
+    return out
