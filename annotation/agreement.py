@@ -14,6 +14,7 @@ stack as ``counts[item, dimension, label]``.
 - The share of annotators agreeing with the item's majority label (ties -> 0, as the export).
 """
 
+import warnings
 from collections.abc import Sequence
 
 import krippendorff
@@ -232,7 +233,9 @@ def _bootstrap(
     intervals = {}
     for name, chunks in draws.items():
         stacked = np.concatenate(chunks, axis=0)  # (resamples, dims)
-        with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings():
+            # A dimension undefined in every resample (all labels 0) gives NaN: no interval.
+            warnings.simplefilter("ignore", RuntimeWarning)
             intervals[name] = np.nanpercentile(stacked, [tail, 100 - tail], axis=0)
     return intervals
 

@@ -3,14 +3,19 @@
 Every view here is for researchers only; fragments check permissions exactly as their pages do.
 """
 
+from datetime import UTC, datetime
+
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from annotation.models import Item, Project
+from annotation.models import Adjudication, Item, Project
 from annotation.prelabel import ACTIVE, prelabel_jobs, prelabel_start, prelabel_status
+from annotation.review import adjudication_save, item_review, review_queue, review_threshold
+from annotation.selectors import project_dashboard_cached, project_item_counts
 from core.roles import RESEARCHER, role_required
 
 FAILED_SHOWN = 5
@@ -57,3 +62,148 @@ def prelabel_panel(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request, "annotation/dashboard_prelabel.html", context, status=400 if error else 200
     )
+
+
+DASHBOARD_POLL_SECONDS = 5
+
+
+def dashboard_context(*, project: Project) -> dict:
+    """Return the template context of the dashboard: live counts, figures and chart data."""
+    figures = project_dashboard_cached(project=project)
+    names = dict(project.scheme.dimensions.values_list("key", "name"))
+    keys = figures["dimensions"]
+    rows = [
+        {
+            "key": key,
+            "name": names.get(key, key),
+            **figures["agreement"][key],
+            "llm": figures["llm_vs_humans"][key],
+            "kept": figures["acceptance"]["dimensions"].get(key),
+        }
+        for key in keys
+    ]
+    charts = {
+        "distribution": {
+            "labels": [names.get(key, key) for key in keys],
+            "series": [
+                {
+                    "key": str(label),
+                    "label": title,
+                    "values": [figures["distribution"][key][index] for key in keys],
+                }
+                for index, (label, title) in enumerate(
+                    [(-1, "violates (-1)"), (0, "unrelated (0)"), (1, "upholds (+1)")]
+                )
+            ],
+        },
+        "map": figures["map"],
+    }
+    return {
+        "project": project,
+        "counts": project_item_counts(project=project),
+        "figures": figures,
+        "rows": rows,
+        "charts": charts,
+        "computed": datetime.fromtimestamp(figures["computed"], tz=UTC),
+        "poll_seconds": DASHBOARD_POLL_SECONDS,
+    }
+
+
+@role_required(RESEARCHER)
+@require_GET
+@vary_on_headers("HX-Request")
+def project_dashboard_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """Researchers: agreement, pre-label quality, workers and plots, refreshed as labels come."""
+    project = _get_project_for_user(request, slug)
+    template = "annotation/dashboard.html#live" if request.htmx else "annotation/dashboard.html"
+    return render(request, template, dashboard_context(project=project))
+
+
+REVIEW_PAGE_SIZE = 100
+
+
+@role_required(RESEARCHER)
+@require_GET
+def review_queue_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """Researchers: the items whose annotators disagree, least agreement first."""
+    project = _get_project_for_user(request, slug)
+    queue = review_queue(project=project)
+    shown = queue[:REVIEW_PAGE_SIZE]
+    items = Item.objects.in_bulk([entry["item_id"] for entry in shown])
+    entries = [{**entry, "item": items[entry["item_id"]]} for entry in shown]
+    adjudicated = (
+        Adjudication.objects.filter(item__project=project)
+        .select_related("item", "reviewer")
+        .order_by("-updated")[:20]
+    )
+    context = {
+        "project": project,
+        "entries": entries,
+        "total": len(queue),
+        "threshold": review_threshold(),
+        "adjudicated": adjudicated,
+        "adjudicated_total": Adjudication.objects.filter(item__project=project).count(),
+    }
+    return render(request, "annotation/review_queue.html", context)
+
+
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+def review_item_page(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
+    """Researchers: one item's annotations side by side, and the form for its final labels."""
+    project = _get_project_for_user(request, slug)
+    item = get_object_or_404(
+        Item.objects.select_related("project__scheme"), pk=item_id, project=project
+    )
+    errors: dict[str, list[str]] = {}
+    chosen: dict[str, str] = {}
+    if request.method == "POST":
+        keys = project.scheme.dimension_keys()
+        chosen = {key: request.POST.get(f"label-{key}", "") for key in keys}
+        try:
+            adjudication_save(
+                item=item,
+                labels={key: value for key, value in chosen.items() if value != ""},
+                reviewer=request.user,
+                note=request.POST.get("note", ""),
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict
+        else:
+            messages.success(request, f"Final labels saved for {item.external_id}.")
+            following = next(
+                (e for e in review_queue(project=project) if e["item_id"] != item.pk), None
+            )
+            if following and request.POST.get("then") == "next":
+                return redirect("annotation:review_item", slug=slug, item_id=following["item_id"])
+            return redirect("annotation:review", slug=slug)
+    review = item_review(item=item)
+    names = dict(project.scheme.dimensions.values_list("key", "name"))
+    current = review["adjudication"].labels if review["adjudication"] else review["majority"]
+    prelabel = review["prelabel"]
+    rows = [
+        {
+            "key": key,
+            "name": names.get(key, key),
+            "labels": [a["labels"].get(key) for a in review["annotations"]],
+            "prelabel": prelabel.labels.get(key) if prelabel else None,
+            "rationale": (prelabel.rationales or {}).get(key, "") if prelabel else "",
+            "majority": review["majority"][key],
+            "agreement": review["agreement"][key],
+            "final": str(chosen.get(key) or current.get(key, 0)),
+            "error": " ".join(errors.get(f"labels.{key}", [])),
+        }
+        for key in review["keys"]
+    ]
+    context = {
+        "project": project,
+        "item": item,
+        "review": review,
+        "rows": rows,
+        "errors": errors,
+        "note": request.POST.get("note")
+        if request.method == "POST"
+        else (review["adjudication"].note if review["adjudication"] else ""),
+        "choices": [("-1", "−1"), ("0", "0"), ("1", "+1")],
+    }
+    return render(request, "annotation/review_item.html", context, status=400 if errors else 200)

@@ -17,4 +17,11 @@ from annotation import dashboard  # noqa: E402
 
 urlpatterns += [
     path("projects/<slug:slug>/prelabel/", dashboard.prelabel_panel, name="prelabel_panel"),
+    path("projects/<slug:slug>/dashboard/", dashboard.project_dashboard_page, name="dashboard"),
+    path("projects/<slug:slug>/review/", dashboard.review_queue_page, name="review"),
+    path(
+        "projects/<slug:slug>/review/<int:item_id>/",
+        dashboard.review_item_page,
+        name="review_item",
+    ),
 ]

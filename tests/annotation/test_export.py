@@ -32,6 +32,7 @@ EXPORT_KEYS = [
     "prelabel",
     "reference",
     "annotations",
+    "label_source",  # added after the contract's keys: adjudicated / unanimous / majority
 ]
 
 

@@ -250,7 +250,7 @@ def test_starting_on_an_empty_project_is_a_400_naming_the_project(rita, api_for)
 # --- many requests in flight -------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_many_requests_in_flight_label_every_item_once(rita, llm_double, settings):
     settings.ANNOTATION_PRELABEL_CONCURRENCY = 8
     llm_double.latency = 0.05

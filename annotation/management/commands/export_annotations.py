@@ -1,9 +1,10 @@
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation.models import Project
-from annotation.selectors import project_export_lines
+from annotation.selectors import export_filters, project_export_lines
 
 
 class Command(BaseCommand):
@@ -15,12 +16,24 @@ class Command(BaseCommand):
         parser.add_argument(
             "--complete-only", action="store_true", help="Only items with all their annotations."
         )
+        parser.add_argument(
+            "--adjudicated-only", action="store_true", help="Only items a reviewer adjudicated."
+        )
+        parser.add_argument(
+            "--since", help="Only items annotated on or after this date (YYYY-MM-DD or ISO)."
+        )
+        parser.add_argument("--until", help="... and before this date (exclusive).")
 
-    def handle(self, *args, project, output, complete_only, **options):
+    def handle(self, *args, project, output, **options):
         target = Project.objects.select_related("scheme").filter(slug=project).first()
         if target is None:
             raise CommandError(f"no project {project!r}")
-        lines = project_export_lines(project=target, complete_only=complete_only)
+        try:
+            filters = export_filters(options)
+        except ValidationError as error:
+            field, messages = next(iter(error.message_dict.items()))
+            raise CommandError(f"--{field}: {' '.join(messages)}")
+        lines = project_export_lines(project=target, **filters)
         if output is None:
             # The summary goes to stderr so stdout holds nothing but the data.
             count = self._write(lines, self.stdout)
