@@ -279,7 +279,8 @@ class AnnotationSubmitApi(APIView):
         project = None
         if "project" in data:
             project = get_object_or_404(Project, pk=data["project"])
-        _project_for_worker(request, item.project_id)
+        if not worker_may_label(project=item.project, user=request.user):
+            raise PermissionDenied("You have not joined the study this project belongs to.")
         result = annotation_submit(
             worker=request.user,
             item=item,

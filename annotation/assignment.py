@@ -185,10 +185,14 @@ def item_next_for_worker(*, project: Project, worker: User) -> NextAnswer:
             if slot is not None:
                 return NextAnswer(slot=slot, status=status)
 
-    leases_reclaim(project=project)
-    ensured = False
+    ensured = reclaimed = False
     for _ in range(CLAIM_ATTEMPTS):
         slot = _claim_regular(project=project, worker=worker, now=now)
+        if slot is None and not reclaimed:
+            # Expired leases only matter once no free slot is left for this worker.
+            reclaimed = True
+            if leases_reclaim(project=project):
+                continue
         if slot is CONFLICT:
             # Another request of this worker (a second tab) leased an item a moment ago.
             slot = _current_slot(project=project, worker=worker)
@@ -221,7 +225,7 @@ def _current_slot(*, project: Project, worker: User) -> Slot | None:
         Slot.objects.filter(
             project=project, worker=worker, state__in=[Slot.State.LEASED, Slot.State.FREE]
         )
-        .select_related("item")
+        .select_related("item", "item__prelabel")
         .order_by("-state", "pk")  # a live lease before an expired one
     ):
         if _resume(slot=slot, project=project, worker=worker):
@@ -264,25 +268,53 @@ def _lease_fields(project: Project, worker: User, now) -> dict:
 
 CONFLICT = Slot()  # the claim broke a one-lease-per-worker constraint
 
+# One statement claims a slot: the lowest free one on an item the worker holds no slot of. On
+# PostgreSQL the inner SELECT locks the row and skips rows other claims hold (SKIP LOCKED); the
+# outer WHERE re-checks the state, so a claim that lost a race updates nothing. SQLite runs the
+# statement atomically under its write lock. RETURNING needs SQLite 3.35 or PostgreSQL.
+CLAIM_SQL = """
+UPDATE {slot} SET state = 'leased', worker_id = %s, leased_at = %s, lease_expires = %s
+WHERE id = (
+    SELECT candidate.id FROM {slot} AS candidate
+    WHERE candidate.project_id = %s AND candidate.state = 'free' AND candidate.position < %s
+      AND NOT EXISTS (
+          SELECT 1 FROM {slot} AS held
+          WHERE held.item_id = candidate.item_id AND held.worker_id = %s
+      )
+    ORDER BY candidate.id
+    LIMIT 1{lock}
+) AND state = 'free'
+RETURNING id
+"""
+
 
 def _claim_regular(*, project: Project, worker: User, now) -> Slot | None:
     now = timezone.now()
+    fields = _lease_fields(project, worker, now)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    sql = CLAIM_SQL.format(slot=connection.ops.quote_name(Slot._meta.db_table), lock=lock)
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [
+        worker.pk,
+        adapt(fields["leased_at"]),
+        adapt(fields["lease_expires"]),
+        project.pk,
+        project.overlap,
+        worker.pk,
+    ]
     try:
-        with transaction.atomic():
-            candidates = _claimable(project, worker).order_by("pk")
-            if connection.vendor == "postgresql":
-                candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-            slot_id = candidates.values_list("pk", flat=True).first()
-            if slot_id is None:
-                return None
-            won = Slot.objects.filter(pk=slot_id, state=Slot.State.FREE).update(
-                **_lease_fields(project, worker, now)
-            )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
     except IntegrityError:
         return CONFLICT
-    if not won:
+    if row is None:
         return None
-    return Slot.objects.select_related("item").get(pk=slot_id)
+    return _slot_with_item(row[0])
+
+
+def _slot_with_item(slot_id: int) -> Slot:
+    return Slot.objects.select_related("item", "item__prelabel").get(pk=slot_id)
 
 
 def _remaining_for(*, project: Project, worker: User) -> dict:
@@ -322,7 +354,7 @@ def _claim_extra(*, project: Project, worker: User, kind: str, now) -> Slot | No
             )
     except IntegrityError:
         return _current_slot(project=project, worker=worker)
-    return Slot.objects.select_related("item").get(pk=slot.pk)
+    return _slot_with_item(slot.pk)
 
 
 # --- Leases --------------------------------------------------------------------------------------

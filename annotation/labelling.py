@@ -26,7 +26,10 @@ def slot_prelabel(*, slot: Slot) -> Prelabel | None:
     """Return the pre-label the worker holding ``slot`` sees, or None (none, or blind)."""
     if not slot_shows_prelabel(slot=slot):
         return None
-    return Prelabel.objects.filter(item_id=slot.item_id).first()
+    try:
+        return slot.item.prelabel  # loaded with the slot by the assignment's queries
+    except Prelabel.DoesNotExist:
+        return None
 
 
 def leased_item_payload(*, slot: Slot, project: Project) -> dict:

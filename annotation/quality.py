@@ -110,8 +110,10 @@ def annotation_review(
         )
         updates["n_flags"] = F("n_flags") + len(flags)
     WorkerStatus.objects.filter(pk=status.pk).update(**updates)
-    status.refresh_from_db()
     outcome.flags = [kind for kind, _ in flags]
+    if not flags:
+        return outcome  # thresholds only move with new flags
+    status.refresh_from_db()
     outcome.state = _apply_thresholds(project=project, status=status)
     return outcome
 
