@@ -72,4 +72,19 @@ urlpatterns += [
         dashboard_api.PrelabelStartApi.as_view(),
         name="api-annotation-prelabel",
     ),
+    path(
+        "projects/<int:project_id>/dashboard/",
+        dashboard_api.DashboardApi.as_view(),
+        name="api-annotation-dashboard",
+    ),
+    path(
+        "projects/<int:project_id>/review/",
+        dashboard_api.ReviewQueueApi.as_view(),
+        name="api-annotation-review",
+    ),
+    path(
+        "items/<int:item_id>/adjudication/",
+        dashboard_api.AdjudicationApi.as_view(),
+        name="api-annotation-adjudication",
+    ),
 ]

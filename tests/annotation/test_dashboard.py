@@ -158,3 +158,16 @@ def test_empty_project_dashboard_renders(rita_client):
     page = rita_client.get("/annotation/projects/empty/dashboard/")
     assert page.status_code == 200
     assert "No one has labelled yet." in page.content.decode()
+
+
+def test_dashboard_api_gives_the_figures_as_json(project, rita, api_for, alice):
+    response = api_for(rita).get(f"/api/annotation/projects/{project.pk}/dashboard/")
+
+    assert response.status_code == 200
+    figures = response.json()
+    assert figures["agreement"]["benevolence"]["alpha"] == pytest.approx(1.0)
+    assert figures["distribution"]["power"] == [2, 14, 2]
+    assert {row["annotations"] for row in figures["workers"]} == {6}
+    assert (
+        api_for(alice).get(f"/api/annotation/projects/{project.pk}/dashboard/").status_code == 403
+    )

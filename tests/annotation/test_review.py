@@ -163,3 +163,37 @@ def test_review_pages_are_for_researchers_only(project, alice_client, anon):
 def test_an_item_of_another_project_is_not_found(project, rita_client):
     other = ItemFactory(project=ProjectFactory(slug="other"))
     assert rita_client.get(f"/annotation/projects/kind/review/{other.pk}/").status_code == 404
+
+
+# --- API ---------------------------------------------------------------------------------------
+
+
+def test_api_lists_the_queue_and_puts_final_labels_idempotently(project, rita, api_for):
+    client = api_for(rita)
+    queue = client.get(
+        f"/api/annotation/projects/{project.pk}/review/", {"threshold": "0.7"}
+    ).json()
+    assert queue["total"] == 2
+    assert [entry["external_id"] for entry in queue["items"]] == ["torn", "split"]
+    torn = queue["items"][0]["item_id"]
+
+    url = f"/api/annotation/items/{torn}/adjudication/"
+    first = client.put(url, {"labels": labels(power=1), "note": "n"}, format="json")
+    again = client.put(url, {"labels": labels(power=1), "note": "n"}, format="json")
+
+    assert first.status_code == again.status_code == 200
+    assert again.json()["labels"]["power"] == 1 and again.json()["reviewer"] == "rita"
+    assert Adjudication.objects.filter(item_id=torn).count() == 1
+    assert client.get(url).json()["note"] == "n"
+    assert client.get(f"/api/annotation/projects/{project.pk}/review/").json()["total"] == 0
+
+
+def test_api_rejects_bad_final_labels_naming_the_dimension(project, rita, alice, api_for):
+    torn = project.items.get(external_id="torn")
+    url = f"/api/annotation/items/{torn.pk}/adjudication/"
+
+    bad = api_for(rita).put(url, {"labels": {**labels(), "power": 5}}, format="json")
+    assert bad.status_code == 400
+    assert "labels.power" in str(bad.json())
+    assert api_for(alice).put(url, {"labels": labels()}, format="json").status_code == 403
+    assert not Adjudication.objects.exists()
