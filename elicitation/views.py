@@ -6,7 +6,7 @@ fetch, since EventSource cannot post); the card's edit and approve forms are htm
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -99,7 +99,7 @@ def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
-def _events_as_sse(chat: Chat, events: Iterator[TurnEvent]) -> Iterator[str]:
+def _events_as_sse(chat: Chat, events: Generator[TurnEvent, None, None]) -> Iterator[str]:
     # Padding first: some proxies hold back a response until they have a few bytes.
     yield ": " + " " * 512 + "\n\n"
     try:
@@ -117,6 +117,10 @@ def _events_as_sse(chat: Chat, events: Iterator[TurnEvent]) -> Iterator[str]:
                 yield _sse("error", {"text": event.text})
     except ValidationError as error:
         yield _sse("error", {"text": " ".join(error.messages)})
+    finally:
+        # The browser went away mid-reply: stop reading the model now. The participant's
+        # message stays unanswered and the next page load answers it.
+        events.close()
     chat = _reload(chat)
     yield _sse("end", {"state": chat.state, "card": _card_html(chat), "notice": chat.last_error})
 
@@ -130,7 +134,7 @@ def _card_html(chat: Chat, **extra) -> str:
     return render_to_string("elicitation/chat.html#card", _chat_context(_reload(chat), **extra))
 
 
-def _stream_response(chat: Chat, events: Iterator[TurnEvent]) -> StreamingHttpResponse:
+def _stream_response(chat: Chat, events: Generator[TurnEvent, None, None]) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
         _events_as_sse(chat, events), content_type="text/event-stream; charset=utf-8"
     )
