@@ -572,10 +572,10 @@ def clusters_for_deliberation(
     *, deliberation: Deliberation, min_size: int = 1, search: str = ""
 ) -> list[Cluster]:
     """Return the deliberation's clusters, biggest first, with member similarities."""
-    duplicates = ValuesCard.objects.order_by("pk").select_related("embedding", "author")
+    duplicates = ValuesCard.objects.order_by("pk").select_related("embedding", "author", "chat")
     canonicals = (
         ValuesCard.objects.filter(deliberation=deliberation, canonical__isnull=True)
-        .select_related("embedding", "author")
+        .select_related("embedding", "author", "chat")
         .prefetch_related(Prefetch("duplicates", queryset=duplicates))
         .annotate(n_duplicates=Count("duplicates"))
         .filter(n_duplicates__gte=max(0, min_size - 1))

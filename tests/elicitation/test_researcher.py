@@ -246,3 +246,16 @@ def test_clusters_come_in_pages_and_an_action_returns_to_the_page_of_its_cluster
     )
     # 26 clusters of two, then 2 single cards: the split card's own cluster is the 28th.
     assert response["Location"] == f"{url}?all=1&page=2#cluster-{member.pk}"
+
+
+def test_a_card_in_a_cluster_links_to_the_interview_it_came_from(rita_client, chat):
+    canonical = ValuesCardFactory(deliberation=chat.scenario.deliberation, title="Gentle truth")
+    card = ValuesCardFactory(deliberation=canonical.deliberation, canonical=canonical)
+    chat.card = card
+    chat.save()
+
+    page = rita_client.get(
+        reverse("elicitation:researcher_clusters", args=[canonical.deliberation.name])
+    )
+
+    assert reverse("elicitation:researcher_transcript", args=[chat.pk]) in page.content.decode()
