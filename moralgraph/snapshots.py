@@ -92,6 +92,8 @@ def context_document(
         "edges": edges,
         "winner": view["winner"],
         "support": round(view.get("support", 0.0), 6),
+        # A winner with no lead over the runner-up (e.g. two values in a cycle) is a tie.
+        "tied": view["winner"] is not None and view.get("support", 0.0) < 1e-9,
         "cycles": view["cycles"],
     }
 

@@ -168,8 +168,8 @@ def explorer(request: HttpRequest, name: str) -> HttpResponse:
     contexts = list(contexts)
     for item in contexts:
         snapshot = snapshots.get(item.pk)
-        item.n_values = snapshot.n_values if snapshot else None
-        item.n_edges = snapshot.n_edges if snapshot else None
+        item.n_values = snapshot.n_values if snapshot and snapshot.computed else None
+        item.n_edges = snapshot.n_edges if snapshot and snapshot.computed else None
     chosen_id = _positive_int(request.GET.get("context"))
     chosen = next((c for c in contexts if c.pk == chosen_id), None)
     if chosen is None and contexts:

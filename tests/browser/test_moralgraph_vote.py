@@ -7,7 +7,7 @@ from core.models import Participation
 from moralgraph.models import StoryImpression, Vote
 from moralgraph.study_tasks import KIND
 from tests.factories import StudyFactory, StudyTaskFactory, UserFactory
-from tests.moralgraph.conftest import World
+from tests.moralgraph.conftest import World, make_voter
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,7 +22,7 @@ def sign_in(page, base_url: str, username: str) -> None:
 
 
 def test_a_participant_votes_on_a_phone_and_finishes_the_task(live_server, phone, screenshot):
-    world = World(UserFactory(username="author"))
+    world = World(make_voter("author"))
     world.story(
         world.distress,
         world.b,

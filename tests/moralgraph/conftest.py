@@ -168,3 +168,14 @@ class World:
 @pytest.fixture
 def world(alice) -> World:
     return World(alice)
+
+
+def make_voter(username: str | None = None):
+    """Return a new participant without a password (hashing one costs a second on 2 cores)."""
+    import uuid
+
+    from core.models import User
+
+    return User.objects.create(
+        username=username or f"voter-{uuid.uuid4().hex[:10]}", role=User.Role.PARTICIPANT
+    )

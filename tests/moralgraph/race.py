@@ -39,12 +39,11 @@ def scenario_votes(n_voters: int = 8) -> dict:
     """Voters shown one story all vote on it at once, then all change their answer at once."""
     from moralgraph.models import ContextSnapshot, Vote
     from moralgraph.services import impression_record, vote_submit
-    from tests.factories import UserFactory
-    from tests.moralgraph.conftest import World
+    from tests.moralgraph.conftest import World, make_voter
 
-    world = World(UserFactory(username="race-author"))
+    world = World(make_voter("race-author"))
     story = world.story(world.distress, world.b, world.c)
-    voters = [UserFactory(username=f"race-voter{i}") for i in range(n_voters)]
+    voters = [make_voter(f"race-voter{i}") for i in range(n_voters)]
     for voter in voters:
         impression_record(voter=voter, story=story)
 

@@ -4,7 +4,8 @@ import pytest
 
 from core.models import Participation
 from moralgraph.services import impression_record, vote_submit
-from tests.factories import StudyFactory, UserFactory
+from tests.factories import StudyFactory
+from tests.moralgraph.conftest import make_voter
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ def voted(world):
             (e_d, "wiser", ""),
         ]
     ):
-        voter = UserFactory()
+        voter = make_voter()
         if index < 2:
             Participation.objects.create(study=study, user=voter)
         impression_record(voter=voter, story=story)

@@ -4,7 +4,7 @@ import pytest
 
 from moralgraph.models import FairnessAnswer
 from moralgraph.services import impression_record, vote_submit
-from tests.factories import UserFactory
+from tests.moralgraph.conftest import make_voter
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def judged(world):
     for from_card, to_card in ((world.a, world.b), (world.c, world.a)):
         story = world.story(world.distress, from_card, to_card)
         for _ in range(2):
-            voter = UserFactory()
+            voter = make_voter()
             impression_record(voter=voter, story=story)
             vote_submit(voter=voter, deliberation=world.deliberation, story=story, choice="wiser")
     return world
@@ -66,7 +66,7 @@ def test_card_text_is_escaped(world, alice_client):
     world.b.save()
     story = world.story(world.distress, world.a, world.b)
     for _ in range(2):
-        voter = UserFactory()
+        voter = make_voter()
         impression_record(voter=voter, story=story)
         vote_submit(voter=voter, deliberation=world.deliberation, story=story, choice="wiser")
     page = alice_client.get(MINE).content.decode()

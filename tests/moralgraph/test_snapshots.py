@@ -8,7 +8,7 @@ from core.models import Job
 from moralgraph.models import ContextSnapshot
 from moralgraph.services import graph_rule_set, impression_record, vote_submit
 from moralgraph.snapshots import RECOMPUTE_JOB, recompute_schedule, snapshots_recompute
-from tests.factories import UserFactory
+from tests.moralgraph.conftest import make_voter
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ EXPLORER = "/api/moralgraph/deliberations/mg/contexts/{}/explorer/"
 
 def votes(world, story, choices):
     for choice in choices:
-        voter = UserFactory()
+        voter = make_voter()
         impression_record(voter=voter, story=story)
         vote_submit(voter=voter, deliberation=world.deliberation, story=story, choice=choice)
 

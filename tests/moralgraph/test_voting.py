@@ -16,7 +16,8 @@ from moralgraph.models import GraphSettings, StoryImpression, Vote
 from moralgraph.services import impression_record, vote_submit
 from moralgraph.study_tasks import KIND
 from moralgraph.voting import story_next_for_voter
-from tests.factories import StudyFactory, StudyTaskFactory, UserFactory
+from tests.factories import StudyFactory, StudyTaskFactory
+from tests.moralgraph.conftest import make_voter
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +162,7 @@ def test_pairs_with_few_votes_are_drawn_far_more_often(world, bob):
     crowded = world.story(world.distress, world.b, world.c)
     fresh = world.story(world.deciding, world.d, world.e)
     for _index in range(5):
-        voter = UserFactory()
+        voter = make_voter()
         impression_record(voter=voter, story=crowded)
         vote_submit(voter=voter, deliberation=world.deliberation, story=crowded, choice="wiser")
     rng = random.Random(7)

@@ -112,7 +112,7 @@
     var fragment = document.createDocumentFragment();
     data.values.forEach(function (v) {
       var tr = el("tr", null, { "data-value": v.id });
-      if (v.id === data.winner) tr.className = "mg-winner";
+      if (v.id === data.winner && !data.tied) tr.className = "mg-winner";
       tr.appendChild(el("td", v.rank, { class: "num" }));
       var td = el("td");
       var link = el("a", v.title || ("Value " + v.id), { href: "#" });
@@ -159,7 +159,7 @@
     var elements = drawn.map(function (v) {
       var scale = maxRank > minRank ? (v.pagerank - minRank) / (maxRank - minRank) : 0.5;
       return { data: { id: "v" + v.id, value: v.id, label: v.title, size: 14 + 46 * scale,
-        kind: v.id === data.winner ? "winner" : (v.in_cycle ? "cycle" : "value") } };
+        kind: v.id === data.winner && !data.tied ? "winner" : (v.in_cycle ? "cycle" : "value") } };
     });
     data.edges.forEach(function (e, i) {
       if (!ids[e.from] || !ids[e.to]) return;
@@ -196,9 +196,10 @@
     var started = performance.now();
     getJSON(root.dataset.url).then(function (data) {
       data.values.forEach(function (v) { titles[v.id] = v.title; });
-      var winner = data.winner !== null && data.winner !== undefined ? (titles[data.winner] || data.winner) : "none yet";
+      var hasWinner = data.winner !== null && data.winner !== undefined && !data.tied;
+      var winner = hasWinner ? (titles[data.winner] || data.winner) : (data.tied ? "no clear winner (tie)" : "none yet");
       var text = data.values.length + " values, " + data.edges.length + " edges · winner: " + winner +
-        (data.winner !== null && data.winner !== undefined ? " (support " + Number(data.support).toFixed(3) + ")" : "") +
+        (hasWinner ? " (support " + Number(data.support).toFixed(3) + ")" : "") +
         " · " + data.cycles.length + " cycle" + (data.cycles.length === 1 ? "" : "s") +
         (data.stale ? " · being recomputed, figures may lag behind the latest votes" : "") +
         (data.pending ? " · not computed yet, reload in a moment" : "");

@@ -1,0 +1,118 @@
+"""A researcher explores a moral graph: the graph, clicks for details, the table; desktop, phone."""
+
+import pytest
+from playwright.sync_api import expect
+
+from core.models import User
+from elicitation.models import ValuesCard
+from moralgraph.services import impression_record, vote_submit
+from tests.factories import UserFactory
+from tests.moralgraph.conftest import World, make_voter
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct horse battery staple"
+
+
+def build_graph() -> World:
+    """Values in "When in distress" judged in a chain towards Deep care, plus a cycle elsewhere."""
+    world = World(make_voter("author"))
+    extra = [
+        ValuesCard.objects.create(
+            deliberation=world.deliberation,
+            title=title,
+            description=f"{title}, described.",
+            policies=[f"MOMENTS of {title.lower()}"],
+            context=world.distress,
+        )
+        for title in ("Calm presence", "Practical help", "Respect for choices", "Hope")
+    ]
+    chain = [world.a, world.b, *extra[:2], world.c]
+    pairs = [(chain[i], chain[i + 1]) for i in range(len(chain) - 1)]
+    pairs += [(extra[2], world.c), (extra[3], world.b), (extra[3], extra[2])]
+    stories = {}
+    for from_card, to_card in pairs:
+        stories[(from_card, to_card)] = world.story(
+            world.distress,
+            from_card,
+            to_card,
+            text=f"I used to live by {from_card.title}; then I found {to_card.title}.",
+        )
+    for index, story in enumerate(stories.values()):
+        for n in range(3):
+            voter = make_voter()
+            impression_record(voter=voter, story=story)
+            vote_submit(
+                voter=voter,
+                deliberation=world.deliberation,
+                story=story,
+                choice="wiser" if n < 2 or index % 2 else "not_wiser",
+                comment="It is what I would do." if n == 0 else "",
+            )
+    for from_card, to_card in ((world.d, world.e), (world.e, world.d)):
+        story = world.story(world.deciding, from_card, to_card)
+        for _ in range(2):
+            voter = make_voter()
+            impression_record(voter=voter, story=story)
+            vote_submit(voter=voter, deliberation=world.deliberation, story=story, choice="wiser")
+    return world
+
+
+def sign_in(page, base_url: str) -> None:
+    UserFactory(username="rita", role=User.Role.RESEARCHER)
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill("rita")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_researcher_explores_the_graph_clicks_a_value_and_an_edge(
+    live_server, desktop, screenshot
+):
+    world = build_graph()
+    sign_in(desktop, live_server.url)
+
+    desktop.goto(f"{live_server.url}/moralgraph/mg/explorer/?context={world.distress.pk}")
+
+    expect(desktop.locator("#mg-explorer")).to_have_attribute("data-loaded", "true")
+    expect(desktop.locator("#mg-summary")).to_contain_text("winner: Deep care")
+    expect(desktop.locator("#mg-rule")).to_contain_text("strict majority")
+    drawn = desktop.evaluate("window.mgGraph.nodes().length")
+    assert drawn == 7
+    winner = desktop.evaluate(f"window.mgGraph.getElementById('v{world.c.pk}').data('kind')")
+    assert winner == "winner"
+    screenshot(desktop, "moralgraph-explorer-desktop")
+
+    desktop.evaluate(f"window.mgGraph.getElementById('v{world.c.pk}').emit('tap')")
+    expect(desktop.locator("#mg-side-title")).to_have_text("Deep care")
+    expect(desktop.locator("#mg-side")).to_contain_text("Stay with the person in their pain")
+
+    edge = desktop.evaluate(f"window.mgGraph.edges('[source = \"v{world.a.pk}\"]').first().id()")
+    desktop.evaluate(f"window.mgGraph.getElementById('{edge}').emit('tap')")
+    expect(desktop.locator("#mg-side-title")).to_have_text("Honest care → Gentle honesty")
+    expect(desktop.locator("#mg-side")).to_contain_text(
+        "I used to live by Honest care; then I found Gentle honesty."
+    )
+    expect(desktop.locator("#mg-side")).to_contain_text("It is what I would do.")
+    screenshot(desktop, "moralgraph-explorer-edge")
+
+    desktop.get_by_role("button", name="Table").click()
+    rows = desktop.locator("#mg-table tbody tr")
+    expect(rows).to_have_count(7)
+    expect(rows.first).to_contain_text("Deep care")
+    expect(rows.first).to_have_class("mg-winner")
+    screenshot(desktop, "moralgraph-explorer-table")
+
+
+def test_the_explorer_shows_a_cycle_and_works_on_a_phone(live_server, phone, screenshot):
+    world = build_graph()
+    sign_in(phone, live_server.url)
+
+    phone.goto(f"{live_server.url}/moralgraph/mg/explorer/?context={world.deciding.pk}")
+
+    expect(phone.locator("#mg-summary")).to_contain_text("1 cycle")
+    expect(phone.locator("#mg-summary .mg-cycle")).to_contain_text("Informed choice ⇄ Own path")
+    expect(phone.locator("#mg-summary")).to_contain_text("no clear winner (tie)")
+    kinds = phone.evaluate("window.mgGraph.nodes().map(n => n.data('kind'))")
+    assert kinds == ["cycle", "cycle"]
+    screenshot(phone, "moralgraph-explorer-phone")
