@@ -3,15 +3,16 @@ from urllib.parse import urlencode
 from django.apps import AppConfig
 from django.urls import reverse
 
-# A study task of this kind has ``config = {"deliberation": "<deliberation name>"}``; it is done
-# once the participant approved a card in an interview of that deliberation.
+# A study task of this kind has ``config = {"deliberation": "<name>", "scenario"?: <id>}``; it is
+# done once the participant approved a card in an interview of that deliberation.
 STUDY_TASK_KIND = "elicitation"
 
 
 def _task_url(participation, task) -> str:
-    name = (task.config or {}).get("deliberation")
+    config = task.config or {}
+    query = {key: config[key] for key in ("deliberation", "scenario") if config.get(key)}
     base = reverse("elicitation:scenarios")
-    return f"{base}?{urlencode({'deliberation': name})}" if name else base
+    return f"{base}?{urlencode(query)}" if query else base
 
 
 def _task_is_done(participation, task) -> bool:

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -147,9 +148,10 @@ class ValuesCardDraft(BaseModel):
 
     title: str = Field(min_length=2, max_length=80, description="2 to 5 words.")
     description: str = Field(
-        min_length=3, max_length=500, description="One or two plain sentences."
+        min_length=3, max_length=400, description="One or two plain sentences."
     )
-    policies: list[str] = Field(
+    # Bounded items keep constrained decoding (the local model) from rambling in one string.
+    policies: list[Annotated[str, Field(max_length=200)]] = Field(
         min_length=3,
         max_length=7,
         description="Each a plural noun phrase in CAPITALS followed by what is attended to.",

@@ -49,9 +49,13 @@ def scenarios(request: HttpRequest) -> HttpResponse:
     deliberation = None
     if request.GET.get("deliberation"):
         deliberation = get_object_or_404(deliberations_open(), name=request.GET["deliberation"])
+    open_scenarios = scenarios_open(deliberation=deliberation)
+    if request.GET.get("scenario", "").isdigit():
+        # A study may name the one scenario its participants talk about.
+        open_scenarios = open_scenarios.filter(pk=int(request.GET["scenario"]))
     context = {
         "deliberation": deliberation,
-        "scenarios": scenarios_open(deliberation=deliberation),
+        "scenarios": open_scenarios,
         "chats": chats_of_participant(participant=request.user),
         "start_key": uuid.uuid4().hex,
     }

@@ -212,3 +212,10 @@ def test_a_study_task_completes_once_the_participant_approves_a_card(
     card_approve(chat=chat)
     [state] = participation_task_states(participation=participation)
     assert state.done
+
+
+def test_a_study_can_name_the_one_scenario_to_talk_about(alice_client, scenario):
+    other = ScenarioFactory(deliberation=scenario.deliberation, question="Another question?")
+    url = reverse("elicitation:scenarios")
+    page = alice_client.get(url, {"scenario": scenario.pk}).content.decode()
+    assert scenario.question in page and other.question not in page
