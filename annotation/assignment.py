@@ -28,7 +28,6 @@ CLAIM_ATTEMPTS = 4
 # A worker told to come back is told to try again at most this soon: leases can be returned
 # early (a worker leaves), so waiting for the last one to expire would waste their time.
 MAX_RETRY_AFTER = 15
-SLOT_BATCH_SIZE = 5000
 
 
 class LeaseLost(ValueLabError):
@@ -72,39 +71,42 @@ def task_items(project: Project):
     return Item.objects.filter(project=project, kind="task", is_gold=False)
 
 
+# One INSERT … SELECT makes the slots of every item that lacks them, item by item (slot ids in
+# item order, so claiming in id order fills items one after another). ``blind`` is a fixed hash
+# of (item, position) under the project's share; ON CONFLICT makes a concurrent run harmless.
+SLOTS_SQL = """
+INSERT INTO {slot} (project_id, item_id, position, state, blind)
+SELECT item.project_id, item.id, positions.n, 'free',
+       ((item.id * 7919 + positions.n * 104729) %% 10000) < %s
+FROM {item} AS item CROSS JOIN ({positions}) AS positions
+WHERE item.project_id = %s AND item.kind = 'task' AND item.is_gold = %s
+  AND NOT EXISTS (
+      SELECT 1 FROM {slot} AS existing
+      WHERE existing.item_id = item.id AND existing.position = positions.n
+  )
+ORDER BY item.id, positions.n
+ON CONFLICT DO NOTHING
+"""
+
+
 def slots_ensure(*, project: Project) -> int:
     """Create the missing slots (positions 0..overlap-1) of the project's items; return how many.
 
-    Slots are made item by item, so claiming in id order fills items one after another.
-    Idempotent: the unique (item, position) constraint makes an existing slot a no-op.
+    Idempotent: slots that exist are left alone.
     """
-    overlap = project.overlap
-    have_all = Slot.objects.filter(item=OuterRef("pk"), position=overlap - 1)
-    missing = (
-        task_items(project)
-        .filter(~Exists(have_all))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .iterator(chunk_size=SLOT_BATCH_SIZE)
+    quote = connection.ops.quote_name
+    positions = " UNION ALL ".join(f"SELECT {n} AS n" for n in range(project.overlap))
+    sql = SLOTS_SQL.format(
+        slot=quote(Slot._meta.db_table), item=quote(Item._meta.db_table), positions=positions
     )
-    created = 0
-    batch: list[Slot] = []
-    for item_id in missing:
-        for position in range(overlap):
-            batch.append(
-                Slot(
-                    project=project,
-                    item_id=item_id,
-                    position=position,
-                    blind=_is_blind(project.blind_share, item_id, position),
-                )
-            )
-        if len(batch) >= SLOT_BATCH_SIZE:
-            created += len(Slot.objects.bulk_create(batch, ignore_conflicts=True))
-            batch = []
-    if batch:
-        created += len(Slot.objects.bulk_create(batch, ignore_conflicts=True))
-    return created
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [round(project.blind_share * 10_000), project.pk, False])
+        return max(cursor.rowcount, 0)
+
+
+def slot_is_blind(*, share: float, item_id: int, position: int) -> bool:
+    """Return whether a regular slot is shown without the pre-label (as ``SLOTS_SQL`` decides)."""
+    return (item_id * 7919 + position * 104729) % 10_000 < round(share * 10_000)
 
 
 def _slots_missing(project: Project) -> bool:
