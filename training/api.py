@@ -49,6 +49,9 @@ class EvaluatorListCreateApi(APIView):
         scheme = serializers.CharField(default="schwartz10")
         epochs = serializers.IntegerField(default=4, min_value=1, max_value=50)
         batch_size = serializers.IntegerField(default=16, min_value=1, max_value=512)
+        design = serializers.ChoiceField(
+            choices=["one-pass", "value-conditioned"], default="one-pass"
+        )
 
     @extend_schema(responses=ArtifactOutputSerializer(many=True))
     def get(self, request):
@@ -72,6 +75,7 @@ class EvaluatorListCreateApi(APIView):
             scheme=data["scheme"],
             epochs=data["epochs"],
             batch_size=data["batch_size"],
+            design=data["design"],
             source={"upload": data["data"].name},
         )
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)

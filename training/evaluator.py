@@ -422,12 +422,16 @@ def load_card(directory: str | Path) -> dict[str, Any]:
 
 
 def load(directory: str | Path) -> Evaluator:
-    """Load an evaluator written by ``save``."""
+    """Load an evaluator written by ``save`` (or by ``conditioned.save``: same interface)."""
     from safetensors.torch import load_file
     from transformers import AutoModel, AutoTokenizer
 
     directory = Path(directory)
     card = load_card(directory)
+    if card.get("design") == "value-conditioned":
+        from training import conditioned
+
+        return conditioned.load(directory)
     tokenizer = AutoTokenizer.from_pretrained(directory / "encoder", local_files_only=True)
     encoder = AutoModel.from_pretrained(directory / "encoder", local_files_only=True)
     model = OnePassModel(encoder, len(card["dimensions"]))

@@ -47,8 +47,16 @@ class EvaluatorTrainForm(_DataSourceMixin, _OnceForm):
     max_steps = forms.IntegerField(
         min_value=1, required=False, help_text="Stop early (smoke runs)."
     )
+    design = forms.ChoiceField(
+        choices=[
+            ("one-pass", "One pass: all values at once (fast; the default)"),
+            ("value-conditioned", "Value-conditioned: one pass per value, reads its definition"),
+        ],
+        initial="one-pass",
+        required=False,
+    )
 
-    field_order = ["name", "base_model", "project", "file", "epochs", "batch_size", "max_steps"]
+    field_order = ["name", "base_model", "design", "project", "file", "epochs", "batch_size"]
 
 
 class AlignForm(_DataSourceMixin, _OnceForm):

@@ -50,6 +50,7 @@ def run_train_evaluator(job: Job, progress: JobProgress) -> dict:
                 batch_size=params.get("batch_size", 16),
                 max_length=params.get("max_length", 256),
                 max_steps=params.get("max_steps"),
+                design=params.get("design", "one-pass"),
                 job=job,
                 progress=report,
             )

@@ -12,7 +12,9 @@ from django.db import transaction
 from core.models import Job, User
 from training import datasets, evaluator, pvq, targets
 from training.models import ModelArtifact, RunLog, Target
-from training.schemes import scheme_dimensions
+from training.schemes import scheme_definitions, scheme_dimensions
+
+DESIGNS = ("one-pass", "value-conditioned")
 
 ProgressCallback = Callable[[int, int, str, dict], None]
 
@@ -28,10 +30,12 @@ def evaluator_train(
     max_length: int = 256,
     max_steps: int | None = None,
     seed: int = 13,
+    design: str = "one-pass",
     job: Job | None = None,
     progress: ProgressCallback | None = None,
 ) -> ModelArtifact:
-    """Train a one-pass evaluator on ``data``, write it to ``out`` and register it.
+    """Train an evaluator (``design`` one-pass or value-conditioned) on ``data``, write it to
+    ``out`` and register it.
 
     Refuses before training (ValidationError naming the problem) when the data cannot be read
     or trained on; registers nothing unless the model was written completely.
@@ -45,7 +49,9 @@ def evaluator_train(
     if Path(out).exists():
         raise ValidationError({"out": f"{out} exists already; choose another folder"})
     splits = datasets.split_by_prompt(examples, dimensions=dimensions, seed=seed)
-    config = evaluator.TrainConfig(
+    if design not in DESIGNS:
+        raise ValidationError({"design": f"use one of {', '.join(DESIGNS)}"})
+    common = dict(
         base_model=base_model,
         dimensions=dimensions,
         scheme=scheme,
@@ -55,9 +61,17 @@ def evaluator_train(
         max_steps=max_steps,
         seed=seed,
     )
+    if design == "value-conditioned":
+        from training import conditioned
+
+        config = conditioned.ConditionedConfig(**common, definitions=scheme_definitions(scheme))
+        trainer, saver = conditioned.train, conditioned.save
+    else:
+        config = evaluator.TrainConfig(**common)
+        trainer, saver = evaluator.train, evaluator.save
     try:
-        model, tokenizer, report = evaluator.train(splits, config, progress=progress)
-        path = evaluator.save(
+        model, tokenizer, report = trainer(splits, config, progress=progress)
+        path = saver(
             model,
             tokenizer,
             out,
@@ -506,6 +520,7 @@ def evaluator_train_start(
     epochs: int = 4,
     batch_size: int = 16,
     max_steps: int | None = None,
+    design: str = "one-pass",
     source: dict | None = None,
     idempotency_key: str | None = None,
 ) -> Job:
@@ -520,6 +535,8 @@ def evaluator_train_start(
         scheme_dimensions(scheme)
     except ValueError as error:
         raise ValidationError({"scheme": str(error)}) from None
+    if design not in DESIGNS:
+        raise ValidationError({"design": f"use one of {', '.join(DESIGNS)}"})
     try:
         policy_check(base_model)
     except ValidationError as error:
@@ -538,6 +555,7 @@ def evaluator_train_start(
             "epochs": epochs,
             "batch_size": batch_size,
             "max_steps": max_steps,
+            "design": design,
         },
     )
 

@@ -282,6 +282,7 @@ def train_page(request: HttpRequest) -> HttpResponse:
                 epochs=data["epochs"],
                 batch_size=data["batch_size"],
                 max_steps=data["max_steps"],
+                design=data["design"] or "one-pass",
                 source=source,
                 idempotency_key=f"training.train:{data['key']}",
             )

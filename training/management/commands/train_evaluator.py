@@ -7,7 +7,7 @@ from training.services import evaluator_train
 
 
 class Command(BaseCommand):
-    help = "Train the value evaluator (one pass over all dimensions) on labelled JSONL."
+    help = "Train the value evaluator (one-pass or value-conditioned design) on labelled JSONL."
 
     def add_arguments(self, parser):
         parser.add_argument("--data", required=True, help="annotation export or FULCRA JSONL")
@@ -19,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--max-length", type=int, default=256)
         parser.add_argument("--max-steps", type=int, default=None)
         parser.add_argument("--seed", type=int, default=13)
+        parser.add_argument(
+            "--design", choices=["one-pass", "value-conditioned"], default="one-pass"
+        )
 
     def handle(self, *args, **options):
         def progress(step: int, total: int, message: str, metrics: dict) -> None:
@@ -37,6 +40,7 @@ class Command(BaseCommand):
                 max_length=options["max_length"],
                 max_steps=options["max_steps"],
                 seed=options["seed"],
+                design=options["design"],
                 progress=progress,
             )
         except ValidationError as error:

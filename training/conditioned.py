@@ -1,0 +1,369 @@
+"""The value evaluator, value-conditioned design (FULCRA's): an encoder reads a value's
+definition beside the dialogue and predicts -1 / 0 / +1 for that one value.
+
+One forward pass per (dialogue, value), so scoring ten values costs ten passes where the
+one-pass design needs one; in exchange a value the model never saw in training can be scored
+from its definition alone. Same interface as ``training.evaluator``: ``train``, ``save``,
+``load``, and an evaluator whose ``score(pairs)`` returns labels and expected labels.
+
+Pure ML code (no database); torch and transformers are imported inside functions.
+"""
+
+import json
+import math
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from training.datasets import Example, Splits
+from training.evaluator import (
+    CARD_FILE,
+    CLASSES,
+    HEAD_FILE,
+    EvaluatorError,
+    Progress,
+    TrainReport,
+    _device,
+    _git_revision,
+    load_base,
+)
+from training.metrics import dimension_metrics, summarise
+
+DESIGN = "value-conditioned"
+
+
+@dataclass
+class ConditionedConfig:
+    base_model: str
+    dimensions: list[str]  # the values trained on
+    definitions: dict[str, str]  # every value's definition (held-out ones too)
+    scheme: str = "schwartz10"
+    max_length: int = 256
+    batch_size: int = 16
+    epochs: int = 2
+    learning_rate: float = 5e-5
+    head_learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    patience: int = 2
+    seed: int = 13
+    max_steps: int | None = None
+    # Most (dialogue, value) cells are 0: keep this many 0-cells per labelled non-0 cell in
+    # training (None keeps all). The loss is class-weighted either way.
+    zero_ratio: float | None = 2.0
+
+
+@dataclass(frozen=True)
+class Cell:
+    definition: str
+    prompt: str
+    response: str
+    label: int | None
+    dimension: str
+
+
+def cells(
+    examples: Sequence[Example], dimensions: Sequence[str], definitions: dict[str, str]
+) -> list[Cell]:
+    """Return one (definition, dialogue, label) cell per example and labelled dimension."""
+    return [
+        Cell(definitions[key], ex.prompt, ex.response, ex.labels.get(key), key)
+        for ex in examples
+        for key in dimensions
+        if ex.labels.get(key) is not None
+    ]
+
+
+def _thin_zeros(train_cells: list[Cell], ratio: float | None, seed: int) -> list[Cell]:
+    if ratio is None:
+        return train_cells
+    non_zero = [c for c in train_cells if c.label != 0]
+    zeros = [c for c in train_cells if c.label == 0]
+    random.Random(seed).shuffle(zeros)
+    return non_zero + zeros[: int(max(len(non_zero), 1) * ratio)]
+
+
+class ConditionedModel:
+    """Encoder + a 3-way head over the mean-pooled (definition, dialogue) tokens."""
+
+    def __init__(self, encoder):
+        import torch
+
+        self.encoder = encoder
+        self.dropout = torch.nn.Dropout(0.1)
+        self.head = torch.nn.Linear(encoder.config.hidden_size, len(CLASSES))
+
+    def to(self, device):
+        self.encoder.to(device)
+        self.head.to(device)
+        return self
+
+    def train(self, mode: bool = True) -> None:
+        self.encoder.train(mode)
+        self.head.train(mode)
+        self.dropout.train(mode)
+
+    def __call__(self, batch: dict):
+        inputs = {
+            k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")
+        }
+        hidden = self.encoder(**inputs).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return self.head(self.dropout(pooled).to(self.head.weight.dtype))
+
+
+def _encode(tokenizer, batch: Sequence[Cell], max_length: int, device):
+    encoded = tokenizer(
+        [c.definition for c in batch],
+        [f"{c.prompt}\n{c.response}" for c in batch],
+        truncation="longest_first",  # the dialogue is the longer part: it is trimmed first
+        max_length=max_length,
+        padding=True,
+        return_tensors="pt",
+    )
+    return {key: value.to(device) for key, value in encoded.items()}
+
+
+def predict_probabilities(model, tokenizer, batch_cells: Sequence[Cell], *, max_length, batch_size):
+    """Return class probabilities, shape (n, 3), one row per cell."""
+    import torch
+
+    device = next(model.head.parameters()).device
+    model.train(False)
+    use_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    chunks = []
+    with (
+        torch.inference_mode(),
+        torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16),
+    ):
+        for start in range(0, len(batch_cells), batch_size):
+            part = batch_cells[start : start + batch_size]
+            logits = model(_encode(tokenizer, part, max_length, device))
+            chunks.append(torch.softmax(logits.float(), dim=-1).cpu())
+    return torch.cat(chunks) if chunks else torch.zeros(0, len(CLASSES))
+
+
+def evaluate(model, tokenizer, examples, dimensions, config, train_examples) -> dict[str, Any]:
+    """Return per-dimension and overall metrics (with majority baselines) on ``examples``."""
+    per_dimension = {}
+    for key in dimensions:
+        labelled = [ex for ex in examples if ex.labels.get(key) is not None]
+        test_cells = cells(labelled, [key], config.definitions)
+        probabilities = predict_probabilities(
+            model,
+            tokenizer,
+            test_cells,
+            max_length=config.max_length,
+            batch_size=config.batch_size * 2,
+        )
+        guess = (probabilities.argmax(-1) - 1).tolist()
+        train_labels = [ex.labels[key] for ex in train_examples if ex.labels.get(key) is not None]
+        per_dimension[key] = dimension_metrics([c.label for c in test_cells], guess, train_labels)
+    return summarise(per_dimension)
+
+
+def train(splits: Splits, config: ConditionedConfig, *, progress: Progress | None = None):
+    """Fine-tune on (definition, dialogue) cells of ``config.dimensions``; keep the epoch with
+    the best validation macro-F1. Return (model, tokenizer, report)."""
+    import torch
+
+    torch.manual_seed(config.seed)
+    device = _device()
+    tokenizer, encoder = load_base(config.base_model)
+    model = ConditionedModel(encoder).to(device)
+    train_cells = _thin_zeros(
+        cells(splits.train, config.dimensions, config.definitions), config.zero_ratio, config.seed
+    )
+    counts = torch.ones(len(CLASSES))
+    for cell in train_cells:
+        counts[cell.label + 1] += 1
+    weights = (counts.sum() / (len(CLASSES) * counts)).clamp(max=10.0).to(device)
+    optimiser = torch.optim.AdamW(
+        [
+            {"params": encoder.parameters(), "lr": config.learning_rate},
+            {"params": model.head.parameters(), "lr": config.head_learning_rate},
+        ],
+        weight_decay=config.weight_decay,
+    )
+    total_steps = math.ceil(len(train_cells) / config.batch_size) * config.epochs
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
+    best_f1, best_state, best_epoch, stale = -1.0, None, 0, 0
+    history, step, seen, started = [], 0, 0, time.monotonic()
+    for epoch in range(1, config.epochs + 1):
+        model.train(True)
+        order = list(range(len(train_cells)))
+        random.Random(config.seed + epoch).shuffle(order)
+        losses = []
+        for start in range(0, len(order), config.batch_size):
+            batch = [train_cells[i] for i in order[start : start + config.batch_size]]
+            logits = model(_encode(tokenizer, batch, config.max_length, device))
+            targets = torch.tensor([c.label + 1 for c in batch], device=device)
+            loss = torch.nn.functional.cross_entropy(logits, targets, weight=weights)
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(
+                list(encoder.parameters()) + list(model.head.parameters()), 1.0
+            )
+            optimiser.step()
+            losses.append(float(loss.detach()))
+            step += 1
+            seen += len(batch)
+            if progress:
+                progress(step, total_steps, f"epoch {epoch}", {"loss": losses[-1]})
+            if config.max_steps and step >= config.max_steps:
+                break
+        validation = evaluate(
+            model, tokenizer, splits.validation, config.dimensions, config, splits.train
+        )
+        record = {
+            "epoch": epoch,
+            "loss": sum(losses) / max(len(losses), 1),
+            "validation_macro_f1": validation["overall"]["macro_f1"],
+        }
+        history.append(record)
+        if record["validation_macro_f1"] > best_f1:
+            best_f1, best_epoch, stale = record["validation_macro_f1"], epoch, 0
+            best_state = {
+                "encoder": {k: v.detach().clone() for k, v in encoder.state_dict().items()},
+                "head": {k: v.detach().clone() for k, v in model.head.state_dict().items()},
+            }
+        else:
+            stale += 1
+        if stale >= config.patience or (config.max_steps and step >= config.max_steps):
+            break
+    if best_state is not None:
+        encoder.load_state_dict(best_state["encoder"])
+        model.head.load_state_dict(best_state["head"])
+    seconds = time.monotonic() - started
+    metrics = {
+        name: evaluate(model, tokenizer, part, config.dimensions, config, splits.train)
+        for name, part in (("validation", splits.validation), ("test", splits.test))
+    }
+    report = TrainReport(
+        metrics=metrics,
+        history=history,
+        best_epoch=best_epoch,
+        seconds=round(seconds, 2),
+        samples_per_second=round(seen / seconds, 2) if seconds else 0.0,
+    )
+    return model, tokenizer, report
+
+
+def save(model, tokenizer, out, *, config: ConditionedConfig, report: TrainReport, dataset: dict):
+    """Write the evaluator to ``out`` atomically (a crash or a rival job leaves ``out`` alone)."""
+    from safetensors.torch import save_file
+
+    out = Path(out)
+    if out.exists():
+        raise EvaluatorError(f"{out} exists already; choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        model.encoder.save_pretrained(scratch / "encoder")
+        tokenizer.save_pretrained(scratch / "encoder")
+        save_file(
+            {k: v.contiguous().cpu() for k, v in model.head.state_dict().items()},
+            str(scratch / HEAD_FILE),
+        )
+        card = {
+            "design": DESIGN,
+            "scheme": config.scheme,
+            "dimensions": list(config.definitions),
+            "trained_dimensions": config.dimensions,
+            "definitions": config.definitions,
+            "classes": list(CLASSES),
+            "base_model": config.base_model,
+            "config": asdict(config),
+            "dataset": dataset,
+            "metrics": report.metrics,
+            "history": report.history,
+            "best_epoch": report.best_epoch,
+            "train_seconds": report.seconds,
+            "train_samples_per_second": report.samples_per_second,
+            "git_revision": _git_revision(),
+        }
+        (scratch / CARD_FILE).write_text(json.dumps(card, indent=2))
+        os.rename(scratch, out)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return out
+
+
+@dataclass
+class ConditionedEvaluator:
+    """A trained value-conditioned evaluator loaded for scoring."""
+
+    model: ConditionedModel
+    tokenizer: Any
+    card: dict[str, Any]
+    extra_definitions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dimensions(self) -> list[str]:
+        return list(self.definitions)
+
+    @property
+    def definitions(self) -> dict[str, str]:
+        return self.card["definitions"] | self.extra_definitions
+
+    def score(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        *,
+        batch_size: int = 32,
+        definitions: dict[str, str] | None = None,
+    ) -> list[dict]:
+        """Return, per (prompt, response), the label and expected label of every value.
+
+        ``definitions`` scores other values (or the same values worded differently).
+        """
+        definitions = definitions or self.definitions
+        keys = list(definitions)
+        all_cells = [
+            Cell(definitions[key], prompt, response, None, key)
+            for prompt, response in pairs
+            for key in keys
+        ]
+        probabilities = predict_probabilities(
+            self.model,
+            self.tokenizer,
+            all_cells,
+            max_length=self.card["config"]["max_length"],
+            batch_size=batch_size,
+        )
+        results = []
+        for row in range(len(pairs)):
+            block = probabilities[row * len(keys) : (row + 1) * len(keys)]
+            labels = (block.argmax(-1) - 1).tolist()
+            expected = (block[:, 2] - block[:, 0]).tolist()
+            results.append(
+                {
+                    "labels": dict(zip(keys, labels, strict=True)),
+                    "expected": {k: round(v, 4) for k, v in zip(keys, expected, strict=True)},
+                }
+            )
+        return results
+
+
+def load(directory: str | Path) -> ConditionedEvaluator:
+    """Load an evaluator written by ``save``."""
+    from safetensors.torch import load_file
+    from transformers import AutoModel, AutoTokenizer
+
+    directory = Path(directory)
+    card = json.loads((directory / CARD_FILE).read_text())
+    tokenizer = AutoTokenizer.from_pretrained(directory / "encoder", local_files_only=True)
+    encoder = AutoModel.from_pretrained(directory / "encoder", local_files_only=True)
+    model = ConditionedModel(encoder)
+    model.head.load_state_dict(load_file(str(directory / HEAD_FILE)))
+    model.to(_device())
+    model.train(False)
+    return ConditionedEvaluator(model=model, tokenizer=tokenizer, card=card)
