@@ -16,3 +16,17 @@ def check_min_votes(app_configs, **kwargs) -> list[Error]:
             )
         ]
     return []
+
+
+@register()
+def check_inline_max_votes(app_configs, **kwargs) -> list[Error]:
+    """Report a ``MORALGRAPH_INLINE_MAX_VOTES`` that is not a whole number of at least 0."""
+    value = getattr(settings, "MORALGRAPH_INLINE_MAX_VOTES", 5000)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return [
+            Error(
+                f"MORALGRAPH_INLINE_MAX_VOTES must be a whole number of at least 0, not {value!r}.",
+                id="moralgraph.E002",
+            )
+        ]
+    return []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -117,15 +117,18 @@ def majority_edges(votes: Iterable[Sequence], *, min_votes: int = DEFAULT_MIN_VO
     votes on that ordered pair there, and at least ``min_votes`` distinct people voted on it
     (unsure voters count as people who voted).
     """
-    tallies: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
-    voters: dict[tuple, set] = defaultdict(set)
-    for voter, from_id, to_id, context_id, choice in votes:
-        key = (from_id, to_id, context_id)
-        tallies[key][_choice_index(choice)] += 1
-        voters[key].add(voter)
+    # Counters over plain tuples run in C: this is the hot loop of a 100k-vote recompute.
+    votes = list(votes)
+    tallies = Counter((vote[1], vote[2], vote[3], vote[4]) for vote in votes)
+    unknown = {key[3] for key in tallies} - set(CHOICES)
+    if unknown:
+        _choice_index(sorted(unknown)[0])
+    voters = Counter(key[1:] for key in {(vote[0], vote[1], vote[2], vote[3]) for vote in votes})
     edges = []
-    for (from_id, to_id, context_id), (wiser, not_wiser, unsure) in tallies.items():
-        if wiser > not_wiser and len(voters[(from_id, to_id, context_id)]) >= min_votes:
+    for key, n_voters in voters.items():
+        wiser, not_wiser = tallies[(*key, WISER)], tallies[(*key, NOT_WISER)]
+        if wiser > not_wiser and n_voters >= min_votes:
+            from_id, to_id, context_id = key
             edges.append(
                 Edge(
                     from_id=from_id,
@@ -133,7 +136,7 @@ def majority_edges(votes: Iterable[Sequence], *, min_votes: int = DEFAULT_MIN_VO
                     contexts=(context_id,),
                     wiser=wiser,
                     not_wiser=not_wiser,
-                    unsure=unsure,
+                    unsure=tallies[(*key, UNSURE)],
                     strength=wiser / (wiser + not_wiser),
                 )
             )
@@ -334,12 +337,30 @@ def _value_dict(value: Mapping) -> dict:
     return data
 
 
-def context_view(graph: MoralGraph, context_id: Hashable) -> dict:
-    """Return what the explorer draws for one context: ranked values, edges, winner, cycles."""
+def edges_by_context(graph: MoralGraph) -> dict[Hashable, list[Edge]]:
+    """Return the graph's edges grouped by the contexts they list."""
+    grouped: dict[Hashable, list[Edge]] = defaultdict(list)
+    for edge in graph.edges:
+        for context_id in edge.contexts:
+            grouped[context_id].append(edge)
+    return grouped
+
+
+def context_view(
+    graph: MoralGraph, context_id: Hashable, *, grouped: Mapping | None = None
+) -> dict:
+    """Return what the explorer draws for one context: ranked values, edges, winner, cycles.
+
+    Pass ``grouped`` (from ``edges_by_context``) when viewing many contexts of one graph.
+    """
     score = graph.scores.get(context_id)
     if score is None:
         return {"context": context_id, "values": [], "edges": [], "winner": None, "cycles": []}
-    edges = [edge_as_dict(edge) for edge in graph.edges if context_id in edge.contexts]
+    if grouped is None:
+        context_edges = [edge for edge in graph.edges if context_id in edge.contexts]
+    else:
+        context_edges = grouped.get(context_id, [])
+    edges = [edge_as_dict(edge) for edge in context_edges]
     ranked = sorted(score.pagerank.items(), key=lambda item: -item[1])
     return {
         "context": context_id,

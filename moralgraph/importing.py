@@ -19,6 +19,7 @@ from django.db import transaction
 from core.models import User
 from elicitation.models import Deliberation, MoralContext, Scenario, ValuesCard
 from moralgraph.models import GraphSettings, Rule, UpgradeStory, Vote
+from moralgraph.snapshots import snapshots_mark_changed
 
 DEFAULT_DELIBERATION = "mge"
 CANONICAL_TABLE = "canonicalValuesCard"
@@ -413,6 +414,10 @@ def mge_import(*, directory: Path, deliberation_name: str = DEFAULT_DELIBERATION
             new.append(vote)
         Vote.objects.bulk_create(new, batch_size=500)
         created["votes"] = len(new)
+        # New votes make their contexts' scores stale; they are recomputed after the commit.
+        snapshots_mark_changed(
+            deliberation=deliberation, context_ids=[vote.context_id for vote in new]
+        )
 
     totals = {
         "scenarios": deliberation.scenarios.count(),

@@ -59,9 +59,10 @@ def context_document(
     context: MoralContext,
     titles: dict[int, str],
     min_votes: int,
+    grouped: dict | None = None,
 ) -> dict:
     """Return the explorer's data for one context of ``built``: values ranked, edges, analysis."""
-    view = moral_graph.context_view(built, context.pk)
+    view = moral_graph.context_view(built, context.pk, grouped=grouped)
     in_cycle = {value for cycle in view["cycles"] for value in cycle}
     values = [
         {
@@ -140,10 +141,15 @@ def snapshots_recompute(*, deliberation: Deliberation, force: bool = False) -> d
     )
     built = moral_graph.build(tuples, rule=rule, min_votes=min_votes)
     titles = dict(ValuesCard.objects.filter(pk__in=built.value_ids).values_list("pk", "title"))
+    grouped = moral_graph.edges_by_context(built)
     now = timezone.now()
     for context_id in sorted(stale):
         document = context_document(
-            built, context=contexts[context_id], titles=titles, min_votes=min_votes
+            built,
+            context=contexts[context_id],
+            titles=titles,
+            min_votes=min_votes,
+            grouped=grouped,
         )
         ContextSnapshot.objects.filter(context_id=context_id).update(
             rule=rule,

@@ -246,3 +246,25 @@ def test_concurrent_votes_on_one_pair_are_all_counted_and_revotes_never_duplicat
     assert facts["updated"] == [False] * 8
     assert facts["votes"] == facts["not_wiser"] == 8
     assert facts["changes"] == 16
+
+
+def test_a_script_takes_the_next_story_through_the_api_and_votes_on_it(world, api_for, bob):
+    client = api_for(bob)
+    world.story(world.distress, world.b, world.c)
+    url = "/api/moralgraph/deliberations/mg/"
+
+    shown = client.get(url + "next/").json()
+    assert shown["story"]["context"]["text"] == "When in distress"
+    assert shown["story"]["from_card"]["title"] == "Gentle honesty"
+    assert client.get(url + "next/").json()["story"]["id"] == shown["story"]["id"]
+    vote = {"story": shown["story"]["id"], "choice": "unsure"}
+    assert client.post(url + "votes/", vote, format="json").status_code == 201
+    assert client.get(url + "next/").status_code == 204
+
+
+def test_researcher_pages_list_deliberations_and_show_the_numbers(world, rita_client):
+    world.story(world.distress, world.b, world.c)
+    assert "Moral graph study" in rita_client.get("/moralgraph/").content.decode()
+    page = rita_client.get("/moralgraph/mg/").content.decode()
+    assert 'id="n-stories">1<' in page
+    assert "Generate stories" in page and "strict majority" in page
