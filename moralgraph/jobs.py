@@ -1,7 +1,5 @@
 """Job types of the moral graph: writing upgrade stories, and recomputing scores after votes."""
 
-from django.db import transaction
-
 from core import llm
 from core.jobs import JobFailed, JobProgress, job_type
 from core.models import Job
@@ -52,5 +50,6 @@ def run_recompute(job: Job, progress: JobProgress) -> dict:
     deliberation = _deliberation(job)
     recompute_claim(deliberation=deliberation)
     progress.update(message="Recomputing edges and scores")
-    with transaction.atomic():
-        return snapshots_recompute(deliberation=deliberation, force=bool(job.params.get("force")))
+    # No transaction around it: each snapshot is written by its own UPDATE, and a long write
+    # lock would hold up the votes arriving meanwhile.
+    return snapshots_recompute(deliberation=deliberation, force=bool(job.params.get("force")))

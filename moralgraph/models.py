@@ -45,8 +45,9 @@ class GraphSettings(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(1000)],
         help_text="Voting: pairs a participant judges when no study task says.",
     )
-    # Set when a recompute job is queued and cleared when it starts (debounces recomputes).
-    recompute_pending = models.BooleanField(default=False, editable=False)
+    # Set when a recompute job is queued and cleared when it starts (debounces recomputes); a
+    # job queued long ago that never started (a lost message) no longer holds the next one back.
+    recompute_queued = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name_plural = "graph settings"

@@ -2,7 +2,7 @@
 
 A vote marks its context's snapshot changed (``changes + 1``, an F() update) and, when the
 transaction commits, queues one recompute job for the deliberation unless one is already queued
-(``GraphSettings.recompute_pending``, claimed with a conditional UPDATE): a burst of votes costs
+(``GraphSettings.recompute_queued``, claimed with a conditional UPDATE): a burst of votes costs
 one recompute. The job recomputes only the contexts whose snapshot is stale under ``majority``
 (one edge per pair and context), and every context under ``dft-2023`` (which pools a pair's
 votes across contexts). Small deliberations (at most ``MORALGRAPH_INLINE_MAX_VOTES`` votes,
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.jobs import job_start
@@ -176,8 +177,12 @@ def snapshots_mark_changed(*, deliberation: Deliberation, context_ids: list[int]
 def recompute_schedule(*, deliberation: Deliberation) -> bool:
     """Queue a recompute job for ``deliberation`` unless one is queued; return whether queued."""
     GraphSettings.objects.get_or_create(deliberation=deliberation)
-    won = GraphSettings.objects.filter(deliberation=deliberation, recompute_pending=False).update(
-        recompute_pending=True
+    now = timezone.now()
+    lost = now - timedelta(seconds=getattr(settings, "JOB_STALE_SECONDS", 600))
+    won = (
+        GraphSettings.objects.filter(deliberation=deliberation)
+        .filter(Q(recompute_queued__isnull=True) | Q(recompute_queued__lt=lost))
+        .update(recompute_queued=now)
     )
     if won:
         job_start(kind=RECOMPUTE_JOB, params={"deliberation": deliberation.pk})
@@ -186,7 +191,7 @@ def recompute_schedule(*, deliberation: Deliberation) -> bool:
 
 def recompute_claim(*, deliberation: Deliberation) -> None:
     """Clear the pending flag as a recompute starts: votes from now on queue the next one."""
-    GraphSettings.objects.filter(deliberation=deliberation).update(recompute_pending=False)
+    GraphSettings.objects.filter(deliberation=deliberation).update(recompute_queued=None)
 
 
 def snapshot_for_context(*, context: MoralContext) -> tuple[str | None, bool]:

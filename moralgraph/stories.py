@@ -81,13 +81,13 @@ def cards_for_context(context: MoralContext) -> list[ValuesCard]:
     directly or through one of their duplicates."""
     scenario_ids = list(context.scenarios.values_list("pk", flat=True))
     linked = Q(context=context) | Q(scenario_id__in=scenario_ids)
-    linked_ids = ValuesCard.objects.filter(linked, deliberation_id=context.deliberation_id)
+    # A card proposed in an interview is not a value until its author approves it.
+    approved = ValuesCard.objects.filter(status=ValuesCard.Status.APPROVED)
+    linked_ids = approved.filter(linked, deliberation_id=context.deliberation_id)
     canonical_ids = set()
     for pk, canonical_id in linked_ids.values_list("pk", "canonical_id"):
         canonical_ids.add(canonical_id or pk)
-    return list(
-        ValuesCard.objects.filter(pk__in=canonical_ids, canonical__isnull=True).order_by("pk")
-    )
+    return list(approved.filter(pk__in=canonical_ids, canonical__isnull=True).order_by("pk"))
 
 
 def nearest_pairs(vectors: np.ndarray, per_item: int) -> list[tuple[int, int]]:

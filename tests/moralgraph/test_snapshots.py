@@ -116,3 +116,16 @@ def test_changing_the_rule_recomputes_every_context(world):
     document = json.loads(ContextSnapshot.objects.get(context=world.distress).document)
     assert document["rule"] == "dft-2023"
     assert document["edges"][0]["strength"] == 1.0
+
+
+def test_a_recompute_queued_long_ago_that_never_ran_does_not_block_the_next(world, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from moralgraph.models import GraphSettings
+
+    assert recompute_schedule(deliberation=world.deliberation)
+    GraphSettings.objects.update(recompute_queued=timezone.now() - timedelta(hours=1))
+    assert recompute_schedule(deliberation=world.deliberation)
+    assert Job.objects.filter(kind=RECOMPUTE_JOB).count() == 2

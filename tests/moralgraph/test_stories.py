@@ -39,6 +39,16 @@ def test_nearest_pairs_pair_each_item_with_its_closest():
 def test_a_contexts_values_are_the_canonical_cards_of_its_scenarios_and_itself(world):
     assert cards_for_context(world.distress) == [world.a, world.b, world.c]
     assert cards_for_context(world.deciding) == [world.d, world.e]
+    from elicitation.models import ValuesCard
+
+    ValuesCard.objects.create(
+        deliberation=world.deliberation,
+        title="Not approved yet",
+        description="Proposed in an interview",
+        scenario=world.s2,
+        status=ValuesCard.Status.PROPOSED,
+    )
+    assert cards_for_context(world.deciding) == [world.d, world.e]
 
 
 def test_stories_are_written_in_both_directions_with_run_and_prompt_version(world, llm_double):
