@@ -28,6 +28,7 @@ CLAIM_ATTEMPTS = 4
 # A worker told to come back is told to try again at most this soon: leases can be returned
 # early (a worker leaves), so waiting for the last one to expire would waste their time.
 MAX_RETRY_AFTER = 15
+ANALYZE_AFTER = 5000
 
 
 class LeaseLost(ValueLabError):
@@ -101,7 +102,13 @@ def slots_ensure(*, project: Project) -> int:
     )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [round(project.blind_share * 10_000), project.pk, False])
-        return max(cursor.rowcount, 0)
+        created = max(cursor.rowcount, 0)
+    if created >= ANALYZE_AFTER and connection.vendor == "postgresql":
+        # Fresh statistics, or the planner, guessing a handful of rows, sorts every slot of a
+        # 100k-item project on each claim instead of reading the free-slot index in order.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {quote(Slot._meta.db_table)}")
+    return created
 
 
 def slot_is_blind(*, share: float, item_id: int, position: int) -> bool:

@@ -287,7 +287,9 @@ class Slot(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["project", "state", "id"], name="slot_claim"),
+            # Claims read free slots in id order: this index holds only those, so a claim
+            # never walks past the slots already done.
+            models.Index(fields=["project", "id"], condition=Q(state="free"), name="slot_free"),
             models.Index(fields=["project", "state", "lease_expires"], name="slot_expiry"),
             models.Index(fields=["worker", "state"], name="slot_worker_state"),
         ]
