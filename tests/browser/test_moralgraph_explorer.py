@@ -116,3 +116,21 @@ def test_the_explorer_shows_a_cycle_and_works_on_a_phone(live_server, phone, scr
     kinds = phone.evaluate("window.mgGraph.nodes().map(n => n.data('kind'))")
     assert kinds == ["cycle", "cycle"]
     screenshot(phone, "moralgraph-explorer-phone")
+
+
+def test_the_published_studys_graph_is_drawn_with_its_rule(live_server, desktop, screenshot):
+    from moralgraph.importing import mge_import
+    from tests.moralgraph.conftest import REAL_MGE
+
+    if not (REAL_MGE / "edge.json").is_file():
+        pytest.skip("the MGE study's data (../shared/data/mge) is not here")
+    mge_import(directory=REAL_MGE)
+    sign_in(desktop, live_server.url)
+
+    desktop.goto(f"{live_server.url}/moralgraph/mge/explorer/")
+
+    expect(desktop.locator("#mg-explorer")).to_have_attribute("data-loaded", "true")
+    expect(desktop.locator("#mg-rule")).to_contain_text("Rule: dft-2023")
+    expect(desktop.locator("#mg-summary")).to_contain_text("winner:")
+    assert desktop.evaluate("window.mgGraph.edges().length") > 0
+    screenshot(desktop, "moralgraph-explorer-mge")
