@@ -38,6 +38,8 @@ def test_a_crowdworker_is_interviewed_and_approves_their_card_on_a_phone(
 
     phone.goto(f"{live_server.url}/join/mge/?PROLIFIC_PID={PID}&STUDY_ID=s&SESSION_ID=x")
     phone.get_by_role("link", name="Start").click()
+    expect(phone.get_by_text(QUESTION)).to_be_visible()
+    screenshot(phone, "elicitation-scenarios-phone")
     phone.get_by_role("button", name="Talk about this").click()
     expect(phone.locator(".bubble-assistant").first).to_contain_text(
         "considering getting an abortion"
