@@ -62,7 +62,8 @@ class DashboardApi(APIView):
     """Researchers: the dashboard's figures (agreement with intervals, LLM vs humans,
     pre-label acceptance, anchoring, workers by pseudonym, label distribution, item map).
 
-    Recomputed at most every 30 s while labels arrive; ``computed`` is a Unix time.
+    Recomputed at most every ``refresh_seconds`` while labels arrive; ``computed`` is a Unix
+    time.
     """
 
     permission_classes = [IsResearcher]

@@ -6,10 +6,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from itertools import islice
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from annotation.aggregation import aggregate
 from annotation.models import Annotation, Item, Prelabel, Project, ValueDimension
+from core.models import User
 
 EXPORT_CHUNK_SIZE = 2000
 
@@ -207,7 +210,10 @@ def _in_order(labels: dict, dimension_keys: list[str]) -> dict:
 
 # --- Dashboard: agreement, pre-labels, workers, anchoring, the item map ----------------------
 
-DASHBOARD_CACHE_SECONDS = 30
+# While labels arrive, figures are recomputed once they are older than ten times what computing
+# them took, between these bounds: a small project is live within seconds, 100k items stay cheap.
+DASHBOARD_REFRESH_MIN_SECONDS = 3
+DASHBOARD_REFRESH_MAX_SECONDS = 60
 MAP_MAX_POINTS = 3000
 MAP_MAX_SOURCES = 8
 
@@ -217,119 +223,106 @@ def counted_annotations(*, project: Project) -> QuerySet[Annotation]:
     return Annotation.objects.filter(item__project=project, item__kind="task", excluded=False)
 
 
-def item_label_counts(*, project: Project, dimension_keys: list[str]):
-    """Return (item ids, counts[item, dimension, label]) over the counted annotations.
+def _label_columns(field: str, dimension_keys: list[str]) -> dict:
+    # The database reads each label out of the JSON document as an integer, so Python never
+    # decodes 300k label dicts; a missing label reads as NULL (taken as 0).
+    return {
+        f"d{d}": Cast(KeyTextTransform(key, field), IntegerField())
+        for d, key in enumerate(dimension_keys)
+    }
 
-    The database counts each label per item and dimension (one grouped query), so a project of
-    100k items sends 100k short rows, not 300k label documents.
+
+def label_matrix(*, project: Project, dimension_keys: list[str]) -> dict:
+    """Return the counted annotations as arrays, one row per annotation, in item order.
+
+    ``{"item": ids, "annotator": ids, "saw_prelabel": bools, "seconds": floats,
+    "labels": int8 (annotations, dimensions)}``.
     """
     import numpy as np
 
-    from annotation.agreement import LABELS
-
-    aggregates = {
-        f"c{d}_{i}": Count("pk", filter=Q(**{f"labels__{key}": label}))
-        for d, key in enumerate(dimension_keys)
-        for i, label in enumerate(LABELS)
-    }
-    rows = list(
+    columns = _label_columns("labels", dimension_keys)
+    rows = (
         counted_annotations(project=project)
-        .order_by()
-        .values("item_id")
-        .annotate(**aggregates)
-        .values_list("item_id", *aggregates)
         .order_by("item_id")
+        .annotate(**columns)
+        .values_list("item_id", "annotator_id", "saw_prelabel", "seconds", *columns)
     )
-    if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, len(dimension_keys), len(LABELS)))
-    table = np.array(rows, dtype=np.int64)
-    counts = table[:, 1:].reshape(len(rows), len(dimension_keys), len(LABELS)).astype(float)
-    return table[:, 0], counts
-
-
-def label_distribution(*, project: Project, dimension_keys: list[str]) -> dict[str, list[int]]:
-    """Return, per dimension, how many counted annotations gave -1, 0 and +1 (one query)."""
-    from annotation.agreement import LABELS
-
-    aggregates = {
-        f"c{d}_{i}": Count("pk", filter=Q(**{f"labels__{key}": label}))
-        for d, key in enumerate(dimension_keys)
-        for i, label in enumerate(LABELS)
-    }
-    totals = counted_annotations(project=project).aggregate(**aggregates)
-    return {
-        key: [totals[f"c{d}_{i}"] for i in range(len(LABELS))]
-        for d, key in enumerate(dimension_keys)
-    }
-
-
-def prelabel_acceptance(*, project: Project, dimension_keys: list[str]) -> dict:
-    """Return how often annotators shown a pre-label kept it, per dimension and whole.
-
-    ``{"annotations": n, "kept_all": share, "dimensions": {key: share}}``; from
-    ``Annotation.prelabel_kept`` (recorded at submit), else by comparing the labels.
-    """
-    shown = counted_annotations(project=project).filter(
-        saw_prelabel=True, item__prelabel__isnull=False
-    )
-    kept = dict.fromkeys(dimension_keys, 0)
-    kept_all = n = 0
-    for labels, recorded, prelabel in shown.values_list(
-        "labels", "prelabel_kept", "item__prelabel__labels"
-    ).iterator(chunk_size=5000):
-        n += 1
-        if recorded is None:
-            recorded = {key: labels.get(key) == prelabel.get(key) for key in dimension_keys}
-        every = True
-        for key in dimension_keys:
-            if recorded.get(key):
-                kept[key] += 1
-            else:
-                every = False
-        kept_all += every
-    return {
-        "annotations": n,
-        "kept_all": round(kept_all / n, 4) if n else None,
-        "dimensions": {key: (round(kept[key] / n, 4) if n else None) for key in dimension_keys},
-    }
-
-
-def worker_summaries(*, project: Project) -> list[dict]:
-    """Return one row per worker: pseudonym, annotations, median seconds, gold accuracy.
-
-    Excluded workers are listed (marked) so a researcher sees whom they excluded.
-    """
-    from statistics import median
-
-    from annotation.quality import gold_accuracy_by_worker
-
-    seconds: dict[int, list[float]] = {}
-    names: dict[int, str] = {}
-    excluded: set[int] = set()
-    rows = Annotation.objects.filter(item__project=project, item__kind="task").values_list(
-        "annotator_id", "annotator__pseudonym", "seconds", "excluded"
-    )
-    for worker_id, pseudonym, spent, was_excluded in rows.iterator(chunk_size=10000):
-        names[worker_id] = pseudonym
-        seconds.setdefault(worker_id, []).append(spent)
-        if was_excluded:
-            excluded.add(worker_id)
-    gold = gold_accuracy_by_worker(project=project)
-    summaries = [
-        {
-            "worker": names[worker_id],
-            "annotations": len(spent),
-            "median_seconds": round(median(spent), 1),
-            "gold_items": gold[worker_id]["n_gold"] if worker_id in gold else 0,
-            "gold_accuracy": (round(gold[worker_id]["accuracy"], 4) if worker_id in gold else None),
-            "excluded": worker_id in excluded,
+    table = np.array(list(rows.iterator(chunk_size=10000)), dtype=float)  # NULL -> nan
+    if not len(table):
+        return {
+            "item": np.zeros(0, dtype=np.int64),
+            "annotator": np.zeros(0, dtype=np.int64),
+            "saw_prelabel": np.zeros(0, dtype=bool),
+            "seconds": np.zeros(0),
+            "labels": np.zeros((0, len(dimension_keys)), dtype=np.int8),
         }
-        for worker_id, spent in seconds.items()
-    ]
-    return sorted(summaries, key=lambda row: (-row["annotations"], row["worker"]))
+    return {
+        "item": table[:, 0].astype(np.int64),
+        "annotator": table[:, 1].astype(np.int64),
+        "saw_prelabel": table[:, 2] > 0,
+        "seconds": table[:, 3],
+        "labels": np.nan_to_num(table[:, 4:], nan=0.0).clip(-1, 1).astype(np.int8),
+    }
 
 
-def anchoring(*, project: Project, dimension_keys: list[str]) -> dict:
+def item_labels_by_id(*, items: QuerySet, field: str, dimension_keys: list[str]):
+    """Return (item ids, labels int8 (items, dimensions)) of a JSON label field of ``items``."""
+    import numpy as np
+
+    columns = _label_columns(field, dimension_keys)
+    rows = list(items.annotate(**columns).values_list("pk", *columns).order_by("pk"))
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, len(dimension_keys)), dtype=np.int8)
+    table = np.nan_to_num(np.array(rows, dtype=float), nan=0.0)
+    return table[:, 0].astype(np.int64), table[:, 1:].clip(-1, 1).astype(np.int8)
+
+
+def counts_by_item(matrix: dict, dimensions: int):
+    """Return (item ids, counts[item, dimension, label]) from a ``label_matrix``."""
+    import numpy as np
+
+    item_ids, row_item = np.unique(matrix["item"], return_inverse=True)
+    index = (row_item[:, None] * dimensions + np.arange(dimensions)) * 3 + (matrix["labels"] + 1)
+    counts = np.bincount(index.ravel(), minlength=len(item_ids) * dimensions * 3)
+    return item_ids, counts.reshape(len(item_ids), dimensions, 3).astype(float)
+
+
+def item_label_counts(*, project: Project, dimension_keys: list[str]):
+    """Return (item ids, counts[item, dimension, label]) over the counted annotations."""
+    matrix = label_matrix(project=project, dimension_keys=dimension_keys)
+    return counts_by_item(matrix, len(dimension_keys))
+
+
+def _aligned(ids, labels, wanted):
+    """Return (found mask, labels of ``wanted`` ids) from sorted ``ids`` and their labels."""
+    import numpy as np
+
+    if not len(ids):
+        return np.zeros(len(wanted), dtype=bool), np.zeros((len(wanted), labels.shape[1]), int)
+    position = np.clip(np.searchsorted(ids, wanted), 0, len(ids) - 1)
+    found = ids[position] == wanted
+    return found, labels[position]
+
+
+def _share(hits, total) -> float | None:
+    return round(float(hits) / float(total), 4) if total else None
+
+
+def prelabel_figures(matrix: dict, prelabels: tuple, dimension_keys: list[str]) -> dict:
+    """Return how often annotators shown a pre-label kept it, per dimension and whole."""
+    found, prelabel = _aligned(*prelabels, matrix["item"])
+    shown = found & matrix["saw_prelabel"]
+    kept = matrix["labels"][shown] == prelabel[shown]
+    return {
+        "annotations": int(shown.sum()),
+        "kept_all": _share(kept.all(axis=1).sum(), len(kept)),
+        "dimensions": {
+            key: _share(kept[:, d].sum(), len(kept)) for d, key in enumerate(dimension_keys)
+        },
+    }
+
+
+def anchoring_figures(matrix: dict, prelabels: tuple, references: tuple) -> dict:
     """Return labels with and without the pre-label shown (the blind subset), side by side.
 
     Over counted annotations of items that have a pre-label: per group (``shown``, ``blind``)
@@ -339,69 +332,89 @@ def anchoring(*, project: Project, dimension_keys: list[str]) -> dict:
     """
     from annotation.agreement import distribution
 
-    groups = {
-        name: {"annotations": 0, "gold": [0, 0], "prelabel": [0, 0], "labels": [0, 0, 0]}
-        for name in ("shown", "blind")
-    }
-    rows = (
-        counted_annotations(project=project)
-        .filter(item__prelabel__isnull=False)
-        .values_list("saw_prelabel", "labels", "item__reference_labels", "item__prelabel__labels")
-    )
-    for saw, labels, reference, prelabel in rows.iterator(chunk_size=5000):
-        group = groups["shown" if saw else "blind"]
-        group["annotations"] += 1
-        for key in dimension_keys:
-            label = labels.get(key, 0)
-            group["labels"][label + 1] += 1
-            group["prelabel"][0] += label == prelabel.get(key, 0)
-            group["prelabel"][1] += 1
-            if reference:
-                group["gold"][0] += label == reference.get(key, 0)
-                group["gold"][1] += 1
-    return {
-        name: {
-            "annotations": group["annotations"],
-            "gold_agreement": (
-                round(group["gold"][0] / group["gold"][1], 4) if group["gold"][1] else None
-            ),
-            "gold_labels": group["gold"][1],
-            "prelabel_match": (
-                round(group["prelabel"][0] / group["prelabel"][1], 4)
-                if group["prelabel"][1]
-                else None
-            ),
-            "distribution": distribution(group["labels"]),
-        }
-        for name, group in groups.items()
-    }
-
-
-def llm_vs_humans(
-    *, project: Project, dimension_keys: list[str], item_ids, counts
-) -> dict[str, dict]:
-    """Return, per dimension, how the pre-label agrees with the human majority (share, AC1/2)."""
-    from annotation.agreement import LABELS, majority_labels, pair_agreement
-
-    prelabels = dict(
-        Prelabel.objects.filter(item__project=project, labeller="llm").values_list(
-            "item_id", "labels"
-        )
-    )
-    majority = majority_labels(counts) if len(item_ids) else None
+    has_prelabel, prelabel = _aligned(*prelabels, matrix["item"])
+    has_reference, reference = _aligned(*references, matrix["item"])
+    labels = matrix["labels"]
     result = {}
-    for d, key in enumerate(dimension_keys):
-        model, humans = [], []
-        for row, item_id in enumerate(item_ids):
-            prelabel = prelabels.get(int(item_id))
-            if prelabel is not None and counts[row, d].sum() > 0:
-                model.append(int(prelabel.get(key, 0)))
-                humans.append(LABELS[majority[row, d]])
-        result[key] = pair_agreement(model, humans)
+    for name, rows in (
+        ("shown", has_prelabel & matrix["saw_prelabel"]),
+        ("blind", has_prelabel & ~matrix["saw_prelabel"]),
+    ):
+        gold_rows = rows & has_reference
+        given = labels[rows]
+        result[name] = {
+            "annotations": int(rows.sum()),
+            "gold_agreement": _share(
+                (labels[gold_rows] == reference[gold_rows]).sum(),
+                given[:0].size + labels[gold_rows].size,
+            ),
+            "gold_labels": int(labels[gold_rows].size),
+            "prelabel_match": _share((given == prelabel[rows]).sum(), given.size),
+            "distribution": distribution([int((given == value).sum()) for value in (-1, 0, 1)]),
+        }
     return result
 
 
-def item_map(*, project: Project, item_ids, counts, seed: int = 7) -> dict:
+def worker_summaries(*, project: Project, matrix: dict) -> list[dict]:
+    """Return one row per worker: pseudonym, annotations, median seconds, gold accuracy.
+
+    Counted annotations only; an excluded worker is listed (marked, with what they did) so a
+    researcher sees whom they excluded.
+    """
+    import numpy as np
+
+    from annotation.quality import gold_accuracy_by_worker
+
+    excluded_rows = list(
+        Annotation.objects.filter(item__project=project, item__kind="task", excluded=True)
+        .values_list("annotator_id", "seconds")
+        .iterator(chunk_size=10000)
+    )
+    workers = np.concatenate([matrix["annotator"], [w for w, _ in excluded_rows]]).astype(np.int64)
+    seconds = np.concatenate([matrix["seconds"], [s for _, s in excluded_rows]])
+    excluded = {worker for worker, _ in excluded_rows}
+    if not len(workers):
+        return []
+    order = np.lexsort((seconds, workers))
+    workers, seconds = workers[order], seconds[order]
+    ids, starts, sizes = np.unique(workers, return_index=True, return_counts=True)
+    names = dict(User.objects.filter(pk__in=ids.tolist()).values_list("pk", "pseudonym"))
+    gold = gold_accuracy_by_worker(project=project)
+    summaries = []
+    for worker_id, start, size in zip(ids.tolist(), starts, sizes, strict=True):
+        spent = seconds[start : start + size]
+        accuracy = gold.get(worker_id)
+        summaries.append(
+            {
+                "worker": names.get(worker_id, "?"),
+                "annotations": int(size),
+                "median_seconds": round(float(np.median(spent)), 1),
+                "gold_items": accuracy["n_gold"] if accuracy else 0,
+                "gold_accuracy": round(accuracy["accuracy"], 4) if accuracy else None,
+                "excluded": worker_id in excluded,
+            }
+        )
+    return sorted(summaries, key=lambda row: (-row["annotations"], row["worker"]))
+
+
+def llm_vs_humans(item_ids, counts, prelabels: tuple, dimension_keys: list[str]) -> dict:
+    """Return, per dimension, how the pre-label agrees with the human majority (share, AC1/2)."""
+    from annotation.agreement import LABELS, majority_labels, pair_agreement
+
+    found, prelabel = _aligned(*prelabels, item_ids)
+    majority = majority_labels(counts)
+    labelled = counts.sum(axis=-1) > 0
+    result = {}
+    for d, key in enumerate(dimension_keys):
+        rows = found & labelled[:, d]
+        result[key] = pair_agreement(
+            prelabel[rows, d].astype(int).tolist(),
+            [LABELS[index] for index in majority[rows, d].tolist()],
+        )
+    return result
+
+
+def item_map(*, project: Project, item_ids, counts, prelabels: tuple, seed: int = 7) -> dict:
     """Return the items as points in 2-D value space (PCA of mean label vectors) by source.
 
     Annotated items are placed by their annotators' mean label per dimension; with no
@@ -418,12 +431,7 @@ def item_map(*, project: Project, item_ids, counts, seed: int = 7) -> dict:
         vectors = (counts[..., 2] - counts[..., 0]) / raters
     else:
         basis = "prelabels"
-        keys = project.scheme.dimension_keys()
-        rows = list(Prelabel.objects.filter(item__project=project).values_list("item_id", "labels"))
-        item_ids = np.array([item_id for item_id, _ in rows], dtype=np.int64)
-        vectors = np.array(
-            [[labels.get(key, 0) for key in keys] for _, labels in rows], dtype=float
-        ).reshape(len(rows), len(keys))
+        item_ids, vectors = prelabels[0], prelabels[1].astype(float)
     if len(item_ids) == 0:
         return {"basis": basis, "explained": [0.0, 0.0], "datasets": [], "points": 0}
     coordinates, explained = pca_2d(vectors)
@@ -451,31 +459,47 @@ def item_map(*, project: Project, item_ids, counts, seed: int = 7) -> dict:
 
 
 def project_dashboard(*, project: Project, resamples: int | None = None) -> dict:
-    """Return every figure of the project's dashboard (the heavy ones; see the cached one)."""
-    import numpy as np
+    """Return every figure of the project's dashboard (see ``project_dashboard_cached``).
 
+    Three reads: the counted annotations (labels as integer columns), the pre-labels and the
+    reference labels; everything else is numpy on those arrays.
+    """
     from annotation.agreement import DEFAULT_RESAMPLES, agreement_by_dimension
 
     keys = project.scheme.dimension_keys()
-    item_ids, counts = item_label_counts(project=project, dimension_keys=keys)
+    matrix = label_matrix(project=project, dimension_keys=keys)
+    item_ids, counts = counts_by_item(matrix, len(keys))
+    prelabels = item_labels_by_id(
+        items=Item.objects.filter(project=project, prelabel__labeller="llm"),
+        field="prelabel__labels",
+        dimension_keys=keys,
+    )
+    references = item_labels_by_id(
+        items=Item.objects.filter(project=project, reference_labels__isnull=False),
+        field="reference_labels",
+        dimension_keys=keys,
+    )
+    totals = counts.sum(axis=0).astype(int) if len(item_ids) else None
     return {
         "dimensions": keys,
         "items_annotated": int(len(item_ids)),
+        "items_complete": int((counts.sum(axis=-1).max(axis=-1) >= project.overlap).sum())
+        if len(item_ids)
+        else 0,
         "agreement": agreement_by_dimension(
-            counts.reshape(len(item_ids), len(keys), 3)
-            if len(item_ids)
-            else np.zeros((0, len(keys), 3)),
+            counts if len(item_ids) else counts.reshape(0, len(keys), 3),
             keys,
             resamples=DEFAULT_RESAMPLES if resamples is None else resamples,
         ),
-        "llm_vs_humans": llm_vs_humans(
-            project=project, dimension_keys=keys, item_ids=item_ids, counts=counts
-        ),
-        "acceptance": prelabel_acceptance(project=project, dimension_keys=keys),
-        "distribution": label_distribution(project=project, dimension_keys=keys),
-        "workers": worker_summaries(project=project),
-        "anchoring": anchoring(project=project, dimension_keys=keys),
-        "map": item_map(project=project, item_ids=item_ids, counts=counts),
+        "llm_vs_humans": llm_vs_humans(item_ids, counts, prelabels, keys),
+        "acceptance": prelabel_figures(matrix, prelabels, keys),
+        "distribution": {
+            key: (totals[d].tolist() if totals is not None else [0, 0, 0])
+            for d, key in enumerate(keys)
+        },
+        "workers": worker_summaries(project=project, matrix=matrix),
+        "anchoring": anchoring_figures(matrix, prelabels, references),
+        "map": item_map(project=project, item_ids=item_ids, counts=counts, prelabels=prelabels),
     }
 
 
@@ -489,11 +513,12 @@ def dashboard_version(*, project: Project) -> tuple:
 
 
 def project_dashboard_cached(*, project: Project) -> dict:
-    """Return the dashboard's figures, recomputed at most every ``DASHBOARD_CACHE_SECONDS``.
+    """Return the dashboard's figures, recomputed only when labels changed and they are stale.
 
-    Figures for an unchanged project are reused; a project taking labels gets fresh figures
-    at most every half minute, so polling pages never recompute on every poll. The result
-    carries ``computed`` (a Unix time) so the page can say how fresh it is.
+    Figures for an unchanged project are reused. A project taking labels gets fresh figures
+    once the cached ones are older than ten times what they took to compute (3 s to 60 s), so
+    polling pages never recompute on every poll. The result carries ``computed`` (a Unix time)
+    and ``refresh_seconds`` so the page can say how fresh it is.
     """
     import time
 
@@ -504,12 +529,16 @@ def project_dashboard_cached(*, project: Project) -> dict:
     cached = cache.get(key)
     now = time.time()
     if cached and (
-        cached["version"] == version or now - cached["computed"] < DASHBOARD_CACHE_SECONDS
+        cached["version"] == version or now - cached["computed"] < cached["refresh_seconds"]
     ):
-        return cached
-    figures = {**project_dashboard(project=project), "version": version, "computed": now}
+        return {**cached, "annotations_now": version[0]}
+    started = time.perf_counter()
+    figures = project_dashboard(project=project)
+    took = time.perf_counter() - started
+    refresh = min(DASHBOARD_REFRESH_MAX_SECONDS, max(DASHBOARD_REFRESH_MIN_SECONDS, 10 * took))
+    figures.update(version=version, computed=now, refresh_seconds=round(refresh, 1))
     cache.set(key, figures, timeout=24 * 3600)
-    return figures
+    return {**figures, "annotations_now": version[0]}
 
 
 # --- Export filters ---------------------------------------------------------------------------

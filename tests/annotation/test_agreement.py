@@ -144,3 +144,19 @@ def test_pca_separates_two_groups_on_the_first_axis():
     assert np.sign(coordinates[0, 0]) == np.sign(coordinates[1, 0]) != np.sign(coordinates[2, 0])
     assert explained[0] > 0.9
     assert pca_2d(np.zeros((1, 3)))[0].shape == (1, 2)
+
+
+def test_grouped_bootstrap_for_many_items_gives_the_same_spread_as_resampling_items(monkeypatch):
+    import annotation.agreement as agreement
+
+    rng = np.random.default_rng(11)
+    counts = rng.multinomial(3, [0.15, 0.7, 0.15], size=(6000, 1)).astype(float)
+    grouped = agreement.agreement_by_dimension(counts, ["d"], resamples=200, seed=3)["d"]
+    monkeypatch.setattr(agreement, "BOOTSTRAP_MAX_UNITS", 10**9)
+    by_item = agreement.agreement_by_dimension(counts, ["d"], resamples=200, seed=3)["d"]
+
+    for name in ("alpha", "ac1", "ac2"):
+        width_grouped = grouped[f"{name}_ci"][1] - grouped[f"{name}_ci"][0]
+        width_items = by_item[f"{name}_ci"][1] - by_item[f"{name}_ci"][0]
+        assert width_grouped == pytest.approx(width_items, rel=0.3)
+        assert grouped[f"{name}_ci"][0] <= grouped[name] <= grouped[f"{name}_ci"][1]
