@@ -219,3 +219,21 @@ def test_a_study_can_name_the_one_scenario_to_talk_about(alice_client, scenario)
     url = reverse("elicitation:scenarios")
     page = alice_client.get(url, {"scenario": scenario.pk}).content.decode()
     assert scenario.question in page and other.question not in page
+
+
+def test_asking_for_changes_in_words_on_the_page_rewrites_the_card(
+    alice_client, alice, scenario, llm_double
+):
+    script_interview(llm_double, turns=0)
+    chat = chat_start(participant=alice, scenario=scenario)
+    events_of(stream(alice_client, chat, text="Being heard"))
+    llm_double.reply_tool_call("submit_values_card", {**CARD, "title": "Being Truly Heard"})
+
+    events = events_of(stream(alice_client, chat, text="Please call it Being Truly Heard"))
+
+    names = [name for name, _ in events]
+    assert names == ["reply", "card", "end"]
+    assert "Being Truly Heard" in dict(events)["card"]["html"]
+    assert "changed the card" in dict(events)["reply"]["text"]
+    chat.refresh_from_db()
+    assert chat.state == "card_proposed" and chat.card.title == "Being Truly Heard"
