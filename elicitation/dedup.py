@@ -27,7 +27,7 @@ from django.utils import timezone
 from pydantic import BaseModel, Field
 
 from core import llm
-from core.jobs import JobProgress, job_start, job_type
+from core.jobs import JobFailed, JobProgress, job_start, job_type
 from core.llm.gateway import get_backend
 from core.models import Job, User
 from elicitation.clustering import agglomerate, medoid, normalised
@@ -404,14 +404,11 @@ def _dedup_write(
 @job_type(DEDUP_JOB, title="De-duplicate values cards", retry_on=(llm.LLMUnavailable,))
 def dedup_job(job: Job, progress: JobProgress) -> dict:
     """Run de-duplication for the deliberation in ``job.params``."""
-    deliberation = Deliberation.objects.get(pk=job.params["deliberation"])
-    confirm = always_same if job.params.get("confirm") == "none" else None
+    deliberation = Deliberation.objects.filter(pk=job.params["deliberation"]).first()
+    if deliberation is None:
+        raise JobFailed("The deliberation no longer exists.")
     return dedup_run(
-        deliberation=deliberation,
-        threshold=job.params.get("threshold"),
-        confirm=confirm,
-        job=job,
-        progress=progress,
+        deliberation=deliberation, threshold=job.params.get("threshold"), job=job, progress=progress
     )
 
 

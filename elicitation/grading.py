@@ -111,7 +111,9 @@ def grade_job(job: Job, progress: JobProgress) -> dict:
     """Grade the chats not yet graded (of one deliberation, when ``job.params`` names one)."""
     deliberation = None
     if job.params.get("deliberation"):
-        deliberation = Deliberation.objects.get(pk=job.params["deliberation"])
+        deliberation = Deliberation.objects.filter(pk=job.params["deliberation"]).first()
+        if deliberation is None:
+            raise JobFailed("The deliberation no longer exists.")
     chats = list(chats_to_grade(deliberation=deliberation))
     progress.update(done=0, total=len(chats), message=f"Grading {len(chats)} interviews")
     graded, unreadable = 0, []

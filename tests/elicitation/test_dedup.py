@@ -252,3 +252,14 @@ def test_a_new_card_judged_different_from_a_settled_one_carries_the_decision(
 
     decision = DedupDecision.objects.get()
     assert (decision.card, decision.other, decision.action) == (newcomer, settled, "distinct")
+
+
+def test_a_job_for_a_deleted_deliberation_fails_saying_so(
+    deliberation, eager_jobs, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = dedup_start(deliberation=deliberation)  # it runs at commit, after the delete
+        deliberation.delete()
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert job.error == "The deliberation no longer exists."
