@@ -166,7 +166,12 @@ class Vote(models.Model):
                 fields=["voter", "from_card", "to_card", "context"], name="one_vote_per_pair"
             )
         ]
-        indexes = [models.Index(fields=["deliberation", "created"])]
+        indexes = [
+            models.Index(fields=["deliberation", "created"]),
+            # The explorer's details: a pair's votes, and every vote on a value, in a context.
+            models.Index(fields=["context", "from_card", "to_card"]),
+            models.Index(fields=["context", "to_card"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.voter_id}: {self.from_card_id} → {self.to_card_id} {self.choice}"
