@@ -167,6 +167,7 @@ def chat_stream(request: HttpRequest, chat_id: int) -> HttpResponse:
 
 @role_required(PARTICIPANT)
 @require_POST
+@vary_on_headers("HX-Request")
 def card_write(request: HttpRequest, chat_id: int) -> HttpResponse:
     """Participants: ask for the card now, or again after it could not be written."""
     chat = _get_chat_for_user(request, chat_id)
