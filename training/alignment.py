@@ -150,6 +150,7 @@ class AlignReport:
     after: dict[str, Any] = field(default_factory=dict)
     rewards: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    written: bool = True  # False on the other processes of an ``accelerate launch`` run
 
 
 def alignment_report(
@@ -292,6 +293,11 @@ def align(
             callbacks=[Progress()],
         )
         trainer.train()
+        if not trainer.accelerator.is_main_process:
+            # accelerate launch on several GPUs: every process trained its share; the main
+            # process alone writes the report and the model.
+            report.written = False
+            return report
         policy = trainer.model
         if config.lora:
             policy = policy.merge_and_unload()

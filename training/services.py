@@ -311,7 +311,7 @@ def alignment_run(
     report_prompts: int = 8,
     job: Job | None = None,
     progress: ProgressCallback | None = None,
-) -> ModelArtifact:
+) -> ModelArtifact | None:
     """Align ``policy`` to ``target`` with GRPO, write it to ``out`` atomically, register it.
 
     The code path of the ``align_policy`` command and the ``training.align_policy`` job.
@@ -334,7 +334,7 @@ def alignment_run(
             lora=lora,
             report_prompts=report_prompts,
         )
-        alignment.align(
+        report = alignment.align(
             evaluator=loaded,
             target=vector,
             prompts=prompts,
@@ -344,6 +344,8 @@ def alignment_run(
         )
     except (evaluator.EvaluatorError, alignment.AlignmentError, OSError) as error:
         raise ValidationError({"alignment": str(error)}) from None
+    if not report.written:
+        return None  # not the main process of a multi-GPU run: it registers the model
     card = json.loads((Path(out) / alignment.POLICY_CARD).read_text())
     card["prompts"] = {"file": str(prompts_file), "n": len(prompts)}
     return ModelArtifact.objects.create(

@@ -49,6 +49,9 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
+        if artifact is None:
+            sys.stdout.write("Done here; the main process writes and registers the policy.\n")
+            return
         report = artifact.card["report"]
         sys.stdout.write(
             f"Wrote {options['out']} (model {artifact.pk}): mean distance to the target "
