@@ -60,7 +60,7 @@ def _form_errors(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-CLUSTERS_PER_PAGE = 25
+CLUSTERS_PER_PAGE = 10
 
 
 def _get_deliberation(name: str) -> Deliberation:
