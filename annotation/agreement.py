@@ -163,7 +163,9 @@ def gwet_ac(counts: np.ndarray, *, ordinal: bool = False) -> float | None:
     (Gwet's definition). None when no item has two labels.
     """
     counts = np.asarray(counts, dtype=float)
-    sums = _terms(counts).sum(axis=0)
+    patterns, which = _patterns(counts)
+    histogram = np.bincount(which.ravel(), minlength=len(patterns)).astype(float)
+    sums = _product(histogram, _terms(patterns)) if len(patterns) else _terms(counts).sum(axis=0)
     value = _coefficients(sums, counts.shape[-1])["ac2" if ordinal else "ac1"]
     return None if np.isnan(value) else float(value)
 
@@ -313,18 +315,24 @@ def _bootstrap(
     return intervals
 
 
-def pair_agreement(first: Sequence[int], second: Sequence[int]) -> dict:
+def pair_agreement(first: Sequence[int] | np.ndarray, second: Sequence[int] | np.ndarray) -> dict:
     """Return how two raters of the same items agree: share identical, AC1 and AC2.
 
     Used for the LLM's pre-label against the human majority.
     """
-    if not first:
+    first, second = np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
+    if first.shape != second.shape:
+        raise ValueError("both raters must label the same items")
+    if not len(first):
         return {"items": 0, "share_equal": None, "ac1": None, "ac2": None}
-    counts = label_counts([[a, b] for a, b in zip(first, second, strict=True)])
-    equal = sum(a == b for a, b in zip(first, second, strict=True)) / len(first)
+    rows = np.arange(len(first))
+    counts = np.zeros((len(first), len(LABELS)))
+    counts[rows, first + 1] += 1
+    counts[rows, second + 1] += 1
+    equal = float((first == second).mean())
     ac1, ac2 = gwet_ac(counts), gwet_ac(counts, ordinal=True)
     return {
-        "items": len(first),
+        "items": int(len(first)),
         "share_equal": round(equal, 4),
         "ac1": None if ac1 is None else round(ac1, 4),
         "ac2": None if ac2 is None else round(ac2, 4),

@@ -399,6 +399,8 @@ def worker_summaries(*, project: Project, matrix: dict) -> list[dict]:
 
 def llm_vs_humans(item_ids, counts, prelabels: tuple, dimension_keys: list[str]) -> dict:
     """Return, per dimension, how the pre-label agrees with the human majority (share, AC1/2)."""
+    import numpy as np
+
     from annotation.agreement import LABELS, majority_labels, pair_agreement
 
     found, prelabel = _aligned(*prelabels, item_ids)
@@ -407,10 +409,7 @@ def llm_vs_humans(item_ids, counts, prelabels: tuple, dimension_keys: list[str])
     result = {}
     for d, key in enumerate(dimension_keys):
         rows = found & labelled[:, d]
-        result[key] = pair_agreement(
-            prelabel[rows, d].astype(int).tolist(),
-            [LABELS[index] for index in majority[rows, d].tolist()],
-        )
+        result[key] = pair_agreement(prelabel[rows, d], np.asarray(LABELS)[majority[rows, d]])
     return result
 
 
