@@ -154,6 +154,23 @@ def start_server(kind: str, workers: int, threads: int) -> subprocess.Popen:
     raise SystemExit("the server did not start")
 
 
+def server_cpu_seconds(process: subprocess.Popen) -> float:
+    """Return the CPU time (user + system) the server's processes have used so far."""
+    try:
+        import psutil
+    except ImportError:
+        return float("nan")
+    root = psutil.Process(process.pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def stop_server(process: subprocess.Popen) -> None:
     os.killpg(process.pid, signal.SIGTERM)
     try:
@@ -333,11 +350,13 @@ def main() -> None:
     try:
         print(
             "| workers | annotations/s | next p50 / p95 (ms) | submit p50 / p95 (ms) | "
-            "retry-later answers | 5xx |"
+            "retry-later answers | 5xx | server CPU per annotation (ms) |"
         )
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|")
         for level in levels:
+            cpu_before = server_cpu_seconds(server)
             tally, elapsed = run_clients(tokens[:level], big, args.seconds)
+            cpu_ms = 1000 * (server_cpu_seconds(server) - cpu_before) / max(1, tally.created)
             errors = sum(n for status, n in tally.statuses.items() if status >= 500)
             five_xx += errors
             print(
@@ -346,7 +365,7 @@ def main() -> None:
                 f"{1000 * percentile(tally.latency['next'], 0.95):.1f} | "
                 f"{1000 * percentile(tally.latency['submit'], 0.5):.1f} / "
                 f"{1000 * percentile(tally.latency['submit'], 0.95):.1f} | "
-                f"{tally.retries} | {errors} |",
+                f"{tally.retries} | {errors} | {cpu_ms:.0f} |",
                 flush=True,
             )
 
