@@ -456,12 +456,23 @@ def deliberations_needing_dedup() -> list[Deliberation]:
 
 
 def dedup_schedule() -> list[Job]:
-    """Start a job for each deliberation with work to do (at most one per 10 minutes)."""
+    """Start a job for each deliberation with work to do and none under way (one per 10 minutes).
+
+    Return the jobs of this ten minutes' slot (started now or by an earlier call in the slot).
+    """
     bucket = int(timezone.now().timestamp()) // SCHEDULE_BUCKET_SECONDS
-    return [
-        dedup_start(deliberation=deliberation, key=f"schedule-{bucket}")
-        for deliberation in deliberations_needing_dedup()
-    ]
+    jobs = []
+    for deliberation in deliberations_needing_dedup():
+        key = f"schedule-{bucket}"
+        under_way = (
+            Job.objects.filter(kind=DEDUP_JOB, params__deliberation=deliberation.pk)
+            .exclude(status__in=Job.FINISHED)
+            .exclude(idempotency_key=f"dedup:{deliberation.pk}:{key}")
+        )
+        if not under_way.exists():
+            # A long run still asking the LLM is left to finish rather than doubled.
+            jobs.append(dedup_start(deliberation=deliberation, key=key))
+    return jobs
 
 
 # --- researcher decisions ---------------------------------------------------------------------

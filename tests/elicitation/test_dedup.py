@@ -263,3 +263,12 @@ def test_a_job_for_a_deleted_deliberation_fails_saying_so(
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
     assert job.error == "The deliberation no longer exists."
+
+
+def test_the_schedule_leaves_a_deliberation_alone_while_its_run_is_under_way(deliberation):
+    _card(deliberation, HONESTY)
+    running = dedup_start(deliberation=deliberation)  # queued: never run in this test
+
+    assert dedup_schedule() == []
+    Job.objects.filter(pk=running.pk).update(status=Job.Status.SUCCEEDED)
+    assert [job.params["deliberation"] for job in dedup_schedule()] == [deliberation.pk]
