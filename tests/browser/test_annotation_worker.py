@@ -1,10 +1,13 @@
 """A Prolific crowdworker labels AI answers on a phone, with the keyboard, in a real browser."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from annotation.assignment import slots_ensure
-from annotation.models import Annotation, Item, Prelabel
+from annotation.models import Annotation, Item, Prelabel, Slot
 from core.models import Participation
 from tests.annotation.factories import ItemFactory, ProjectFactory, labels
 from tests.factories import StudyFactory, StudyTaskFactory
@@ -35,6 +38,7 @@ def study_with_project(db):
         blind_share=0,
         gold_rate=0,
         min_seconds=0,
+        lease_seconds=15,
         instructions="Label **every** value. Most answers touch only one or two.",
     )
     ItemFactory(
@@ -135,3 +139,9 @@ def test_the_labelling_page_on_a_desktop(live_server, desktop, screenshot, study
     desktop.keyboard.press("3")
     expect(desktop.locator("fieldset.dim.active")).to_have_attribute("data-key", "hedonism")
     screenshot(desktop, "annotate-item-desktop")
+
+    # While the page is open its heartbeat keeps the lease (15 s here, a beat every 5 s).
+    slot = Slot.objects.get(state="leased")
+    Slot.objects.filter(pk=slot.pk).update(lease_expires=timezone.now() + timedelta(seconds=2))
+    desktop.wait_for_timeout(6500)
+    assert Slot.objects.get(pk=slot.pk).lease_expires > timezone.now() + timedelta(seconds=8)
