@@ -146,11 +146,18 @@ def grading_start(
 
 
 def grading_schedule() -> Job | None:
-    """Start a grading job if finished interviews wait for a grade (at most one an hour)."""
+    """Start a grading job if interviews wait for a grade and none is under way (one an hour)."""
     if not chats_to_grade().exists():
         return None
-    bucket = int(timezone.now().timestamp()) // 3600
-    return grading_start(key=f"schedule-{bucket}")
+    key = f"schedule-{int(timezone.now().timestamp()) // 3600}"
+    under_way = (
+        Job.objects.filter(kind=GRADE_JOB)
+        .exclude(status__in=Job.FINISHED)
+        .exclude(idempotency_key=f"grade:all:{key}")
+    )
+    if under_way.exists():
+        return None  # a run is still grading; it or the next slot picks these chats up
+    return grading_start(key=key)
 
 
 @dataclass(frozen=True)

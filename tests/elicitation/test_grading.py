@@ -145,3 +145,10 @@ def test_the_hourly_schedule_starts_one_grading_job_only_when_chats_wait(
     assert job.status == Job.Status.SUCCEEDED and job.result["graded"] == 1
     grade_scheduled()  # the beat task: nothing waits now, so no new job
     assert Job.objects.count() == 1
+
+
+def test_the_schedule_waits_while_a_grading_run_is_under_way(scenario, alice):
+    _chat(scenario, alice)
+    grading_start(deliberation=scenario.deliberation)  # queued, never run in this test
+
+    assert grading_schedule() is None
