@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from itertools import islice
 
+import numpy as np
 from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
@@ -238,8 +239,6 @@ def label_matrix(*, project: Project, dimension_keys: list[str]) -> dict:
     ``{"item": ids, "annotator": ids, "saw_prelabel": bools, "seconds": floats,
     "labels": int8 (annotations, dimensions)}``.
     """
-    import numpy as np
-
     columns = _label_columns("labels", dimension_keys)
     rows = (
         counted_annotations(project=project)
@@ -267,8 +266,6 @@ def label_matrix(*, project: Project, dimension_keys: list[str]) -> dict:
 
 def item_labels_by_id(*, items: QuerySet, field: str, dimension_keys: list[str]):
     """Return (item ids, labels int8 (items, dimensions)) of a JSON label field of ``items``."""
-    import numpy as np
-
     columns = _label_columns(field, dimension_keys)
     rows = list(items.annotate(**columns).values_list("pk", *columns).order_by("pk"))
     if not rows:
@@ -279,8 +276,6 @@ def item_labels_by_id(*, items: QuerySet, field: str, dimension_keys: list[str])
 
 def counts_by_item(matrix: dict, dimensions: int):
     """Return (item ids, counts[item, dimension, label]) from a ``label_matrix``."""
-    import numpy as np
-
     item_ids, row_item = np.unique(matrix["item"], return_inverse=True)
     index = (row_item[:, None] * dimensions + np.arange(dimensions)) * 3 + (matrix["labels"] + 1)
     counts = np.bincount(index.ravel(), minlength=len(item_ids) * dimensions * 3)
@@ -295,8 +290,6 @@ def item_label_counts(*, project: Project, dimension_keys: list[str]):
 
 def _aligned(ids, labels, wanted):
     """Return (found mask, labels of ``wanted`` ids) from sorted ``ids`` and their labels."""
-    import numpy as np
-
     if not len(ids):
         return np.zeros(len(wanted), dtype=bool), np.zeros((len(wanted), labels.shape[1]), int)
     position = np.clip(np.searchsorted(ids, wanted), 0, len(ids) - 1)
@@ -361,8 +354,6 @@ def worker_summaries(*, project: Project, matrix: dict) -> list[dict]:
     Counted annotations only; an excluded worker is listed (marked, with what they did) so a
     researcher sees whom they excluded.
     """
-    import numpy as np
-
     from annotation.quality import gold_accuracy_by_worker
 
     excluded_rows = list(
@@ -399,8 +390,6 @@ def worker_summaries(*, project: Project, matrix: dict) -> list[dict]:
 
 def llm_vs_humans(item_ids, counts, prelabels: tuple, dimension_keys: list[str]) -> dict:
     """Return, per dimension, how the pre-label agrees with the human majority (share, AC1/2)."""
-    import numpy as np
-
     from annotation.agreement import LABELS, majority_labels, pair_agreement
 
     found, prelabel = _aligned(*prelabels, item_ids)
@@ -420,8 +409,6 @@ def item_map(*, project: Project, item_ids, counts, prelabels: tuple, seed: int 
     annotations yet, by their pre-labels. At most ``MAP_MAX_POINTS`` points are sent (a
     seeded sample); the PCA uses every item.
     """
-    import numpy as np
-
     from annotation.agreement import pca_2d
 
     basis = "annotations"
