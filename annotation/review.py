@@ -5,13 +5,15 @@ dimension fewer than ``threshold`` of its annotators gave the majority label. A 
 ``Adjudication`` takes it out of the queue and becomes the label the export uses.
 """
 
+import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotation.agreement import LABELS, majority_labels
 from annotation.models import Adjudication, Item, Prelabel, Project
-from annotation.selectors import item_label_counts
+from annotation.selectors import dashboard_version, item_label_counts
 from core.models import User
 
 DEFAULT_REVIEW_THRESHOLD = 0.6
@@ -27,11 +29,25 @@ def review_queue(*, project: Project, threshold: float | None = None) -> list[di
 
     Each entry: ``{"item_id", "agreement" (the lowest share agreeing with the majority over
     the dimensions), "disputed" [dimension keys under the threshold]}``. Adjudicated items are
-    not in it.
+    not in it. The disputed items are cached until the project's labels change, so paging
+    through the queue of a large project costs two small queries.
     """
-    import numpy as np
-
     threshold = review_threshold() if threshold is None else threshold
+    key = f"annotation:review:{project.pk}:{threshold}"
+    version = dashboard_version(project=project)
+    cached = cache.get(key)
+    if cached is not None and cached[0] == version:
+        disputed = cached[1]
+    else:
+        disputed = _disputed_items(project=project, threshold=threshold)
+        cache.set(key, (version, disputed), timeout=24 * 3600)
+    adjudicated = set(
+        Adjudication.objects.filter(item__project=project).values_list("item_id", flat=True)
+    )
+    return [entry for entry in disputed if entry["item_id"] not in adjudicated]
+
+
+def _disputed_items(*, project: Project, threshold: float) -> list[dict]:
     keys = project.scheme.dimension_keys()
     item_ids, counts = item_label_counts(project=project, dimension_keys=keys)
     if not len(item_ids):
@@ -42,9 +58,6 @@ def review_queue(*, project: Project, threshold: float | None = None) -> list[di
     complete = raters.max(axis=-1) >= project.overlap
     lowest = shares.min(axis=-1)
     candidates = np.flatnonzero(complete & (lowest < threshold))
-    adjudicated = set(
-        Adjudication.objects.filter(item__project=project).values_list("item_id", flat=True)
-    )
     queue = [
         {
             "item_id": int(item_ids[row]),
@@ -52,7 +65,6 @@ def review_queue(*, project: Project, threshold: float | None = None) -> list[di
             "disputed": [key for d, key in enumerate(keys) if shares[row, d] < threshold],
         }
         for row in candidates
-        if int(item_ids[row]) not in adjudicated
     ]
     return sorted(queue, key=lambda entry: (entry["agreement"], entry["item_id"]))
 

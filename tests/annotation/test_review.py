@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
 from annotation.models import Adjudication
@@ -18,6 +19,13 @@ from tests.annotation.factories import (
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -57,6 +65,15 @@ def test_complete_items_under_the_threshold_queue_least_agreement_first(project)
     assert queue_ids(project, threshold=0.7) == ["torn", "split"]
     entry = review_queue(project=project, threshold=0.7)[0]
     assert entry["disputed"] == ["power"] and entry["agreement"] == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_queue_is_recomputed_when_labels_change(project, workers):
+    assert queue_ids(project, threshold=0.6) == ["torn"]
+    split = project.items.get(external_id="split")
+    split.annotations.filter(annotator=workers[0]).update(labels=labels(power=-1))
+    AnnotationFactory(item=project.items.get(external_id="half"), annotator=workers[2])
+
+    assert queue_ids(project, threshold=0.6) == ["split", "torn", "half"]
 
 
 def test_adjudicating_takes_the_item_out_of_the_queue_and_saving_again_keeps_one(project, rita):
