@@ -8,8 +8,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Short jobs (interviews, pre-labels, de-duplication) run in threads; training gets its own
 # worker: one process at a time, a fresh child per job (a forked child hangs on its first torch
-# operation when its parent already ran one), so a long training never blocks the rest.
-WORKER_ARGS ?= --pool threads --concurrency 4 --queues valuelab --loglevel INFO
+# operation when its parent already ran one), so a long training never blocks the rest. The
+# short-jobs worker also runs the beat schedule (periodic de-duplication and interview grading).
+WORKER_ARGS ?= --pool threads --concurrency 4 --queues valuelab --beat --loglevel INFO
 TRAINING_WORKER_ARGS ?= --pool prefork --concurrency 1 --max-tasks-per-child 1 --queues training \
 	--hostname training@%h --loglevel INFO
 

@@ -200,6 +200,13 @@ CELERY_TASK_IGNORE_RESULT = True  # state and progress live in core.Job
 CELERY_TASK_ACKS_LATE = True  # tasks are idempotent; a lost worker's task is redelivered
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Periodic work, run by `celery beat` (`make run` embeds it in the short-jobs worker). Each task
+# starts an idempotent job per deliberation and skips one whose run is still going.
+CELERY_BEAT_SCHEDULE = {
+    "elicitation-dedup": {"task": "elicitation.dedup_scheduled", "schedule": 600.0},
+    "elicitation-grade": {"task": "elicitation.grade_scheduled", "schedule": 3600.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
