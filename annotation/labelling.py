@@ -38,7 +38,9 @@ def leased_item_payload(*, slot: Slot, project: Project) -> dict:
     prelabel = slot_prelabel(slot=slot)
     return {
         "id": item.pk,
-        "kind": "gold" if item.is_gold and item.kind == "task" else item.kind,
+        # Gold items and attention checks look like any other item: telling them apart
+        # would let a worker game the checks. Only practice items say what they are.
+        "kind": "training" if item.kind == "training" else "task",
         "prompt": item.prompt,
         "response": item.response,
         "prelabel": (

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from annotation.assignment import slots_ensure
 from annotation.models import Annotation, Slot
+from annotation.quality import items_set_role
 from tests.annotation.factories import ItemFactory, PrelabelFactory, ProjectFactory, labels
 from tests.factories import ParticipationFactory, StudyFactory
 
@@ -221,3 +222,16 @@ def test_a_participant_cannot_change_settings(api_for, alice, project):
     )
 
     assert response.status_code == 403
+
+
+def test_a_gold_item_looks_like_any_other_item_to_the_worker(api_for, alice, db):
+    project = ProjectFactory(overlap=1, blind_share=0, gold_rate=1.0)
+    ItemFactory(project=project, external_id="gold", reference_labels=labels(power=1))
+    ItemFactory(project=project)
+    items_set_role(project=project, role="gold", external_ids=["gold"])
+
+    body = api_for(alice).get(next_url(project)).json()["item"]
+
+    assert body["id"] == project.items.get(external_id="gold").pk
+    assert body["kind"] == "task"
+    assert "reference" not in str(body)
