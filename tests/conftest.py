@@ -5,7 +5,7 @@ who has not signed in.
 """
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from core.llm.double import OpenAIDouble
@@ -13,6 +13,13 @@ from core.models import User
 from tests.factories import UserFactory
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Hash test passwords cheaply: production's hasher costs about a second per user here."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture
