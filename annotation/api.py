@@ -275,7 +275,9 @@ class AnnotationSubmitApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        item = get_object_or_404(Item.objects.select_related("project__scheme"), pk=item_id)
+        item = get_object_or_404(
+            Item.objects.select_related("project__scheme", "prelabel"), pk=item_id
+        )
         project = None
         if "project" in data:
             project = get_object_or_404(Project, pk=data["project"])

@@ -309,7 +309,7 @@ def annotation_submit(
     try:
         with transaction.atomic():
             slot = slot_complete(item=item, worker=worker)
-            prelabel = Prelabel.objects.filter(item=item).values_list("labels", flat=True).first()
+            prelabel = _prelabel_shown(item, leased_at=slot.leased_at)
             saw_prelabel = bool(prelabel) and not slot.blind and item.kind != "attention"
             annotation = Annotation.objects.create(
                 item=item,
@@ -337,6 +337,21 @@ def annotation_submit(
             raise
         return SubmitResult(annotation=existing, created=False)
     return SubmitResult(annotation=annotation, created=True, outcome=outcome)
+
+
+def _prelabel_shown(item: Item, *, leased_at) -> dict | None:
+    """Return the labels of the pre-label the worker was shown with the item, or None.
+
+    A pre-label that arrived after the item was handed out (the job still running) was not on
+    the worker's screen. Callers load the item with select_related("prelabel").
+    """
+    try:
+        prelabel = item.prelabel
+    except Prelabel.DoesNotExist:
+        return None
+    if leased_at is not None and prelabel.created > leased_at:
+        return None
+    return prelabel.labels
 
 
 def _seconds_spent(*, given: float | None, leased_at) -> float:

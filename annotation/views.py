@@ -181,7 +181,7 @@ def work_submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResp
     """Participants: submit the labels of the item leased to them; answer with the next item
     (or, for a training item, feedback first). A repeated submit stores nothing new."""
     project = _get_project_for_worker(request, project_id)
-    item = get_object_or_404(Item.objects.select_related("project__scheme"), pk=item_id)
+    item = get_object_or_404(Item.objects.select_related("project__scheme", "prelabel"), pk=item_id)
     if item.project_id != project.pk:
         raise Http404("No such item in this project.")
     keys = project.scheme.dimension_keys()

@@ -135,6 +135,7 @@ def test_accepting_the_prelabel_unchanged_item_after_item_is_flagged(alice):
     project = project_with(4, straightline_streak=3)
     for item in project.items.all():
         Prelabel.objects.create(item=item, labels=labels(power=1), model="m", prompt_version="v")
+    Prelabel.objects.update(created=timezone.now() - timedelta(hours=1))
 
     for _ in range(3):
         take_and_submit(project, alice, labels(power=1))

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from annotation.assignment import slots_ensure
-from annotation.models import Annotation, Slot
+from annotation.models import Annotation, Prelabel, Slot
 from core.models import StudyTask
 from core.selectors import participation_task_states
 from tests.annotation.factories import ItemFactory, PrelabelFactory, ProjectFactory, labels
@@ -88,9 +88,10 @@ def test_a_blind_slot_shows_no_prelabel(alice_client, alice, db):
 
 
 def test_submitting_with_htmx_swaps_in_the_next_item(alice_client, alice, project):
+    PrelabelFactory(item=project.items.order_by("pk").first(), labels=labels(power=1))
+    Prelabel.objects.update(created=timezone.now() - timedelta(hours=1))
     alice_client.get(work_url(project))
     first = leased_item(alice, project)
-    PrelabelFactory(item=first, labels=labels(power=1))
     Slot.objects.filter(item=first).update(leased_at=timezone.now() - timedelta(seconds=60))
 
     response = alice_client.post(
@@ -212,3 +213,16 @@ def test_a_claimed_time_longer_than_the_lease_is_capped_by_the_server_clock(
     alice_client.post(f"{work_url(project)}items/{item.pk}/", form_for(labels(), seconds=3600))
 
     assert Annotation.objects.get(item=item).seconds < 5
+
+
+def test_a_prelabel_that_arrives_after_the_item_was_shown_was_not_seen(
+    alice_client, alice, project
+):
+    alice_client.get(work_url(project))
+    item = leased_item(alice, project)
+    PrelabelFactory(item=item, labels=labels(power=1))  # the job finished meanwhile
+
+    alice_client.post(f"{work_url(project)}items/{item.pk}/", form_for(labels()))
+
+    annotation = Annotation.objects.get(item=item)
+    assert annotation.saw_prelabel is False and annotation.prelabel_kept is None
