@@ -1,4 +1,4 @@
-"""Review: disagreeing items queue up; a reviewer sets final labels, once, and the export uses them."""
+"""Review: disputed items queue up; a reviewer sets final labels, once; the export uses them."""
 
 import json
 

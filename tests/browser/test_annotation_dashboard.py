@@ -1,6 +1,8 @@
 """A researcher pre-labels a project, watches its dashboard fill as labels arrive, and adjudicates
 a disputed item, in a real browser on a desktop and on a phone."""
 
+import importlib
+
 import pytest
 from playwright.sync_api import expect
 
@@ -12,6 +14,18 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
+
+
+@pytest.fixture(autouse=True)
+def schwartz10(db):
+    """Make sure the seeded scheme is there.
+
+    After an earlier flushing test in the same session, serialized rollback does not always
+    bring the migration's data back (seen on SQLite and PostgreSQL with pytest-django 4.14).
+    """
+    from django.apps import apps
+
+    importlib.import_module("annotation.migrations.0002_seed_schwartz10").seed(apps, None)
 
 
 @pytest.fixture
