@@ -173,3 +173,41 @@ def test_a_researcher_reads_an_evaluator_card_and_an_alignment_report(
     expect(phone.locator("#distance")).to_be_visible()
     screenshot(phone, "training-policy-report-phone")
     assert model.pk
+
+
+def test_a_researcher_follows_a_training_job_with_its_live_metrics(
+    live_server, desktop, phone, screenshot
+):
+    from core.models import Job
+    from training.models import RunLog
+
+    rita = UserFactory(username="rita", role=User.Role.RESEARCHER)
+    job = Job.objects.create(
+        kind="training.align_policy",
+        created_by=rita,
+        status=Job.Status.RUNNING,
+        progress_done=3,
+        progress_total=10,
+        message="Aligning: GRPO step, reward -1.1000",
+    )
+    RunLog.objects.create(
+        job=job,
+        metrics=[
+            {"step": step, "reward": -1.4 + step / 10, "distance": 1.4 - step / 10}
+            for step in (1, 2, 3)
+        ],
+        lines=["step 0/10: generating the 'before' responses"],
+    )
+    sign_in(desktop, live_server.url, "rita")
+
+    desktop.goto(f"{live_server.url}/training/runs/{job.pk}/")
+
+    expect(desktop.locator("#last-metrics")).to_contain_text("Step 3")
+    expect(desktop.locator("#log")).to_contain_text("before")
+    assert chart_drawn(desktop, "metrics-chart")
+    screenshot(desktop, "training-run")
+
+    sign_in(phone, live_server.url, "rita")
+    phone.goto(f"{live_server.url}/training/align/")
+    expect(phone.get_by_role("button", name="Start")).to_be_visible()
+    screenshot(phone, "training-align-form-phone")
