@@ -2,20 +2,13 @@
 
 from django.urls import path
 
-from annotation import views
+from annotation import dashboard, views
 
 app_name = "annotation"
 
 urlpatterns = [
+    path("projects/", views.project_list, name="projects"),
     path("projects/<slug:slug>/", views.project_detail, name="project"),
-    path("work/<int:project_id>/", views.work, name="work"),
-    path("work/<int:project_id>/items/<int:item_id>/", views.work_submit, name="work_submit"),
-    path("work/<int:project_id>/items/<int:item_id>/pause/", views.work_pause, name="work_pause"),
-]
-
-from annotation import dashboard  # noqa: E402
-
-urlpatterns += [
     path("projects/<slug:slug>/prelabel/", dashboard.prelabel_panel, name="prelabel_panel"),
     path("projects/<slug:slug>/dashboard/", dashboard.project_dashboard_page, name="dashboard"),
     path("projects/<slug:slug>/review/", dashboard.review_queue_page, name="review"),
@@ -24,4 +17,7 @@ urlpatterns += [
         dashboard.review_item_page,
         name="review_item",
     ),
+    path("work/<int:project_id>/", views.work, name="work"),
+    path("work/<int:project_id>/items/<int:item_id>/", views.work_submit, name="work_submit"),
+    path("work/<int:project_id>/items/<int:item_id>/pause/", views.work_pause, name="work_pause"),
 ]

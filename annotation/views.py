@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -14,16 +14,37 @@ from annotation.assignment import (
     lease_release,
     worker_status_for,
 )
+from annotation.forms import ProjectForm
 from annotation.labelling import project_dimension_rows, slot_prelabel, worker_may_label
 from annotation.models import Item, Project, WorkerStatus
-from annotation.selectors import project_dimensions, project_item_counts
-from annotation.services import ItemImportRejected, annotation_submit, item_import
+from annotation.selectors import project_dimensions, project_item_counts, projects_with_counts
+from annotation.services import (
+    ItemImportRejected,
+    annotation_submit,
+    item_import,
+    project_create,
+)
 from core.roles import PARTICIPANT, RESEARCHER, role_required
 
 
 def _get_project_for_user(request: HttpRequest, slug: str) -> Project:
     # Every researcher sees every project today; the one place to narrow that later.
     return get_object_or_404(Project.objects.select_related("scheme", "study"), slug=slug)
+
+
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+def project_list(request: HttpRequest) -> HttpResponse:
+    """Researchers: every project with its counts, and a form to start a new one."""
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        project = project_create(created_by=request.user, **form.cleaned_data)
+        return redirect("annotation:project", slug=project.slug)
+    projects = projects_with_counts().select_related("study").order_by("name")
+    status = 400 if form.is_bound else 200
+    return render(
+        request, "annotation/projects.html", {"projects": projects, "form": form}, status=status
+    )
 
 
 @role_required(RESEARCHER)

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from annotation.models import Project, ValueScheme
 from tests.annotation.factories import ItemFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +84,36 @@ def test_every_annotation_model_has_an_admin_page(adam, model, project):
     client.force_login(adam)
 
     assert client.get(f"/admin/annotation/{model}/").status_code == 200
+
+
+def test_rita_lists_projects_and_creates_one_from_the_page(rita_client, project):
+    listing = rita_client.get("/annotation/projects/")
+    assert listing.status_code == 200
+    assert "Pilot project" in listing.content.decode()
+
+    scheme = ValueScheme.objects.get(key="schwartz10")
+    response = rita_client.post(
+        "/annotation/projects/",
+        {"name": "Second wave", "slug": "wave-2", "scheme": scheme.pk, "overlap": 5},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/annotation/projects/wave-2/"
+    created = Project.objects.get(slug="wave-2")
+    assert (created.overlap, created.created_by.username) == (5, "rita")
+
+
+def test_a_taken_short_name_is_refused_on_the_form(rita_client, project):
+    scheme = ValueScheme.objects.get(key="schwartz10")
+    response = rita_client.post(
+        "/annotation/projects/",
+        {"name": "Again", "slug": "pilot", "scheme": scheme.pk, "overlap": 3},
+    )
+
+    assert response.status_code == 400
+    assert "already exists" in response.content.decode()
+    assert Project.objects.filter(slug="pilot").count() == 1
+
+
+def test_participants_cannot_reach_the_project_list(alice_client, db):
+    assert alice_client.get("/annotation/projects/").status_code == 302
