@@ -56,13 +56,15 @@ def _card(value: Any, *, line: int, field: str) -> dict[str, Any]:
 
 
 def pairs_from_preferences(
-    records: Iterable[dict[str, Any]], *, prompt_for: Callable[[dict], str | None] | None = None
+    records: Iterable[dict[str, Any]],
+    *,
+    prompt_for: Callable[[dict], str | list[str] | None] | None = None,
 ) -> list[Pair]:
-    """Return one pair per preference line of the moral graph's export.
+    """Return the pairs of the moral graph's preference lines: one per line and prompt.
 
     The prompt is the line's ``prompt`` (or ``question``) when it has one, else what
-    ``prompt_for(line)`` returns (e.g. the question the wiser card was elicited on), else the
-    context itself.
+    ``prompt_for(line)`` returns (e.g. the questions asked in that context: one pair each),
+    else the context itself.
     """
     pairs = []
     for number, record in enumerate(records, start=1):
@@ -73,27 +75,29 @@ def pairs_from_preferences(
         context = record.get("context") or ""
         if not isinstance(context, str):
             raise PreferenceError(f"line {number}: context: expected text")
-        prompt = record.get("prompt") or record.get("question")
-        if not prompt and prompt_for:
-            prompt = prompt_for(record)
-        prompt = prompt or context
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise PreferenceError(f"line {number}: no prompt, question or context to ask")
-        pairs.append(
-            Pair(
-                prompt=prompt.strip(),
-                context=context,
-                wiser=wiser,
-                less_wise=less_wise,
-                meta={
-                    "context_id": record.get("context_id"),
-                    "wiser_id": wiser.get("id"),
-                    "less_wise_id": less_wise.get("id"),
-                    "counts": record.get("counts"),
-                    "rule": record.get("rule"),
-                },
+        prompts = record.get("prompt") or record.get("question")
+        if not prompts and prompt_for:
+            prompts = prompt_for(record)
+        prompts = prompts or context
+        for prompt in [prompts] if isinstance(prompts, str) else prompts:
+            if not isinstance(prompt, str) or not prompt.strip():
+                raise PreferenceError(f"line {number}: no prompt, question or context to ask")
+            pairs.append(
+                Pair(
+                    prompt=prompt.strip(),
+                    context=context,
+                    wiser=wiser,
+                    less_wise=less_wise,
+                    meta={
+                        "line": number,
+                        "context_id": record.get("context_id"),
+                        "wiser_id": wiser.get("id"),
+                        "less_wise_id": less_wise.get("id"),
+                        "counts": record.get("counts"),
+                        "rule": record.get("rule"),
+                    },
+                )
             )
-        )
     if not pairs:
         raise PreferenceError("there are no preferences to export")
     return pairs

@@ -565,20 +565,31 @@ def evaluator_train_start(
 # --- DPO preference data from the moral graph ---------------------------------------------------
 
 
-def _scenario_questions(records: list[dict]) -> dict:
-    """Return {scenario id: question} for the scenarios the cards were elicited on."""
+def _questions_for(records: list[dict]) -> Callable[[dict], list[str]]:
+    """Return a function giving a preference line its prompts: the question its wiser card
+    was elicited on, else the questions asked in its context (read from elicitation)."""
     from django.apps import apps
 
-    ids = {
-        card.get("scenario")
+    scenario_ids = {
+        record["wiser"].get("scenario")
         for record in records
-        for card in (record.get("wiser"), record.get("less_wise"))
-        if isinstance(card, dict) and card.get("scenario") is not None
+        if isinstance(record.get("wiser"), dict) and record["wiser"].get("scenario") is not None
     }
-    if not ids:
-        return {}
-    scenario = apps.get_model("elicitation", "Scenario")  # read only: the question asked
-    return dict(scenario.objects.filter(pk__in=ids).values_list("pk", "question"))
+    context_ids = {record.get("context_id") for record in records if record.get("context_id")}
+    scenario = apps.get_model("elicitation", "Scenario")
+    questions = dict(scenario.objects.filter(pk__in=scenario_ids).values_list("pk", "question"))
+    by_context: dict = {}
+    links = scenario.contexts.through.objects.filter(moralcontext_id__in=context_ids)
+    for context_id, question in links.order_by("scenario_id").values_list(
+        "moralcontext_id", "scenario__question"
+    ):
+        by_context.setdefault(context_id, []).append(question)
+
+    def prompts(line: dict) -> list[str]:
+        own = questions.get(line["wiser"].get("scenario"))
+        return [own] if own else by_context.get(line.get("context_id"), [])
+
+    return prompts
 
 
 def dpo_export(
@@ -595,8 +606,9 @@ def dpo_export(
     """Write DPO pairs (TRL's preference format) from the moral graph's preferences.
 
     Reads the deliberation's preferences (moralgraph's export) or a preferences JSONL file;
-    the prompt is the question the wiser card was elicited on (else the context). Returns
-    the counts and where the file is; writes nothing unless every pair was generated.
+    the prompts are the question the wiser card was elicited on, else the questions asked in
+    its context (one pair each), else the context itself. Returns the counts and where the
+    file is; writes nothing unless every pair was generated.
     """
     from training import preferences
 
@@ -605,10 +617,7 @@ def dpo_export(
             records = preferences.read_preferences(preferences_file)
         else:
             records = _deliberation_preferences(deliberation, rule)
-        questions = _scenario_questions(records)
-        pairs = preferences.pairs_from_preferences(
-            records, prompt_for=lambda line: questions.get(line["wiser"].get("scenario"))
-        )
+        pairs = preferences.pairs_from_preferences(records, prompt_for=_questions_for(records))
         policy_check(policy)
         generator = preferences.CardGuidedPolicy(policy, max_new_tokens=max_new_tokens)
         rows = preferences.preference_rows(

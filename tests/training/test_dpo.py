@@ -146,6 +146,9 @@ def test_export_dpo_from_a_deliberation_uses_the_moral_graph(db, tiny_policy, tm
 
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows and all(set(row) == {"prompt", "chosen", "rejected"} for row in rows)
+    # The prompts are the questions asked in each preference's context, not the context.
+    questions = {case["question"] for case in tiny_dump()["cases.json"]}
+    assert {row["prompt"][0]["content"] for row in rows} <= questions
 
 
 def test_an_unknown_policy_or_deliberation_is_refused_and_nothing_written(
