@@ -13,6 +13,7 @@ their own, outside the k slots.
 
 import math
 import zlib
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -246,7 +247,7 @@ def _resume(*, slot: Slot, project: Project, worker: User) -> bool:
     # Conditional: the slot may have gone to someone else since it was read.
     fields = _lease_fields(project, worker, timezone.now())
     try:
-        with transaction.atomic():
+        with _one_statement():
             won = Slot.objects.filter(
                 pk=slot.pk, worker=worker, state__in=[Slot.State.LEASED, Slot.State.FREE]
             ).update(state=fields["state"], lease_expires=fields["lease_expires"])
@@ -276,6 +277,17 @@ def _lease_fields(project: Project, worker: User, now) -> dict:
 
 
 CONFLICT = Slot()  # the claim broke a one-lease-per-worker constraint
+
+
+def _one_statement():
+    """Guard one statement that may break a constraint.
+
+    In autocommit mode the statement is its own transaction and a failure leaves nothing behind,
+    so it needs no BEGIN/COMMIT round trips; inside a caller's transaction a savepoint keeps the
+    failure from breaking it.
+    """
+    return transaction.atomic() if connection.in_atomic_block else nullcontext()
+
 
 # One statement claims a slot: the lowest free one on an item the worker holds no slot of. On
 # PostgreSQL the inner SELECT locks the row and skips rows other claims hold (SKIP LOCKED); the
@@ -312,7 +324,7 @@ def _claim_regular(*, project: Project, worker: User, now) -> Slot | None:
         worker.pk,
     ]
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with _one_statement(), connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
     except IntegrityError:
@@ -406,6 +418,13 @@ def lease_release(*, item: Item, worker: User) -> bool:
     return bool(freed or deleted)
 
 
+COMPLETE_SQL = """
+UPDATE {slot} SET state = 'done', lease_expires = NULL
+WHERE item_id = %s AND worker_id = %s AND state IN ('leased', 'free')
+RETURNING id, project_id, item_id, position, state, worker_id, blind, leased_at, lease_expires
+"""
+
+
 def slot_complete(*, item: Item, worker: User) -> Slot:
     """Mark the worker's slot on ``item`` done (inside the caller's transaction) and return it.
 
@@ -414,11 +433,11 @@ def slot_complete(*, item: Item, worker: User) -> Slot:
     are not thrown away. Raise ``NotAssigned`` when the item is not theirs (never was, or
     their place went to someone else).
     """
-    mine = Slot.objects.filter(
-        item=item, worker=worker, state__in=[Slot.State.LEASED, Slot.State.FREE]
-    )
-    if mine.update(state=Slot.State.DONE, lease_expires=None):
-        return Slot.objects.get(item=item, worker=worker)
+    # One statement marks the slot done and returns it (RETURNING: SQLite 3.35, PostgreSQL).
+    sql = COMPLETE_SQL.format(slot=connection.ops.quote_name(Slot._meta.db_table))
+    done = list(Slot.objects.raw(sql, [item.pk, worker.pk]))
+    if done:
+        return done[0]
     raise NotAssigned(
         "This item is not leased to you (or your time on it ran out and someone else took it).",
         field="item",

@@ -1,10 +1,38 @@
 """Reads for the labelling loop: what a worker may label and what they are shown."""
 
+import time
+
 from django.db.models import Count
 
-from annotation.models import Prelabel, Project, QualityFlag, Slot, ValueDimension, WorkerStatus
+from annotation.models import (
+    Prelabel,
+    Project,
+    QualityFlag,
+    Slot,
+    ValueDimension,
+    ValueScheme,
+    WorkerStatus,
+)
 from annotation.quality import gold_accuracy_by_worker
 from core.models import Participation, User
+
+# The dimension keys of each scheme, read once a minute per process instead of once per request
+# of the annotate loop. Keyed by the scheme's id and creation time, so a scheme made under a
+# re-used id (a fresh test database) is never mistaken for an old one; the minute bounds how long
+# an edit of a scheme's dimensions in the admin takes to reach a running server.
+DIMENSION_KEYS_TTL = 60.0
+_dimension_keys: dict[tuple, tuple[float, list[str]]] = {}
+
+
+def scheme_dimension_keys(*, scheme: ValueScheme) -> list[str]:
+    """Return ``scheme.dimension_keys()``, cached in this process for ``DIMENSION_KEYS_TTL``."""
+    key = (scheme.pk, scheme.created)
+    cached = _dimension_keys.get(key)
+    now = time.monotonic()
+    if cached is None or now - cached[0] > DIMENSION_KEYS_TTL:
+        cached = (now, scheme.dimension_keys())
+        _dimension_keys[key] = cached
+    return list(cached[1])
 
 
 def worker_may_label(*, project: Project, user: User) -> bool:
@@ -52,7 +80,7 @@ def leased_item_payload(*, slot: Slot, project: Project) -> dict:
             if prelabel
             else None
         ),
-        "dimensions": project.scheme.dimension_keys(),
+        "dimensions": scheme_dimension_keys(scheme=project.scheme),
         "lease_expires": slot.lease_expires,
     }
 

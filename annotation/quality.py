@@ -91,7 +91,9 @@ def annotation_review(
             updates["kept_streak"] = 0
 
     if item.is_gold and item.kind == "task":
-        accuracy, n_gold = _gold_accuracy(project=project, worker=annotation.annotator)
+        accuracy, n_gold = _gold_accuracy(
+            project=project, worker=annotation.annotator, keys=dimension_keys
+        )
         if n_gold >= project.gold_min_items and accuracy < project.min_gold_accuracy:
             flags.append((QualityFlag.Kind.GOLD, f"{accuracy:.0%} over {n_gold} gold items"))
 
@@ -113,7 +115,7 @@ def annotation_review(
     outcome.flags = [kind for kind, _ in flags]
     if not flags:
         return outcome  # thresholds only move with new flags
-    status.refresh_from_db()
+    status.refresh_from_db(fields=["n_flags", "state"])
     outcome.state = _apply_thresholds(project=project, status=status)
     return outcome
 
@@ -135,14 +137,13 @@ def _apply_thresholds(*, project: Project, status: WorkerStatus) -> str:
             from annotation.models import Slot
 
             Slot.objects.filter(
-                project=project, worker=status.worker, state=Slot.State.LEASED
+                project=project, worker_id=status.worker_id, state=Slot.State.LEASED
             ).update(state=Slot.State.FREE, worker=None, leased_at=None, lease_expires=None)
         status.state = state
     return state
 
 
-def _gold_accuracy(*, project: Project, worker: User) -> tuple[float, int]:
-    keys = project.scheme.dimension_keys()
+def _gold_accuracy(*, project: Project, worker: User, keys: list[str]) -> tuple[float, int]:
     right = total = n = 0
     for labels, reference in Annotation.objects.filter(
         item__project=project, item__is_gold=True, item__kind="task", annotator=worker

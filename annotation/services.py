@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from annotation.assignment import NotAssigned, slot_complete, slots_ensure, worker_status_for
 from annotation.importing import ImportFileError, LineError, ParsedItem, parse_items
+from annotation.labelling import scheme_dimension_keys
 from annotation.models import Annotation, Item, Prelabel, Project, ValueDimension, ValueScheme
 from annotation.quality import QualityOutcome, annotation_review
 from core.models import Study, User
@@ -298,15 +299,12 @@ def annotation_submit(
     if project is not None and item.project_id != project.pk:
         raise ValidationError({"item": [f"item {item.pk} belongs to another project"]})
     project = item.project
-    existing = Annotation.objects.filter(item=item, annotator=worker).first()
-    if existing is not None:
-        return SubmitResult(annotation=existing, created=False)
-    dimension_keys = project.scheme.dimension_keys()
-    cleaned = labels_clean(labels=labels, dimension_keys=dimension_keys)
-    status = worker_status_for(project=project, worker=worker)
-    if not status.may_label:
-        raise PermissionDenied("You can no longer label items in this project.")
     try:
+        dimension_keys = scheme_dimension_keys(scheme=project.scheme)
+        cleaned = labels_clean(labels=labels, dimension_keys=dimension_keys)
+        status = worker_status_for(project=project, worker=worker)
+        if not status.may_label:
+            raise PermissionDenied("You can no longer label items in this project.")
         with transaction.atomic():
             slot = slot_complete(item=item, worker=worker)
             prelabel = _prelabel_shown(item, leased_at=slot.leased_at)
@@ -330,8 +328,10 @@ def annotation_submit(
                 status=status,
                 dimension_keys=dimension_keys,
             )
-    except (IntegrityError, NotAssigned):
-        # A concurrent submit of the same form won; answer with what it stored.
+    except (ValidationError, PermissionDenied, NotAssigned, IntegrityError):
+        # A repeated submit (double click, retry, a concurrent submit of the same form that
+        # won) finds its slot done: answer with what the first one stored, whatever this one
+        # says. Looked up only on failure, so a first submit does not pay for the check.
         existing = Annotation.objects.filter(item=item, annotator=worker).first()
         if existing is None:
             raise
