@@ -113,8 +113,8 @@ def annotation_review(
         updates["n_flags"] = F("n_flags") + len(flags)
     WorkerStatus.objects.filter(pk=status.pk).update(**updates)
     outcome.flags = [kind for kind, _ in flags]
-    if not flags:
-        return outcome  # thresholds only move with new flags
+    if not flags or not (project.flags_warn or project.flags_stop):
+        return outcome  # thresholds only move with new flags, and only if the project has any
     status.refresh_from_db(fields=["n_flags", "state"])
     outcome.state = _apply_thresholds(project=project, status=status)
     return outcome
