@@ -1,6 +1,9 @@
 """Factories for the annotation app's models (factory_boy); projects use the seeded schwartz10."""
 
+import importlib
+
 import factory
+from django.apps import apps
 
 from annotation.models import Annotation, Item, Prelabel, Project, ValueScheme
 from tests.factories import UserFactory
@@ -24,13 +27,26 @@ def labels(**given: int) -> dict[str, int]:
     return {key: given.get(key, 0) for key in SCHWARTZ10}
 
 
+def schwartz10_scheme() -> ValueScheme:
+    """Return the seeded schwartz10 scheme, seeding it again if a flushing test wiped it.
+
+    A ``transaction=True`` test empties every table when it ends, the migration's seed included,
+    and pytest-django's serialized rollback does not always bring it back for the next one.
+    """
+    scheme = ValueScheme.objects.filter(key="schwartz10").first()
+    if scheme is None:
+        importlib.import_module("annotation.migrations.0002_seed_schwartz10").seed(apps, None)
+        scheme = ValueScheme.objects.get(key="schwartz10")
+    return scheme
+
+
 class ProjectFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Project
 
     name = factory.Sequence(lambda n: f"Project {n}")
     slug = factory.Sequence(lambda n: f"project-{n}")
-    scheme = factory.LazyFunction(lambda: ValueScheme.objects.get(key="schwartz10"))
+    scheme = factory.LazyFunction(schwartz10_scheme)
     overlap = 3
 
 

@@ -125,6 +125,8 @@
     var target = event.target;
     if (target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type === "text"))) return;
     var key = event.key;
+    // A key pressed between htmx's swap and its settle event must reach the new item.
+    if (state.form && !document.body.contains(state.form)) bind(document);
     if (!state.form || !document.body.contains(state.form)) {
       var next = document.querySelector("#continue");
       if (next && key === "Enter") { event.preventDefault(); next.click(); }
@@ -160,7 +162,7 @@
   });
 
   // #work is swapped whole (outerHTML): bind to whatever fragment is on the page now.
-  document.addEventListener("htmx:afterSettle", function () { bind(document); });
+  document.addEventListener("htmx:afterSwap", function () { bind(document); });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { bind(document); });
   } else { bind(document); }
