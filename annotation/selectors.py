@@ -59,11 +59,11 @@ def items_for_export(
     annotation in [since, until) (each record still carries all its annotations, so its
     labels are the item's labels).
     """
-    items = Item.objects.filter(project=project).order_by("pk")
+    # Training items and attention checks are scaffolding for workers, not data.
+    items = Item.objects.filter(project=project, kind="task").order_by("pk")
     if complete_only:
-        items = items.annotate(n_annotations=Count("annotations")).filter(
-            n_annotations__gte=project.overlap
-        )
+        counted = Count("annotations", filter=Q(annotations__excluded=False))
+        items = items.annotate(n_annotations=counted).filter(n_annotations__gte=project.overlap)
     if adjudicated_only:
         items = items.filter(adjudication__isnull=False)
     if since is not None or until is not None:
@@ -94,7 +94,10 @@ def annotations_by_item(*, item_ids: list[int]) -> dict[int, list[dict]]:
         # The range beside the list lets the planner pick the (item, annotator) index even
         # before the table has statistics (a fresh import, autovacuum behind).
         Annotation.objects.filter(
-            item_id__in=item_ids, item_id__gte=min(item_ids), item_id__lte=max(item_ids)
+            item_id__in=item_ids,
+            item_id__gte=min(item_ids),
+            item_id__lte=max(item_ids),
+            excluded=False,  # a worker the researcher excluded no longer counts
         )
         .order_by("item_id", "created", "pk")
         .values_list(

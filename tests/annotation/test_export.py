@@ -195,3 +195,20 @@ def test_alice_may_not_export(labelled_project, api_for, alice):
     response = api_for(alice).get(f"/api/annotation/projects/{labelled_project.pk}/export/")
 
     assert response.status_code == 403
+
+
+def test_training_items_and_attention_checks_are_not_exported(labelled_project):
+    ItemFactory(project=labelled_project, external_id="practice", kind="training")
+    ItemFactory(project=labelled_project, external_id="check", kind="attention")
+
+    assert [record["id"] for record in export(labelled_project)] == ["x1", "x2"]
+
+
+def test_an_excluded_workers_labels_no_longer_count(labelled_project, bob):
+    bob.annotations.update(excluded=True)
+
+    first = export(labelled_project)[0]
+
+    assert first["n_annotations"] == 2
+    assert [a["labels"]["power"] for a in first["annotations"]] == [1, -1]
+    assert export(labelled_project, complete_only=True) == []
