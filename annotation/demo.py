@@ -3,7 +3,8 @@
 from annotation.importing import item_hash
 from annotation.models import Item, Project, ValueScheme
 from annotation.services import DEFAULT_SCHEME, project_create
-from core.models import Study, User
+from annotation.study_tasks import KIND as LABEL_TASK
+from core.models import Study, StudyTask, User
 
 DEMO_PROJECT = "demo-fulcra"
 DEMO_STUDY = "demo"
@@ -116,4 +117,15 @@ def seed_demo() -> list[str]:
     # The unique external id makes a second run add nothing.
     Item.objects.bulk_create(items, ignore_conflicts=True)
     lines.append(f"annotation project {project.slug}: {project.items.count()} items")
+    study = Study.objects.filter(slug=DEMO_STUDY).first()
+    if study is not None and not study.tasks.filter(kind=LABEL_TASK).exists():
+        StudyTask.objects.create(
+            study=study,
+            kind=LABEL_TASK,
+            title="Label AI answers on values",
+            instructions="Say for each value whether an AI's answer upholds or violates it.",
+            position=study.tasks.count() + 5,
+            config={"project": project.pk},
+        )
+        lines.append("added a labelling task to the demo study")
     return lines
