@@ -5,13 +5,13 @@ import json
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import JobOutputSerializer
 from core.roles import IsAnyRole, IsResearcher
 from elicitation.models import Deliberation, MoralContext, ValuesCard
 from elicitation.selectors import card_as_contract
@@ -199,33 +199,38 @@ class NextStoryApi(APIView):
 
 
 class StoriesGenerateApi(APIView):
-    """Researchers: start the job that writes upgrade stories (both directions of each pair)."""
+    """Researchers: start the job that writes upgrade stories (both directions of each pair).
+
+    An ``Idempotency-Key`` header (scoped to the user) makes retries return the same job; the
+    older ``idempotency_key`` body field is still read when no header is sent.
+    """
 
     permission_classes = [IsResearcher]
 
     class InputSerializer(serializers.Serializer):
         contexts = serializers.ListField(child=serializers.IntegerField(), required=False)
         pairs_per_card = serializers.IntegerField(required=False, min_value=1, max_value=50)
-        idempotency_key = serializers.CharField(required=False, max_length=100)
+        idempotency_key = serializers.CharField(
+            required=False, max_length=100, help_text="Deprecated: send an Idempotency-Key header."
+        )
 
-    @extend_schema(request=InputSerializer, responses={202: dict})
+    @extend_schema(request=InputSerializer, responses={202: JobOutputSerializer})
     def post(self, request, name: str):
         deliberation = get_object_or_404(Deliberation, name=name)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        key = values.get("idempotency_key")
+        key = request.headers.get("Idempotency-Key") or values.get("idempotency_key")
         job = stories_generation_start(
             deliberation=deliberation,
             user=request.user,
             context_ids=values.get("contexts"),
             pairs_per_card=values.get("pairs_per_card"),
-            idempotency_key=f"moralgraph-stories-{deliberation.pk}-{key}" if key else None,
+            idempotency_key=(
+                f"moralgraph-stories:{deliberation.pk}:{request.user.pk}:{key}" if key else None
+            ),
         )
-        return Response(
-            {"job": str(job.pk), "status": job.status, "url": reverse("core:job", args=[job.pk])},
-            status=status.HTTP_202_ACCEPTED,
-        )
+        return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ExplorerContextApi(APIView):

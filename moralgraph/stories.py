@@ -19,12 +19,13 @@ from django.db.models import Q
 from pydantic import BaseModel, Field
 
 from core import llm
-from elicitation.models import Deliberation, MoralContext, ValuesCard
+from elicitation.clustering import cosine_matrix
+from elicitation.dedup import cards_embed
+from elicitation.models import CardEmbedding, Deliberation, MoralContext, ValuesCard
 from moralgraph.models import GraphSettings, UpgradeStory
 
 PROMPT_NAME = "moralgraph.upgrade_story"
 PROMPT_VERSION = "2026-11-24.1"
-EMBED_BATCH = 64
 
 SYSTEM_PROMPT = """\
 You help run a study of how people's values mature. You are given a situation (a "context") and \
@@ -96,9 +97,7 @@ def nearest_pairs(vectors: np.ndarray, per_item: int) -> list[tuple[int, int]]:
     count = len(vectors)
     if count < 2 or per_item < 1:
         return []
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    unit = vectors / np.where(norms == 0, 1, norms)
-    similarity = unit @ unit.T
+    similarity = cosine_matrix(vectors)
     np.fill_diagonal(similarity, -np.inf)
     pairs = set()
     take = min(per_item, count - 1)
@@ -109,14 +108,12 @@ def nearest_pairs(vectors: np.ndarray, per_item: int) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
-def _embed_cards(cards: list[ValuesCard], *, user) -> np.ndarray:
-    texts = [f"{card.title}. {card.description} {' '.join(card.policies)}" for card in cards]
-    vectors: list[list[float]] = []
-    for start in range(0, len(texts), EMBED_BATCH):
-        vectors += llm.embed(
-            texts[start : start + EMBED_BATCH], purpose="moralgraph.pairs", user=user
-        )
-    return np.array(vectors, dtype=float)
+def card_vectors(cards: list[ValuesCard]) -> dict[int, np.ndarray]:
+    """Return each card's embedding by id, embedding (through elicitation's cache, keyed by the
+    card's wording and the embedding model) only the cards not embedded yet."""
+    cards_embed(cards=cards)
+    rows = CardEmbedding.objects.filter(card__in=cards).values_list("card_id", "vector")
+    return {card_id: np.frombuffer(bytes(vector), dtype="<f4") for card_id, vector in rows}
 
 
 def candidate_pairs(
@@ -124,13 +121,12 @@ def candidate_pairs(
 ) -> dict[int, list[tuple[ValuesCard, ValuesCard]]]:
     """Return, per context id, the ordered pairs to tell: both directions of each nearest pair."""
     by_context: dict[int, list[tuple[ValuesCard, ValuesCard]]] = {}
-    embedded: dict[int, np.ndarray] = {}
+    cards_by_context = {context.pk: cards_for_context(context) for context in contexts}
+    embedded = card_vectors(
+        list({card.pk: card for cards in cards_by_context.values() for card in cards}.values())
+    )
     for context in contexts:
-        cards = cards_for_context(context)
-        missing = [card for card in cards if card.pk not in embedded]
-        if missing:
-            for card, vector in zip(missing, _embed_cards(missing, user=user), strict=True):
-                embedded[card.pk] = vector
+        cards = cards_by_context[context.pk]
         if len(cards) < 2:
             by_context[context.pk] = []
             continue

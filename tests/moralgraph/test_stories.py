@@ -142,12 +142,56 @@ def test_a_researcher_starts_story_writing_from_the_page_once_per_click(
 
 
 def test_a_researcher_starts_story_writing_through_the_api(world, api_for, rita, alice):
-    body = {"pairs_per_card": 2, "idempotency_key": "k"}
-    url = "/api/moralgraph/deliberations/mg/stories/generate/"
-    response = api_for(rita).post(url, body, format="json")
-    again = api_for(rita).post(url, body, format="json")
+    from tests.factories import UserFactory
 
-    assert response.status_code == 202
-    assert response.json()["job"] == again.json()["job"]
-    assert Job.objects.get().params == {"deliberation": world.deliberation.pk, "pairs_per_card": 2}
+    url = "/api/moralgraph/deliberations/mg/stories/generate/"
+    body = {"pairs_per_card": 2}
+    response = api_for(rita).post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    again = api_for(rita).post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k")
+
+    assert response.status_code == again.status_code == 202
+    job = Job.objects.get()
+    # The same job output as every other job endpoint, and a retry returns the same job.
+    assert response.json()["id"] == again.json()["id"] == str(job.pk)
+    assert response.json()["kind"] == GENERATE_STORIES_JOB
+    assert {"status", "percent", "message"} <= set(response.json())
+    assert job.params == {"deliberation": world.deliberation.pk, "pairs_per_card": 2}
+    # The key is the user's own: another researcher's request with the same key is a new job.
+    other = UserFactory(username="rosa", role=rita.role)
+    theirs = api_for(other).post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    assert theirs.status_code == 202 and theirs.json()["id"] != str(job.pk)
     assert api_for(alice).post(url, body, format="json").status_code == 403
+
+
+def test_the_old_idempotency_key_body_field_still_makes_retries_safe(world, api_for, rita):
+    url = "/api/moralgraph/deliberations/mg/stories/generate/"
+    body = {"idempotency_key": "old-client"}
+    first = api_for(rita).post(url, body, format="json")
+    second = api_for(rita).post(url, body, format="json")
+
+    assert first.json()["id"] == second.json()["id"]
+    assert Job.objects.filter(kind=GENERATE_STORIES_JOB).count() == 1
+
+
+def _embedded_texts(llm_double) -> list[str]:
+    texts = []
+    for request in llm_double.embedding_requests:
+        body = request["input"]
+        texts += [body] if isinstance(body, str) else list(body)
+    return texts
+
+
+def test_a_run_embeds_only_the_cards_not_embedded_yet(world, llm_double):
+    stories_generate(deliberation=world.deliberation, run_id="run-1", per_card=1)
+    first = _embedded_texts(llm_double)
+    # Each of the five values is embedded once.
+    assert len(first) == len(set(first)) == 5
+
+    stories_generate(deliberation=world.deliberation, run_id="run-2", per_card=2)
+    assert _embedded_texts(llm_double) == first
+
+    world.a.description = "Tell the truth, kindly, and stay with them"
+    world.a.save()
+    stories_generate(deliberation=world.deliberation, run_id="run-3", per_card=1)
+    again = _embedded_texts(llm_double)[len(first) :]
+    assert len(again) == 1 and "stay with them" in again[0]
