@@ -24,8 +24,8 @@ from moralgraph.selectors import (
     preferences_for_deliberation,
     value_detail,
 )
-from moralgraph.services import impression_record, stories_generation_start, vote_submit
-from moralgraph.voting import story_next_for_voter, votes_by_voter
+from moralgraph.services import stories_generation_start, story_show_next, vote_submit
+from moralgraph.voting import votes_by_voter
 
 
 class GraphQuerySerializer(serializers.Serializer):
@@ -180,10 +180,9 @@ class NextStoryApi(APIView):
     @extend_schema(responses={200: dict, 204: None})
     def get(self, request, name: str):
         deliberation = get_object_or_404(Deliberation, name=name)
-        story = story_next_for_voter(voter=request.user, deliberation=deliberation)
+        story = story_show_next(voter=request.user, deliberation=deliberation)
         if story is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        impression_record(voter=request.user, story=story)
         return Response(
             {
                 "story": {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -10,6 +12,7 @@ from core.models import Job, User
 from elicitation.models import Deliberation, MoralContext, ValuesCard
 from moralgraph.models import FairnessAnswer, GraphSettings, StoryImpression, UpgradeStory, Vote
 from moralgraph.snapshots import RECOMPUTE_JOB, snapshots_mark_changed
+from moralgraph.voting import story_next_for_voter
 
 
 @transaction.atomic
@@ -74,6 +77,23 @@ def impression_record(*, voter: User, story: UpgradeStory) -> StoryImpression:
     """Record that ``story`` was shown to ``voter`` (once, however often it is shown)."""
     impression, _created = StoryImpression.objects.get_or_create(voter=voter, story=story)
     return impression
+
+
+@transaction.atomic
+def story_show_next(
+    *, voter: User, deliberation: Deliberation, rng: random.Random | None = None
+) -> UpgradeStory | None:
+    """Return the story ``voter`` judges next and record it as shown, or None when none is left.
+
+    A story shown and not yet voted on is returned again, and requests of one voter are taken
+    one at a time (the voter's row is locked), so two tabs or a double reload never leave the
+    voter with two pairs to judge.
+    """
+    User.objects.select_for_update().filter(pk=voter.pk).values_list("pk").first()
+    story = story_next_for_voter(voter=voter, deliberation=deliberation, rng=rng)
+    if story is not None:
+        impression_record(voter=voter, story=story)
+    return story
 
 
 @transaction.atomic

@@ -29,16 +29,16 @@ from moralgraph.selectors import min_votes, positions_for_voter, rule_for
 from moralgraph.services import (
     fairness_answer_set,
     graph_rule_set,
-    impression_record,
     scores_recompute_start,
     stories_generation_start,
+    story_show_next,
     vote_submit,
     voting_policy_set,
 )
 from moralgraph.snapshots import rule_text
 from moralgraph.study_tasks import KIND as VOTE_TASK_KIND
 from moralgraph.study_tasks import task_votes_needed
-from moralgraph.voting import graph_settings, story_next_for_voter, votes_by_voter
+from moralgraph.voting import graph_settings, votes_by_voter
 
 EVERYONE = (PARTICIPANT, RESEARCHER, ADMIN)
 
@@ -234,9 +234,7 @@ def _vote_context(request: HttpRequest, deliberation: Deliberation, **extra) -> 
     done = votes_by_voter(voter=request.user, deliberation=deliberation)
     story = None
     if done < needed:
-        story = story_next_for_voter(voter=request.user, deliberation=deliberation)
-        if story is not None:
-            impression_record(voter=request.user, story=story)
+        story = story_show_next(voter=request.user, deliberation=deliberation)
     return {
         "deliberation": deliberation,
         "story": story,

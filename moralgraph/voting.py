@@ -94,20 +94,49 @@ def story_next_for_voter(
     ]
     if not candidates:
         return None
-    vote_counts = Counter(
-        {
-            (row["from_card_id"], row["to_card_id"], row["context_id"]): row["n"]
-            for row in Vote.objects.filter(deliberation=deliberation)
-            .values("from_card_id", "to_card_id", "context_id")
-            .annotate(n=Count("pk"))
-        }
-    )
+    vote_counts = pair_vote_counts(deliberation=deliberation, pairs=candidates)
     power = max(0.0, policy.pair_weight_power)
     weights = [1.0 / (1 + vote_counts[key]) ** power for key in candidates]
     chosen = (rng or random).choices(candidates, weights=weights, k=1)[0]
     return UpgradeStory.objects.select_related("from_card", "to_card", "context").get(
         pk=latest[chosen]
     )
+
+
+# Above this many candidate pairs, the count query filters by the pairs' cards and contexts (a
+# superset read through the (context, from_card, to_card) index) instead of spelling each pair.
+PAIRS_SPELLED_OUT = 200
+
+
+def pair_vote_counts(
+    *, deliberation: Deliberation, pairs: list[tuple[int, int, int]]
+) -> Counter[tuple[int, int, int]]:
+    """Return the votes on each ``(from id, to id, context id)`` pair of ``pairs`` (one query
+    reading only those pairs' votes, not every vote of the deliberation)."""
+    if not pairs:
+        return Counter()
+    votes = Vote.objects.filter(deliberation=deliberation)
+    if len(pairs) <= PAIRS_SPELLED_OUT:
+        spelled = Q()
+        for from_id, to_id, context_id in pairs:
+            spelled |= Q(context_id=context_id, from_card_id=from_id, to_card_id=to_id)
+        votes = votes.filter(spelled)
+    else:
+        votes = votes.filter(
+            context_id__in={c for _f, _t, c in pairs},
+            from_card_id__in={f for f, _t, _c in pairs},
+            to_card_id__in={t for _f, t, _c in pairs},
+        )
+    wanted = set(pairs)
+    counts: Counter[tuple[int, int, int]] = Counter()
+    for from_id, to_id, context_id, n in (
+        votes.values_list("from_card_id", "to_card_id", "context_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        if (from_id, to_id, context_id) in wanted:
+            counts[(from_id, to_id, context_id)] = n
+    return counts
 
 
 def votes_by_voter(*, voter: User, deliberation: Deliberation) -> int:

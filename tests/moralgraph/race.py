@@ -1,4 +1,4 @@
-"""Concurrent votes on one pair, in real threads, each with its own connection.
+"""Concurrent votes on one pair, or next-story requests, in threads with their own connections.
 
 On PostgreSQL the test calls ``scenario_votes`` in-process. SQLite's test database lives in
 shared memory, which has table locks instead of SQLite's file locking, so there the test runs
@@ -67,6 +67,34 @@ def scenario_votes(n_voters: int = 8) -> dict:
     }
 
 
+def scenario_next(n_requests: int = 6) -> dict:
+    """One voter opens the vote page in several tabs at once: each asks for the next story."""
+    from moralgraph.models import StoryImpression
+    from moralgraph.services import story_show_next
+    from tests.moralgraph.conftest import World, make_voter
+
+    world = World(make_voter("race-author"))
+    for from_card, to_card in [(world.b, world.c), (world.c, world.b), (world.d, world.e)]:
+        world.story(world.distress if from_card != world.d else world.deciding, from_card, to_card)
+    voter = make_voter("race-tabs")
+
+    def show(_i):
+        story = story_show_next(voter=voter, deliberation=world.deliberation)
+        return story.pk if story else None
+
+    shown = race(n_requests, show)
+    return {
+        "errors": [repr(r) for r in shown if isinstance(r, Exception)],
+        "shown": sorted({r for r in shown if not isinstance(r, Exception)}),
+        "impressions": sorted(
+            StoryImpression.objects.filter(voter=voter).values_list("story_id", flat=True)
+        ),
+    }
+
+
+SCENARIOS = {"votes": scenario_votes, "next": scenario_next}
+
+
 def main() -> None:
     """Migrate the database DATABASE_URL names, run the scenario, print the facts as JSON."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "valuelab.settings")
@@ -76,7 +104,8 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    json.dump(scenario_votes(), sys.stdout)
+    scenario = SCENARIOS[sys.argv[1] if len(sys.argv) > 1 else "votes"]
+    json.dump(scenario(), sys.stdout)
 
 
 if __name__ == "__main__":

@@ -217,11 +217,11 @@ def test_the_voting_task_links_to_the_page_and_is_done_after_n_votes(world, bob,
 # --- concurrency ------------------------------------------------------------------------------
 
 
-def _race_on_sqlite_file(tmp_path) -> dict:
+def _race_on_sqlite_file(tmp_path, scenario: str = "votes") -> dict:
     path = tmp_path / "race.sqlite3"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "CELERY_BROKER_URL": "memory://"}
     done = subprocess.run(
-        [sys.executable, "-m", "tests.moralgraph.race"],
+        [sys.executable, "-m", "tests.moralgraph.race", scenario],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -246,6 +246,52 @@ def test_concurrent_votes_on_one_pair_are_all_counted_and_revotes_never_duplicat
     assert facts["updated"] == [False] * 8
     assert facts["votes"] == facts["not_wiser"] == 8
     assert facts["changes"] == 16
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tabs_opened_at_once_leave_the_voter_one_pair_to_judge(tmp_path):
+    if connection.vendor == "sqlite":
+        facts = _race_on_sqlite_file(tmp_path, "next")
+    else:
+        from tests.moralgraph.race import scenario_next
+
+        facts = scenario_next()
+
+    assert facts["errors"] == []
+    assert len(facts["shown"]) == 1
+    assert facts["impressions"] == facts["shown"]
+
+
+def test_a_reload_after_new_stories_keeps_the_pending_pair(world, bob_client, bob):
+    world.story(world.distress, world.b, world.c)
+    bob_client.get(VOTE)
+    for from_card, to_card in [(world.c, world.a), (world.d, world.e), (world.a, world.b)]:
+        context = world.deciding if from_card == world.d else world.distress
+        world.story(context, from_card, to_card)
+
+    for _ in range(3):
+        bob_client.get(VOTE)
+
+    assert StoryImpression.objects.filter(voter=bob).count() == 1
+
+
+def test_pair_vote_counts_read_only_the_pairs_asked_for(world, bob, monkeypatch):
+    from moralgraph import voting
+
+    asked = world.story(world.distress, world.b, world.c)
+    other = world.story(world.distress, world.c, world.a)
+    voters = [make_voter(f"counter{i}") for i in range(3)]
+    for voter in voters:
+        for story in (asked, other):
+            impression_record(voter=voter, story=story)
+            vote_submit(voter=voter, deliberation=world.deliberation, story=story, choice="wiser")
+    key = (asked.from_card_id, asked.to_card_id, asked.context_id)
+    unvoted = (world.d.pk, world.e.pk, world.deciding.pk)
+
+    for spelled_out in (200, 0):  # each pair spelled out, then the cards-and-contexts filter
+        monkeypatch.setattr(voting, "PAIRS_SPELLED_OUT", spelled_out)
+        counts = voting.pair_vote_counts(deliberation=world.deliberation, pairs=[key, unvoted])
+        assert dict(counts) == {key: 3}
 
 
 def test_a_script_takes_the_next_story_through_the_api_and_votes_on_it(world, api_for, bob):
