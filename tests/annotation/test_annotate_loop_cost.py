@@ -1,0 +1,95 @@
+"""What the annotate loop costs the database, and the repeated submits its shortcuts must keep."""
+
+import pytest
+
+from annotation.assignment import slots_ensure
+from annotation.models import Annotation, WorkerStatus
+from tests.annotation.factories import ItemFactory, PrelabelFactory, ProjectFactory, labels
+
+
+@pytest.fixture
+def project(db):
+    project = ProjectFactory(overlap=2, blind_share=0, gold_rate=0, min_seconds=0)
+    for _ in range(4):
+        PrelabelFactory(item=ItemFactory(project=project))
+    slots_ensure(project=project)
+    return project
+
+
+def cycle(client, project) -> tuple:
+    item = client.get(f"/api/annotation/projects/{project.pk}/next/").json()["item"]
+    response = client.post(
+        f"/api/annotation/items/{item['id']}/annotations/",
+        {"labels": labels(power=1), "seconds": 0},
+        format="json",
+    )
+    assert response.status_code == 201
+    return item, response
+
+
+def test_next_and_submit_stay_within_their_queries(
+    api_for, alice, project, django_assert_max_num_queries
+):
+    client = api_for(alice)
+    cycle(client, project)  # first contact creates the worker's status
+
+    # Next: the project, the worker's status with whether they hold a slot, the claim, the
+    # leased item (plus the token's user over HTTP). In a test's transaction the claim also
+    # sets and releases a savepoint; outside one it runs on its own.
+    with django_assert_max_num_queries(6):
+        item = client.get(f"/api/annotation/projects/{project.pk}/next/").json()["item"]
+    # Submit: the item, the status, begin, slot done, the annotation, the counters, commit.
+    with django_assert_max_num_queries(7):
+        response = client.post(
+            f"/api/annotation/items/{item['id']}/annotations/",
+            {"labels": labels(power=1), "seconds": 0},
+            format="json",
+        )
+    assert response.status_code == 201
+
+
+def test_a_repeated_submit_answers_the_first_even_with_bad_labels(api_for, alice, project):
+    client = api_for(alice)
+    item, first = cycle(client, project)
+
+    again = client.post(
+        f"/api/annotation/items/{item['id']}/annotations/",
+        {"labels": {"power": 7}},
+        format="json",
+    )
+
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert Annotation.objects.filter(annotator=alice).count() == 1
+
+
+def test_a_repeated_submit_answers_the_first_after_the_worker_was_stopped(api_for, alice, project):
+    client = api_for(alice)
+    item, first = cycle(client, project)
+    WorkerStatus.objects.filter(worker=alice).update(state=WorkerStatus.State.STOPPED)
+
+    again = client.post(
+        f"/api/annotation/items/{item['id']}/annotations/",
+        {"labels": labels(power=1)},
+        format="json",
+    )
+    other = client.get(f"/api/annotation/projects/{project.pk}/next/")
+
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert other.status_code == 204  # and a stopped worker gets no more work
+
+
+def test_a_stopped_worker_cannot_submit_a_new_item(api_for, alice, project):
+    client = api_for(alice)
+    item = client.get(f"/api/annotation/projects/{project.pk}/next/").json()["item"]
+    WorkerStatus.objects.filter(worker=alice).update(state=WorkerStatus.State.STOPPED)
+
+    response = client.post(
+        f"/api/annotation/items/{item['id']}/annotations/",
+        {"labels": labels(power=1)},
+        format="json",
+    )
+
+    assert response.status_code == 403
+    assert not Annotation.objects.exists()
