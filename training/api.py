@@ -1,7 +1,5 @@
 """REST API of training: start evaluator training jobs, list models, score with an evaluator."""
 
-import uuid
-
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -9,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import JobOutputSerializer
-from core.roles import IsAnyRole, IsResearcher
+from core.roles import IsResearcher
 from training.alignment import DISTANCES
 from training.models import ModelArtifact, Target
 from training.selectors import artifacts_list, evaluator_loaded
@@ -17,7 +15,7 @@ from training.services import (
     alignment_start,
     evaluator_train_start,
     project_score_start,
-    training_dir,
+    save_upload,
 )
 
 
@@ -63,15 +61,11 @@ class EvaluatorListCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        upload = training_dir("uploads") / f"{data['name']}-{uuid.uuid4().hex[:8]}.jsonl"
-        with upload.open("wb") as destination:
-            for chunk in data["data"].chunks():
-                destination.write(chunk)
         job = evaluator_train_start(
             created_by=request.user,
             name=data["name"],
             base_model=data["base_model"],
-            data_file=upload,
+            data_file=save_upload(data["data"], stem=data["name"]),
             scheme=data["scheme"],
             epochs=data["epochs"],
             batch_size=data["batch_size"],
@@ -81,17 +75,32 @@ class EvaluatorListCreateApi(APIView):
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class EvaluatorScoreApi(APIView):
-    """Any signed-in user: score (prompt, response) pairs with a registered evaluator."""
+SCORE_MAX_ITEMS = 64
 
-    permission_classes = [IsAnyRole]
+
+class EvaluatorScoreApi(APIView):
+    """Researchers (and admins): score a few (prompt, response) pairs with a registered evaluator.
+
+    It runs on the web worker, so a request holds at most ``SCORE_MAX_ITEMS`` pairs; a whole
+    project is scored as a job (``ProjectScoreApi``).
+    """
+
+    permission_classes = [IsResearcher]
 
     class InputSerializer(serializers.Serializer):
         class PairSerializer(serializers.Serializer):
             prompt = serializers.CharField(trim_whitespace=False)
             response = serializers.CharField(trim_whitespace=False)
 
-        items = PairSerializer(many=True, allow_empty=False, max_length=512)
+        items = PairSerializer(
+            many=True,
+            allow_empty=False,
+            max_length=SCORE_MAX_ITEMS,
+            error_messages={
+                "max_length": f"items: at most {SCORE_MAX_ITEMS} pairs a request; "
+                "score a whole project with a job instead."
+            },
+        )
 
     class OutputSerializer(serializers.Serializer):
         labels = serializers.DictField(child=serializers.IntegerField())
@@ -134,14 +143,10 @@ class AlignmentStartApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        upload = training_dir("uploads") / f"{data['name']}-{uuid.uuid4().hex[:8]}-prompts.jsonl"
-        with upload.open("wb") as destination:
-            for chunk in data.pop("prompts").chunks():
-                destination.write(chunk)
         job = alignment_start(
             created_by=request.user,
             evaluator_artifact=data.pop("evaluator"),
-            prompts_file=upload,
+            prompts_file=save_upload(data.pop("prompts"), stem=f"{data['name']}-prompts"),
             **data,
         )
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)

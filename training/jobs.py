@@ -4,6 +4,8 @@ torch, transformers and TRL are imported inside the services these call, never a
 time: a forked worker child hangs on its first torch operation if the parent ran one.
 """
 
+from pathlib import Path
+
 from django.core.exceptions import ValidationError
 
 from core.jobs import JobFailed, JobProgress, job_type
@@ -12,8 +14,10 @@ from training.models import ModelArtifact
 from training.services import (
     alignment_run,
     dpo_export,
+    error_text,
     evaluator_train,
     project_score,
+    project_training_file,
     run_log_append,
 )
 
@@ -31,7 +35,10 @@ def run_train_evaluator(job: Job, progress: JobProgress) -> dict:
     """Train and register an evaluator from the job's params; fail naming what was wrong."""
     params = job.params
     artifact = _already_done(job)
+    written = None
     if artifact is None:
+        if params.get("project"):
+            written = _write_project_file(job)
 
         def report(step: int, total: int, message: str, metrics: dict) -> None:
             loss = metrics.get("loss")
@@ -55,12 +62,28 @@ def run_train_evaluator(job: Job, progress: JobProgress) -> dict:
                 progress=report,
             )
         except ValidationError as error:
-            raise JobFailed(" ".join(error.messages)) from None
+            raise JobFailed(error_text(error)) from None
     return {
         "artifact": artifact.pk,
         "path": artifact.path,
         "test": artifact.card["metrics"]["test"]["overall"],
-    }
+    } | ({"data": written} if written else {})
+
+
+def _write_project_file(job: Job) -> dict:
+    """Write the job's project as training JSONL at the job's own data path; return the counts."""
+    from annotation.models import Project
+
+    project = Project.objects.select_related("scheme").filter(pk=job.params["project"]).first()
+    if project is None:
+        raise JobFailed("The annotation project no longer exists.")
+    counts = project_training_file(project=project, path=Path(job.params["data"]))
+    run_log_append(
+        job=job,
+        line=f"Wrote {counts['items']} items of {project.slug} "
+        f"({counts['unlabelled']} without labels left out).",
+    )
+    return counts
 
 
 @job_type(
@@ -102,7 +125,7 @@ def run_align_policy(job: Job, progress: JobProgress) -> dict:
                 progress=report,
             )
         except ValidationError as error:
-            raise JobFailed(" ".join(error.messages)) from None
+            raise JobFailed(error_text(error)) from None
     report_card = artifact.card["report"]
     return {
         "artifact": artifact.pk,
@@ -138,7 +161,7 @@ def run_score_project(job: Job, progress: JobProgress) -> dict:
             progress=report,
         )
     except ValidationError as error:
-        raise JobFailed(" ".join(error.messages)) from None
+        raise JobFailed(error_text(error)) from None
 
 
 EXPORT_DPO = "training.export_dpo"
@@ -166,4 +189,4 @@ def run_export_dpo(job: Job, progress: JobProgress) -> dict:
             progress=report,
         )
     except ValidationError as error:
-        raise JobFailed(" ".join(error.messages)) from None
+        raise JobFailed(error_text(error)) from None

@@ -19,6 +19,11 @@ DESIGNS = ("one-pass", "value-conditioned")
 ProgressCallback = Callable[[int, int, str, dict], None]
 
 
+def error_text(error: ValidationError) -> str:
+    """Return a ValidationError's messages as one line of text, for a page, a job or a command."""
+    return " ".join(error.messages)
+
+
 def evaluator_train(
     *,
     data: str | Path,
@@ -490,16 +495,28 @@ def project_score_start(
 # --- Starting evaluator training ------------------------------------------------------------------
 
 
+def save_upload(upload, *, stem: str) -> Path:
+    """Write an uploaded file, chunk by chunk, to a new JSONL under ``uploads``; return where."""
+    path = training_dir("uploads") / f"{stem}-{uuid.uuid4().hex[:8]}.jsonl"
+    with path.open("wb") as destination:
+        for chunk in upload.chunks():
+            destination.write(chunk)
+    return path
+
+
 def project_training_file(*, project, path: Path) -> dict:
     """Write the project's annotation export as training JSONL; return what was kept.
 
     An item counts with its aggregated labels once someone labelled it, else with its imported
-    reference labels; items with neither are left out (their all-0 "labels" mean nothing).
+    reference labels (``vector`` then follows them, in scheme order); items with neither are
+    left out (their all-0 "labels" mean nothing). The file appears complete or not at all.
     """
     from annotation.selectors import project_export_lines
 
+    keys = project.scheme.dimension_keys()
     kept = skipped = 0
-    with path.open("w", encoding="utf-8") as out:
+    partial = path.with_name(f"{path.name}.part")
+    with partial.open("w", encoding="utf-8") as out:
         for line in project_export_lines(project=project):
             record = json.loads(line)
             if record["n_annotations"] == 0:
@@ -507,8 +524,10 @@ def project_training_file(*, project, path: Path) -> dict:
                     skipped += 1
                     continue
                 record["labels"] = record["reference"]
+                record["vector"] = [record["labels"][key] for key in keys]
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             kept += 1
+    partial.replace(path)
     return {"items": kept, "unlabelled": skipped}
 
 
@@ -517,7 +536,8 @@ def evaluator_train_start(
     created_by: User | None,
     name: str,
     base_model: str,
-    data_file: Path,
+    data_file: Path | None = None,
+    project=None,
     scheme: str = "schwartz10",
     epochs: int = 4,
     batch_size: int = 16,
@@ -528,11 +548,21 @@ def evaluator_train_start(
 ) -> Job:
     """Start the ``training.train_evaluator`` job; refuse a base model that is not there.
 
+    Trains on ``data_file``, or on an annotation ``project`` (its scheme): the job itself
+    writes the project's training file, into a path of its own, so nothing is written on the
+    request and a repeated submit never touches a file a queued job reads.
     Bad data lines are the job's to find and name (it reads the whole file before training).
     """
     from core.jobs import job_start
     from training.jobs import TRAIN_EVALUATOR
 
+    if (data_file is None) == (project is None):
+        raise ValidationError({"data": "Give a data file or an annotation project (one)."})
+    run_id = uuid.uuid4().hex[:8]
+    if project is not None:
+        scheme = project.scheme.key
+        source = {"project": project.slug} | (source or {})
+        data_file = training_dir("uploads", "projects") / f"{name}-{run_id}.jsonl"
     try:
         scheme_dimensions(scheme)
     except ValueError as error:
@@ -542,14 +572,14 @@ def evaluator_train_start(
     try:
         policy_check(base_model)
     except ValidationError as error:
-        raise ValidationError({"base_model": " ".join(error.messages)}) from None
-    run_id = uuid.uuid4().hex[:8]
+        raise ValidationError({"base_model": error_text(error)}) from None
     return job_start(
         kind=TRAIN_EVALUATOR,
         created_by=created_by,
         idempotency_key=idempotency_key,
         params={
             "data": str(data_file),
+            "project": project.pk if project is not None else None,
             "source": source or {},
             "base_model": base_model,
             "out": str(training_dir("artifacts", "evaluators") / f"{name}-{run_id}"),

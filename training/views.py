@@ -23,21 +23,18 @@ from training.selectors import artifacts_list, individual_target, targets_for_us
 from training.services import (
     alignment_start,
     dpo_export_start,
+    error_text,
     evaluator_train_start,
     project_score_start,
-    project_training_file,
     prompts_write,
     pvq_items_path,
+    save_upload,
     target_create,
     target_from_pvq,
     training_dir,
 )
 
 SCHEME = "schwartz10"
-
-
-def _error_text(error: ValidationError) -> str:
-    return " ".join(error.messages)
 
 
 # --- Targets --------------------------------------------------------------------------------------
@@ -77,7 +74,7 @@ def target_list(request: HttpRequest) -> HttpResponse:
             else:
                 raise ValidationError({"action": "Unknown action."})
         except ValidationError as error:
-            errors[action or "form"] = _error_text(error)
+            errors[action or "form"] = error_text(error)
         else:
             messages.success(request, f"Saved the target “{target.name}”.")
             return redirect("training:target", target_id=target.pk)
@@ -193,7 +190,7 @@ def pvq_page(request: HttpRequest) -> HttpResponse:
         try:
             target = target_from_pvq(owner=request.user, answers=answers)
         except ValidationError as problem:
-            error = _error_text(problem)
+            error = error_text(problem)
         else:
             if study_task:
                 task_complete(participation=study_task[0], task=study_task[1])
@@ -210,14 +207,6 @@ def pvq_page(request: HttpRequest) -> HttpResponse:
 
 
 # --- Models, jobs and their pages ---------------------------------------------------------------
-
-
-def _save_upload(upload, *, stem: str) -> Path:
-    path = training_dir("uploads") / f"{stem}-{uuid.uuid4().hex[:8]}.jsonl"
-    with path.open("wb") as destination:
-        for chunk in upload.chunks():
-            destination.write(chunk)
-    return path
 
 
 def _form_error(form, error: ValidationError) -> None:
@@ -266,24 +255,22 @@ def train_page(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             if data["project"]:
-                path = training_dir("uploads") / f"{data['name']}-{data['key'][:8]}.jsonl"
-                source = {"project": data["project"].slug} | project_training_file(
-                    project=data["project"], path=path
-                )
+                data_source = {"project": data["project"]}
             else:
-                path = _save_upload(data["file"], stem=data["name"])
-                source = {"upload": data["file"].name}
+                data_source = {
+                    "data_file": save_upload(data["file"], stem=data["name"]),
+                    "source": {"upload": data["file"].name},
+                }
             job = evaluator_train_start(
                 created_by=request.user,
                 name=data["name"],
                 base_model=data["base_model"].strip(),
-                data_file=path,
-                scheme=data["project"].scheme.key if data["project"] else SCHEME,
+                scheme=SCHEME,
+                **data_source,
                 epochs=data["epochs"],
                 batch_size=data["batch_size"],
                 max_steps=data["max_steps"],
                 design=data["design"] or "one-pass",
-                source=source,
                 idempotency_key=f"training.train:{data['key']}",
             )
         except ValidationError as error:
@@ -309,7 +296,7 @@ def align_page(request: HttpRequest) -> HttpResponse:
                 path=training_dir("uploads") / f"{data['name']}-{data['key'][:8]}-prompts.jsonl",
             )
         else:
-            prompts_file = _save_upload(data["file"], stem=f"{data['name']}-prompts")
+            prompts_file = save_upload(data["file"], stem=f"{data['name']}-prompts")
         try:
             job = alignment_start(
                 created_by=request.user,

@@ -14,7 +14,7 @@ def settings_var(settings, tmp_path):
     return tmp_path
 
 
-def test_a_researcher_trains_an_evaluator_as_a_job_and_anyone_signed_in_scores_with_it(
+def test_a_researcher_trains_an_evaluator_as_a_job_and_scores_with_it(
     api_for,
     rita,
     alice,
@@ -40,14 +40,13 @@ def test_a_researcher_trains_an_evaluator_as_a_job_and_anyone_signed_in_scores_w
     listed = api_for(rita).get("/api/training/evaluators/").json()
     assert [row["name"] for row in listed] == [artifact.name]
 
-    scored = api_for(alice).post(
-        f"/api/training/evaluators/{artifact.pk}/score/",
-        {"items": [{"prompt": "Is it safe?", "response": "Lock it, it is safe."}]},
-        format="json",
-    )
+    items = {"items": [{"prompt": "Is it safe?", "response": "Lock it, it is safe."}]}
+    url = f"/api/training/evaluators/{artifact.pk}/score/"
+    scored = api_for(rita).post(url, items, format="json")
 
     assert scored.status_code == 200
     assert set(scored.json()[0]["labels"]) >= {"security", "benevolence"}
+    assert api_for(alice).post(url, items, format="json").status_code == 403
 
 
 def test_a_participant_cannot_start_training(api_for, alice, labelled_file):
@@ -86,17 +85,49 @@ def test_a_corrupt_dataset_fails_the_job_naming_the_line_and_registers_nothing(
     assert not ModelArtifact.objects.exists()
 
 
-def test_scoring_needs_at_least_one_item(api_for, alice, db):
+def test_scoring_needs_at_least_one_item(api_for, rita, db):
     artifact = ModelArtifact.objects.create(
         kind="evaluator", name="x", path="/nowhere", base_model="m"
     )
 
-    response = api_for(alice).post(
+    response = api_for(rita).post(
         f"/api/training/evaluators/{artifact.pk}/score/", {"items": []}, format="json"
     )
 
     assert response.status_code == 400
     assert "items" in response.json()
+
+
+def test_scoring_more_pairs_than_the_cap_is_refused_naming_the_field(api_for, rita, adam, db):
+    from training.api import SCORE_MAX_ITEMS
+
+    artifact = ModelArtifact.objects.create(
+        kind="evaluator", name="x", path="/nowhere", base_model="m"
+    )
+    pair = {"prompt": "p", "response": "r"}
+
+    response = api_for(adam).post(
+        f"/api/training/evaluators/{artifact.pk}/score/",
+        {"items": [pair] * (SCORE_MAX_ITEMS + 1)},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert f"items: at most {SCORE_MAX_ITEMS} pairs" in json.dumps(response.json())
+
+
+def test_a_participant_cannot_score_with_an_evaluator(api_for, alice, db):
+    artifact = ModelArtifact.objects.create(
+        kind="evaluator", name="x", path="/nowhere", base_model="m"
+    )
+
+    response = api_for(alice).post(
+        f"/api/training/evaluators/{artifact.pk}/score/",
+        {"items": [{"prompt": "p", "response": "r"}]},
+        format="json",
+    )
+
+    assert response.status_code == 403
 
 
 def test_an_alignment_with_an_unknown_policy_is_refused_by_the_api_naming_it(

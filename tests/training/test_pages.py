@@ -1,5 +1,8 @@
 """Researchers train evaluators from a project or a file and read their metrics on pages."""
 
+import json
+from pathlib import Path
+
 import pytest
 from django.template.defaultfilters import floatformat
 
@@ -8,6 +11,8 @@ from core.models import Job
 from tests.training.conftest import synthetic_rows
 from training import evaluator
 from training.models import ModelArtifact, RunLog
+from training.schemes import SCHWARTZ10
+from training.services import project_training_file
 
 
 @pytest.fixture
@@ -55,7 +60,8 @@ def test_a_researcher_trains_an_evaluator_from_a_project_and_follows_the_job(
     assert response.status_code == 302
     job = Job.objects.get()
     assert job.status == Job.Status.SUCCEEDED, job.error
-    assert job.params["source"] == {"project": "cues", "items": 80, "unlabelled": 1}
+    assert job.params["source"] == {"project": "cues"}
+    assert job.result["data"] == {"items": 80, "unlabelled": 1}
     assert [row["step"] for row in RunLog.objects.get(job=job).metrics] == [1, 2, 3]
     artifact = ModelArtifact.objects.get()
     run_page = rita_client.get(response["Location"]).content.decode()
@@ -106,3 +112,53 @@ def test_the_registry_lists_models_with_metrics_beside_the_baseline(rita_client,
     assert shown in listing
     assert 'id="dimension-table"' in detail and detail.count('class="confusion"') == 10
     assert "f1-chart" in detail and "history-chart" in detail
+
+
+def test_a_double_submit_starts_one_job_and_the_job_writes_the_project_file(
+    rita_client,
+    labelled_project,
+    tiny_encoder,
+    var_dir,
+    eager_jobs,
+    django_capture_on_commit_callbacks,
+):
+    form = {
+        "key": "twice",
+        "name": "from-project",
+        "base_model": str(tiny_encoder),
+        "project": labelled_project.pk,
+        "epochs": 1,
+        "batch_size": 16,
+        "max_steps": 1,
+    }
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        first = rita_client.post("/training/train/", form)
+        second = rita_client.post("/training/train/", form)
+
+    assert first["Location"] == second["Location"]
+    job = Job.objects.get()
+    data = Path(job.params["data"])
+    # Nothing written on the requests: the queued job writes its own file when it runs.
+    assert not data.exists()
+    assert not [path for path in Path(var_dir).rglob("*.jsonl")]
+
+    for callback in queued[:1]:
+        callback()
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    lines = data.read_text().splitlines()
+    assert len(lines) == 80 and job.result["data"]["items"] == 80
+    assert "Wrote 80 items of cues" in " ".join(RunLog.objects.get(job=job).lines)
+
+
+def test_the_project_training_file_vector_follows_the_reference_labels(labelled_project, tmp_path):
+    path = tmp_path / "train.jsonl"
+
+    counts = project_training_file(project=labelled_project, path=path)
+
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert counts == {"items": 80, "unlabelled": 1}
+    for record in records:
+        assert record["vector"] == [record["labels"][key] for key in SCHWARTZ10]
+    assert any(any(record["vector"]) for record in records)
