@@ -33,10 +33,10 @@ def test_next_and_submit_stay_within_their_queries(
     client = api_for(alice)
     cycle(client, project)  # first contact creates the worker's status
 
-    # Next: the project, the worker's status with whether they hold a slot, the claim, the
-    # leased item (plus the token's user over HTTP). In a test's transaction the claim also
-    # sets and releases a savepoint; outside one it runs on its own.
-    with django_assert_max_num_queries(6):
+    # Next: the project, the worker's status, the slot they hold (none), the claim, the leased
+    # item (plus the token's user over HTTP). In a test's transaction the claim also sets and
+    # releases a savepoint; outside one it runs on its own.
+    with django_assert_max_num_queries(7):
         item = client.get(f"/api/annotation/projects/{project.pk}/next/").json()["item"]
     # Submit: the item, the status, begin, slot done, the annotation, the counters, commit.
     with django_assert_max_num_queries(7):
