@@ -1,5 +1,6 @@
 """Writes of the annotation app: value schemes, projects, the import of items, labelling."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -174,6 +175,7 @@ def item_import(
     filename: str = "",
     skip_invalid: bool = False,
     batch_size: int = IMPORT_BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Store the items of a JSONL or CSV file in ``project`` and return what happened.
 
@@ -182,6 +184,8 @@ def item_import(
     With ``skip_invalid`` the good lines are stored and the bad ones reported. A file that cannot
     be read as a whole (not UTF-8, empty, a line over the limit) always stores nothing. Items
     already in the project (same id, or same prompt and response) are counted as duplicates.
+    ``progress``, if given, is called with the number of lines read after every ``batch_size``
+    lines (an exception it raises, e.g. a cancelled job, rolls the import back).
     """
     report = ImportReport()
     dimension_keys = project.scheme.dimension_keys()
@@ -190,7 +194,11 @@ def item_import(
         before = Item.objects.filter(project=project).count()
         batch: list[Item] = []
         try:
-            for parsed in parse_items(stream, dimension_keys=dimension_keys, filename=filename):
+            for read, parsed in enumerate(
+                parse_items(stream, dimension_keys=dimension_keys, filename=filename), start=1
+            ):
+                if progress is not None and read % batch_size == 0:
+                    progress(read)
                 if isinstance(parsed, LineError):
                     report.add_error(parsed)
                     continue

@@ -1,5 +1,7 @@
 """Pages of the annotation app: the researcher's project page, the crowdworker's labelling page."""
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,15 +17,16 @@ from annotation.assignment import (
     worker_status_for,
 )
 from annotation.forms import ProjectForm
+from annotation.import_jobs import KIND as IMPORT_KIND
+from annotation.import_jobs import import_job_start
 from annotation.labelling import project_dimension_rows, slot_prelabel, worker_may_label
 from annotation.models import Item, Project, WorkerStatus
 from annotation.selectors import project_dimensions, project_item_counts, projects_with_counts
 from annotation.services import (
-    ItemImportRejected,
     annotation_submit,
-    item_import,
     project_create,
 )
+from core.models import Job
 from core.roles import PARTICIPANT, RESEARCHER, role_required
 
 
@@ -50,33 +53,61 @@ def project_list(request: HttpRequest) -> HttpResponse:
 @role_required(RESEARCHER)
 @require_http_methods(["GET", "POST"])
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    """Researchers: a project, its scheme's dimensions, item counts, and the import form."""
+    """Researchers: a project, its dimensions, item counts, and the import form.
+
+    A POST saves the upload and starts an import job: htmx gets the import card with the job's
+    progress panel (then polls ``?import_job=<id>`` for the panel), a plain form goes to the
+    job page.
+    """
     project = _get_project_for_user(request, slug)
-    report, rejected, upload_error = None, False, ""
+    import_job, upload_error = None, ""
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
             upload_error = "Choose a JSONL or CSV file to import."
         else:
-            try:
-                report = item_import(
-                    project=project,
-                    stream=upload.open("rb"),
-                    filename=upload.name or "",
-                    skip_invalid=request.POST.get("skip_invalid") == "on",
-                ).as_dict()
-            except ItemImportRejected as error:
-                report, rejected = error.report.as_dict(), True
+            import_job = import_job_start(
+                project=project,
+                upload=upload,
+                skip_invalid=request.POST.get("skip_invalid") == "on",
+                user=request.user,
+                token=request.POST.get("token", "")[:64],
+            )
+            if not request.htmx:
+                return redirect("core:job", job_id=import_job.pk)
+    elif request.GET.get("import_job"):
+        import_job = _get_import_job(project, request.GET["import_job"])
+        if request.htmx:
+            return render(
+                request,
+                "annotation/import_card.html#panel",
+                {"project": project, "job": import_job},
+            )
     context = {
         "project": project,
-        "dimensions": project_dimensions(project=project),
-        "counts": project_item_counts(project=project),
-        "report": report,
-        "rejected": rejected,
+        "job": import_job,
+        "token": uuid.uuid4().hex,
         "upload_error": upload_error,
     }
-    status = 400 if rejected or upload_error else 200
+    status = 400 if upload_error and not request.htmx else 200
+    if request.htmx and request.method == "POST":
+        return render(request, "annotation/import_card.html", context, status=status)
+    context |= {
+        "dimensions": project_dimensions(project=project),
+        "counts": project_item_counts(project=project),
+    }
     return render(request, "annotation/project.html", context, status=status)
+
+
+def _get_import_job(project: Project, job_id: str) -> Job:
+    """Return the import job of ``project`` with this id, else 404."""
+    try:
+        job = Job.objects.get(pk=uuid.UUID(job_id), kind=IMPORT_KIND)
+    except (ValueError, Job.DoesNotExist):
+        raise Http404("No such import.")
+    if job.params.get("project_id") != project.pk:
+        raise Http404("No such import.")
+    return job
 
 
 # --- The labelling page (crowdworkers) -----------------------------------------------------------
