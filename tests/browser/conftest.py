@@ -17,7 +17,10 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # A shared 2-core CI box can take seconds to answer; wait as long as the pages do.
+    expect.set_options(timeout=15_000)
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls tests make to set up
     # data are still plain synchronous calls, so Django's async guard is lifted while it runs.
