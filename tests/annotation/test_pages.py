@@ -1,9 +1,6 @@
 """The researcher's project page: dimensions, counts, and the import form."""
 
-import json
-
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotation.models import Project, ValueScheme
 from tests.annotation.factories import ItemFactory, ProjectFactory
@@ -37,34 +34,6 @@ def test_alice_is_sent_to_sign_in(alice_client, project):
 
 def test_a_missing_project_is_404(rita_client, db):
     assert rita_client.get("/annotation/projects/nope/").status_code == 404
-
-
-def test_rita_uploads_a_file_and_sees_the_counts(rita_client, project):
-    content = json.dumps({"prompt": "P?", "response": "R."}).encode() + b"\n"
-
-    response = rita_client.post(
-        "/annotation/projects/pilot/", {"file": SimpleUploadedFile("items.jsonl", content)}
-    )
-
-    assert response.status_code == 200
-    assert "Stored 1, already there 0, skipped 0." in response.content.decode()
-    assert project.items.count() == 2
-
-
-def test_a_rejected_upload_lists_the_bad_lines_escaped_and_stores_nothing(rita_client, project):
-    bad = {"prompt": "P", "response": "R", "labels": {"<script>": 1}}
-    content = json.dumps(bad).encode() + b"\n"
-
-    response = rita_client.post(
-        "/annotation/projects/pilot/", {"file": SimpleUploadedFile("items.jsonl", content)}
-    )
-
-    html = response.content.decode()
-    assert response.status_code == 400
-    assert "Nothing was stored." in html
-    assert "line 1: labels.&lt;script&gt;: &#x27;&lt;script&gt;&#x27; is not a dimension" in html
-    assert "<script>" not in html.split("</head>")[1]
-    assert project.items.count() == 1
 
 
 def test_a_post_without_a_file_says_so(rita_client, project):
