@@ -5,6 +5,10 @@
 
   var state = { form: null, active: 0, shownAt: 0, hiddenFor: 0, hiddenSince: null, beat: null, tick: null };
 
+  // htmx binds hx-* attributes of swapped-in content only when it settles (~20 ms later); a
+  // key pressed in between must not fall through to a plain, full-page request.
+  function ready(element) { if (window.htmx) window.htmx.process(element); }
+
   function rows() { return state.form ? Array.prototype.slice.call(state.form.querySelectorAll("fieldset.dim")) : []; }
 
   function setActive(index, scroll) {
@@ -129,7 +133,7 @@
     if (state.form && !document.body.contains(state.form)) bind(document);
     if (!state.form || !document.body.contains(state.form)) {
       var next = document.querySelector("#continue");
-      if (next && key === "Enter") { event.preventDefault(); next.click(); }
+      if (next && key === "Enter") { event.preventDefault(); ready(next); next.click(); }
       return;
     }
     var all = rows();
@@ -157,6 +161,7 @@
       // only the "stop for now" button keeps its own meaning.
       if (target && target.classList && target.classList.contains("pause")) return;
       event.preventDefault();
+      ready(state.form);
       state.form.requestSubmit();
     }
   });
