@@ -15,7 +15,6 @@ import os
 import random
 import shutil
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from training.evaluator import (
     TrainReport,
     _device,
     _git_revision,
+    fit,
     load_base,
 )
 from training.metrics import dimension_metrics, summarise
@@ -194,54 +194,30 @@ def train(splits: Splits, config: ConditionedConfig, *, progress: Progress | Non
     total_steps = math.ceil(len(train_cells) / config.batch_size) * config.epochs
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
-    best_f1, best_state, best_epoch, stale = -1.0, None, 0, 0
-    history, step, seen, started = [], 0, 0, time.monotonic()
-    for epoch in range(1, config.epochs + 1):
-        model.train(True)
+
+    def epoch_batches(epoch: int):
         order = list(range(len(train_cells)))
         random.Random(config.seed + epoch).shuffle(order)
-        losses = []
         for start in range(0, len(order), config.batch_size):
-            batch = [train_cells[i] for i in order[start : start + config.batch_size]]
-            logits = model(_encode(tokenizer, batch, config.max_length, device))
-            targets = torch.tensor([c.label + 1 for c in batch], device=device)
-            loss = torch.nn.functional.cross_entropy(logits, targets, weight=weights)
-            optimiser.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(
-                list(encoder.parameters()) + list(model.head.parameters()), 1.0
-            )
-            optimiser.step()
-            losses.append(float(loss.detach()))
-            step += 1
-            seen += len(batch)
-            if progress:
-                progress(step, total_steps, f"epoch {epoch}", {"loss": losses[-1]})
-            if config.max_steps and step >= config.max_steps:
-                break
-        validation = evaluate(
+            yield [train_cells[i] for i in order[start : start + config.batch_size]]
+
+    def batch_loss(batch):
+        logits = model(_encode(tokenizer, batch, config.max_length, device))
+        targets = torch.tensor([c.label + 1 for c in batch], device=device)
+        return torch.nn.functional.cross_entropy(logits, targets, weight=weights)
+
+    history, best_epoch, seen, seconds = fit(
+        model,
+        optimiser,
+        config=config,
+        total_steps=total_steps,
+        epoch_batches=epoch_batches,
+        batch_loss=batch_loss,
+        validate=lambda: evaluate(
             model, tokenizer, splits.validation, config.dimensions, config, splits.train
-        )
-        record = {
-            "epoch": epoch,
-            "loss": sum(losses) / max(len(losses), 1),
-            "validation_macro_f1": validation["overall"]["macro_f1"],
-        }
-        history.append(record)
-        if record["validation_macro_f1"] > best_f1:
-            best_f1, best_epoch, stale = record["validation_macro_f1"], epoch, 0
-            best_state = {
-                "encoder": {k: v.detach().clone() for k, v in encoder.state_dict().items()},
-                "head": {k: v.detach().clone() for k, v in model.head.state_dict().items()},
-            }
-        else:
-            stale += 1
-        if stale >= config.patience or (config.max_steps and step >= config.max_steps):
-            break
-    if best_state is not None:
-        encoder.load_state_dict(best_state["encoder"])
-        model.head.load_state_dict(best_state["head"])
-    seconds = time.monotonic() - started
+        ),
+        progress=progress,
+    )
     metrics = {
         name: evaluate(model, tokenizer, part, config.dimensions, config, splits.train)
         for name, part in (("validation", splits.validation), ("test", splits.test))

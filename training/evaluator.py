@@ -13,7 +13,7 @@ import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -248,47 +248,22 @@ def train(
     total_steps = steps_per_epoch * config.epochs
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
-    best_f1, best_state, best_epoch, stale = -1.0, None, 0, 0
-    history: list[dict[str, float]] = []
-    step, seen, started = 0, 0, time.monotonic()
-    for epoch in range(1, config.epochs + 1):
-        model.train(True)
-        losses = []
-        for batch in _batches(
+    history, best_epoch, seen, seconds = fit(
+        model,
+        optimiser,
+        config=config,
+        total_steps=total_steps,
+        epoch_batches=lambda epoch: _batches(
             splits.train, config.batch_size, shuffle=True, seed=config.seed + epoch
-        ):
-            logits = model(_encode(tokenizer, batch, config.max_length, device))
-            loss = masked_loss(logits, _targets(batch, config.dimensions).to(device), weights)
-            optimiser.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(
-                list(encoder.parameters()) + list(model.head.parameters()), 1.0
-            )
-            optimiser.step()
-            losses.append(float(loss.detach()))
-            step += 1
-            seen += len(batch)
-            if progress:
-                progress(step, total_steps, f"epoch {epoch}", {"loss": losses[-1]})
-            if config.max_steps and step >= config.max_steps:
-                break
-        validation = evaluate(model, tokenizer, splits.validation, config, splits.train)
-        record = {
-            "epoch": epoch,
-            "loss": sum(losses) / max(len(losses), 1),
-            "validation_macro_f1": validation["overall"]["macro_f1"],
-        }
-        history.append(record)
-        if record["validation_macro_f1"] > best_f1:
-            best_f1, best_epoch, stale = record["validation_macro_f1"], epoch, 0
-            best_state = _state(model)
-        else:
-            stale += 1
-        if stale >= config.patience or (config.max_steps and step >= config.max_steps):
-            break
-    if best_state is not None:
-        _restore(model, best_state)
-    seconds = time.monotonic() - started
+        ),
+        batch_loss=lambda batch: masked_loss(
+            model(_encode(tokenizer, batch, config.max_length, device)),
+            _targets(batch, config.dimensions).to(device),
+            weights,
+        ),
+        validate=lambda: evaluate(model, tokenizer, splits.validation, config, splits.train),
+        progress=progress,
+    )
     metrics = {
         "validation": evaluate(model, tokenizer, splits.validation, config, splits.train),
         "test": evaluate(model, tokenizer, splits.test, config, splits.train),
@@ -301,6 +276,63 @@ def train(
         samples_per_second=round(seen / seconds, 2) if seconds else 0.0,
     )
     return model, tokenizer, report
+
+
+def fit(
+    model,
+    optimiser,
+    *,
+    config,
+    total_steps: int,
+    epoch_batches: Callable[[int], Iterable],
+    batch_loss: Callable[[Any], Any],
+    validate: Callable[[], dict],
+    progress: Progress | None = None,
+) -> tuple[list[dict[str, float]], int, int, float]:
+    """Train a model with an ``encoder`` and a ``head`` epoch by epoch, both evaluator designs.
+
+    Keep the epoch with the best validation macro-F1; stop after ``config.patience`` epochs
+    without a gain or at ``config.max_steps``. Return (history, best epoch, samples seen,
+    seconds).
+    """
+    import torch
+
+    best_f1, best_state, best_epoch, stale = -1.0, None, 0, 0
+    history: list[dict[str, float]] = []
+    step, seen, started = 0, 0, time.monotonic()
+    parameters = list(model.encoder.parameters()) + list(model.head.parameters())
+    for epoch in range(1, config.epochs + 1):
+        model.train(True)
+        losses = []
+        for batch in epoch_batches(epoch):
+            loss = batch_loss(batch)
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+            optimiser.step()
+            losses.append(float(loss.detach()))
+            step += 1
+            seen += len(batch)
+            if progress:
+                progress(step, total_steps, f"epoch {epoch}", {"loss": losses[-1]})
+            if config.max_steps and step >= config.max_steps:
+                break
+        record = {
+            "epoch": epoch,
+            "loss": sum(losses) / max(len(losses), 1),
+            "validation_macro_f1": validate()["overall"]["macro_f1"],
+        }
+        history.append(record)
+        if record["validation_macro_f1"] > best_f1:
+            best_f1, best_epoch, stale = record["validation_macro_f1"], epoch, 0
+            best_state = _state(model)
+        else:
+            stale += 1
+        if stale >= config.patience or (config.max_steps and step >= config.max_steps):
+            break
+    if best_state is not None:
+        _restore(model, best_state)
+    return history, best_epoch, seen, time.monotonic() - started
 
 
 def _state(model: OnePassModel) -> dict:
