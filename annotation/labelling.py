@@ -1,10 +1,13 @@
 """Reads for the labelling loop: what a worker may label and what they are shown."""
 
+import statistics
 import time
+from collections import defaultdict
 
 from django.db.models import Count
 
 from annotation.models import (
+    Annotation,
     Prelabel,
     Project,
     QualityFlag,
@@ -117,3 +120,29 @@ def worker_quality_rows(*, project: Project) -> list[dict]:
             }
         )
     return rows
+
+
+def worker_median_seconds(*, project: Project) -> dict[str, float]:
+    """Return each worker's median seconds per item on the project's items to label.
+
+    Keyed by pseudonym; excluded annotations count too, so an excluded worker keeps their figure.
+    """
+    spent: dict[str, list[float]] = defaultdict(list)
+    rows = Annotation.objects.filter(item__project=project, item__kind="task").values_list(
+        "annotator__pseudonym", "seconds"
+    )
+    for pseudonym, seconds in rows.iterator(chunk_size=10000):
+        spent[pseudonym].append(seconds)
+    return {pseudonym: statistics.median(values) for pseudonym, values in spent.items()}
+
+
+def worker_page_rows(*, project: Project) -> list[dict]:
+    """Return the researcher's workers table: ``worker_quality_rows`` with median seconds and
+    the flags as ``(label, count)`` pairs, most items done first."""
+    medians = worker_median_seconds(project=project)
+    labels = dict(QualityFlag.Kind.choices)
+    rows = worker_quality_rows(project=project)
+    for row in rows:
+        row["median_seconds"] = medians.get(row["worker"])
+        row["flag_list"] = [(labels.get(kind, kind), n) for kind, n in sorted(row["flags"].items())]
+    return sorted(rows, key=lambda row: (-row["n_done"], row["worker"]))

@@ -12,6 +12,12 @@ urlpatterns = [
     path("projects/<slug:slug>/prelabel/", dashboard.prelabel_panel, name="prelabel_panel"),
     path("projects/<slug:slug>/dashboard/", dashboard.project_dashboard_page, name="dashboard"),
     path("projects/<slug:slug>/review/", dashboard.review_queue_page, name="review"),
+    path("projects/<slug:slug>/workers/", views.project_workers, name="workers"),
+    path(  # <path:>: a pseudonym is data and may hold any character
+        "projects/<slug:slug>/workers/<path:pseudonym>/exclude/",
+        views.project_worker_exclude,
+        name="worker_exclude",
+    ),
     path(
         "projects/<slug:slug>/review/<int:item_id>/",
         dashboard.review_item_page,

@@ -1,14 +1,17 @@
-"""Pages of the annotation app: the researcher's project page, the crowdworker's labelling page."""
+"""Pages of the annotation app: the researcher's project and workers pages, the crowdworker's
+labelling page."""
 
 import uuid
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from annotation.assignment import (
     NotAssigned,
@@ -19,8 +22,14 @@ from annotation.assignment import (
 from annotation.forms import ProjectForm
 from annotation.import_jobs import KIND as IMPORT_KIND
 from annotation.import_jobs import import_job_start
-from annotation.labelling import project_dimension_rows, slot_prelabel, worker_may_label
+from annotation.labelling import (
+    project_dimension_rows,
+    slot_prelabel,
+    worker_may_label,
+    worker_page_rows,
+)
 from annotation.models import Item, Project, WorkerStatus
+from annotation.quality import worker_exclude
 from annotation.selectors import project_dimensions, project_item_counts, projects_with_counts
 from annotation.services import (
     annotation_submit,
@@ -52,12 +61,14 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(RESEARCHER)
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Researchers: a project, its dimensions, item counts, and the import form.
 
     A POST saves the upload and starts an import job: htmx gets the import card with the job's
     progress panel (then polls ``?import_job=<id>`` for the panel), a plain form goes to the
-    job page.
+    job page. The panel of a finished job carries the item counts out of band, so the page's
+    counts follow the import without a reload.
     """
     project = _get_project_for_user(request, slug)
     import_job, upload_error = None, ""
@@ -81,7 +92,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
             return render(
                 request,
                 "annotation/import_card.html#panel",
-                {"project": project, "job": import_job},
+                {"project": project, "job": import_job} | _counts_oob(project, import_job),
             )
     context = {
         "project": project,
@@ -91,12 +102,20 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     }
     status = 400 if upload_error and not request.htmx else 200
     if request.htmx and request.method == "POST":
+        context |= _counts_oob(project, import_job)
         return render(request, "annotation/import_card.html", context, status=status)
     context |= {
         "dimensions": project_dimensions(project=project),
         "counts": project_item_counts(project=project),
     }
     return render(request, "annotation/project.html", context, status=status)
+
+
+def _counts_oob(project: Project, job: Job | None) -> dict:
+    """Return the context that makes a finished import's panel swap in fresh item counts."""
+    if job is None or not job.is_finished:
+        return {}
+    return {"counts": project_item_counts(project=project), "counts_oob": True}
 
 
 def _get_import_job(project: Project, job_id: str) -> Job:
@@ -108,6 +127,48 @@ def _get_import_job(project: Project, job_id: str) -> Job:
     if job.params.get("project_id") != project.pk:
         raise Http404("No such import.")
     return job
+
+
+# --- The workers page (researchers) -------------------------------------------------------------
+
+
+@role_required(RESEARCHER)
+@require_GET
+def project_workers(request: HttpRequest, slug: str) -> HttpResponse:
+    """Researchers: every worker of a project with their standing, and a button to exclude one."""
+    project = _get_project_for_user(request, slug)
+    rows = worker_page_rows(project=project)
+    return render(request, "annotation/workers.html", {"project": project, "rows": rows})
+
+
+@role_required(RESEARCHER)
+@require_POST
+@vary_on_headers("HX-Request")
+def project_worker_exclude(request: HttpRequest, slug: str, pseudonym: str) -> HttpResponse:
+    """Researchers: exclude a worker of the project (idempotent); their slots re-open.
+
+    htmx gets the worker's row, saying what happened; a plain form goes back to the page.
+    """
+    project = _get_project_for_user(request, slug)
+    status = get_object_or_404(
+        WorkerStatus.objects.select_related("worker"), project=project, worker__pseudonym=pseudonym
+    )
+    # Read before the exclusion only to word the answer; the exclusion itself is idempotent.
+    already = status.state == WorkerStatus.State.EXCLUDED
+    reopened = worker_exclude(project=project, worker=status.worker)
+    if already and not reopened:
+        notice = "Already excluded: nothing changed."
+    else:
+        notice = f"Excluded: {reopened} slot{'s' if reopened != 1 else ''} re-opened."
+    if not request.htmx:
+        messages.success(request, f"{pseudonym}: {notice}")
+        return redirect("annotation:workers", slug=project.slug)
+    row = next(row for row in worker_page_rows(project=project) if row["worker"] == pseudonym)
+    return render(
+        request,
+        "annotation/workers.html#row",
+        {"project": project, "row": row, "notice": notice},
+    )
 
 
 # --- The labelling page (crowdworkers) -----------------------------------------------------------
