@@ -14,15 +14,15 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.assignment import item_next_for_worker, lease_heartbeat, lease_release
-from annotation.labelling import leased_item_payload, worker_may_label, worker_quality_rows
+from annotation.assignment import lease_heartbeat, lease_release
+from annotation.labelling import worker_may_label, worker_quality_rows
+from annotation.loop import next_for_worker, submit_for_worker
 from annotation.models import Item, Project, ValueScheme
 from annotation.quality import attention_checks_create, items_set_role, worker_exclude
 from annotation.selectors import export_filters, project_export_lines, projects_with_counts
 from annotation.services import (
     DEFAULT_SCHEME,
     ItemImportRejected,
-    annotation_submit,
     item_import,
     project_create,
     project_settings_update,
@@ -233,11 +233,9 @@ class NextItemApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer, 204: None})
     def get(self, request, project_id: int):
-        project = _project_for_worker(request, project_id)
-        answer = item_next_for_worker(project=project, worker=request.user)
-        if answer.slot is not None:
-            payload = leased_item_payload(slot=answer.slot, project=project)
-            return Response({"item": payload})
+        answer = next_for_worker(project_id=project_id, worker=request.user)
+        if answer.item is not None:
+            return Response({"item": answer.item})
         if answer.retry_after is not None:
             response = Response({"item": None, "retry_after": answer.retry_after})
             response["Retry-After"] = str(answer.retry_after)
@@ -275,20 +273,12 @@ class AnnotationSubmitApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        item = get_object_or_404(
-            Item.objects.select_related("project__scheme", "prelabel"), pk=item_id
-        )
-        project = None
-        if "project" in data:
-            project = get_object_or_404(Project, pk=data["project"])
-        if not worker_may_label(project=item.project, user=request.user):
-            raise PermissionDenied("You have not joined the study this project belongs to.")
-        result = annotation_submit(
+        result = submit_for_worker(
+            item_id=item_id,
             worker=request.user,
-            item=item,
             labels=data["labels"],
             seconds=data.get("seconds"),
-            project=project,
+            project_id=data.get("project"),
         )
         body = self.OutputSerializer(result.annotation).data
         if result.outcome is not None:

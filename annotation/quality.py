@@ -25,6 +25,48 @@ class QualityOutcome:
     feedback: dict | None = None
 
 
+STREAK_UP, STREAK_RESET = "+1", "0"
+
+
+def habit_review(
+    *,
+    min_seconds: float,
+    streak: int,
+    labels: dict,
+    prelabel_kept: dict | None,
+    seconds: float,
+    same_streak: int,
+    kept_streak: int,
+    timed: bool = True,
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Return how one annotation moves the worker's streaks, and the flags it raises.
+
+    Streak changes are ``{"same_streak" | "kept_streak": STREAK_UP | STREAK_RESET}``; flags
+    ``(kind, detail)``: too fast (``timed`` items only), every dimension the same, and the
+    pre-label accepted unchanged, each ``streak`` items in a row (the project's
+    ``min_seconds`` and ``straightline_streak``).
+    """
+    changes: dict[str, str] = {}
+    flags: list[tuple[str, str]] = []
+    if timed and seconds < min_seconds:
+        flags.append((QualityFlag.Kind.TOO_FAST, f"{seconds:.1f} s on one item"))
+    if len(set(labels.values())) == 1:
+        changes["same_streak"] = STREAK_UP
+        if streak and (same_streak + 1) % streak == 0:
+            flags.append((QualityFlag.Kind.STRAIGHT_LINE, f"{same_streak + 1} items in a row"))
+    else:
+        changes["same_streak"] = STREAK_RESET
+    if prelabel_kept is not None:
+        if all(prelabel_kept.values()):
+            changes["kept_streak"] = STREAK_UP
+            if streak and (kept_streak + 1) % streak == 0:
+                detail = f"{kept_streak + 1} items in a row"
+                flags.append((QualityFlag.Kind.PRELABEL_STREAK, detail))
+        else:
+            changes["kept_streak"] = STREAK_RESET
+    return changes, flags
+
+
 def labels_match(given: dict, reference: dict, keys: list[str]) -> dict[str, bool]:
     """Return, per dimension in ``keys``, whether ``given`` agrees with ``reference``."""
     return {key: int(given.get(key, 0)) == int(reference.get(key, 0)) for key in keys}
@@ -68,27 +110,20 @@ def annotation_review(
     else:
         updates["n_done"] = F("n_done") + 1
 
-    if annotation.seconds < project.min_seconds and item.kind != "attention":
-        flags.append((QualityFlag.Kind.TOO_FAST, f"{annotation.seconds:.1f} s on one item"))
-
-    streak = project.straightline_streak
-    if len(set(labels.values())) == 1:
-        updates["same_streak"] = F("same_streak") + 1
-        if streak and (status.same_streak + 1) % streak == 0:
-            flags.append(
-                (QualityFlag.Kind.STRAIGHT_LINE, f"{status.same_streak + 1} items in a row")
-            )
-    else:
-        updates["same_streak"] = 0
-    if annotation.prelabel_kept is not None:
-        if all(annotation.prelabel_kept.values()):
-            updates["kept_streak"] = F("kept_streak") + 1
-            if streak and (status.kept_streak + 1) % streak == 0:
-                flags.append(
-                    (QualityFlag.Kind.PRELABEL_STREAK, f"{status.kept_streak + 1} items in a row")
-                )
-        else:
-            updates["kept_streak"] = 0
+    streak_updates, streak_flags = habit_review(
+        min_seconds=project.min_seconds,
+        streak=project.straightline_streak,
+        labels=labels,
+        prelabel_kept=annotation.prelabel_kept,
+        seconds=annotation.seconds,
+        same_streak=status.same_streak,
+        kept_streak=status.kept_streak,
+        timed=item.kind != "attention",
+    )
+    updates.update(
+        {name: F(name) + 1 if change == STREAK_UP else 0 for name, change in streak_updates.items()}
+    )
+    flags.extend(streak_flags)
 
     if item.is_gold and item.kind == "task":
         accuracy, n_gold = _gold_accuracy(

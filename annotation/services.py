@@ -327,7 +327,7 @@ def annotation_submit(
                     if saw_prelabel
                     else None
                 ),
-                seconds=_seconds_spent(given=seconds, leased_at=slot.leased_at),
+                seconds=seconds_spent(given=seconds, leased_at=slot.leased_at),
             )
             outcome = annotation_review(
                 annotation=annotation,
@@ -362,7 +362,7 @@ def _prelabel_shown(item: Item, *, leased_at) -> dict | None:
     return prelabel.labels
 
 
-def _seconds_spent(*, given: float | None, leased_at) -> float:
+def seconds_spent(*, given: float | None, leased_at) -> float:
     # The page measures the time the item was on screen; the server's clock (since the lease)
     # bounds it, so a forged or broken value cannot claim more time than passed.
     elapsed = (timezone.now() - leased_at).total_seconds() if leased_at else None

@@ -134,6 +134,25 @@ def test_create_user_prints_a_token_that_signs_in_to_the_api(db, capsys):
     assert response.json()["role"] == "researcher"
 
 
+def test_a_wrong_token_or_a_deactivated_users_token_is_refused_with_the_reason(db, capsys):
+    from rest_framework.test import APIClient
+
+    from core.models import User
+
+    call_command("create_user", "leaver", "--role", "researcher")
+    token = capsys.readouterr().out.split("API token: ")[1].strip()
+    client = APIClient()
+
+    wrong = client.get("/api/me/", HTTP_AUTHORIZATION=f"Token {token[:-1]}x")
+    User.objects.filter(username="leaver").update(is_active=False)
+    deactivated = client.get("/api/me/", HTTP_AUTHORIZATION=f"Token {token}")
+
+    # 403, not 401: session authentication comes first and sends no WWW-Authenticate challenge.
+    assert wrong.status_code == 403 and wrong.json()["detail"] == "Invalid token."
+    assert deactivated.status_code == 403
+    assert deactivated.json()["detail"] == "User inactive or deleted."
+
+
 def test_create_user_refuses_a_taken_name_with_a_reason(db):
     from django.core.management.base import CommandError
 
