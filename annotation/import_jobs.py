@@ -7,22 +7,35 @@ form's one-time token as idempotency key, so a double submit starts one job. The
 ends with the same report as the command and the API: stored, already there, skipped, and the
 bad lines. An all-or-nothing import with bad lines fails the job with the report as its result
 and stores nothing. The file is deleted once the import has an outcome (a crash keeps it, so
-"retry" on the job page can run it again).
+"retry" on the job page can run it again, and a killed worker's redelivered task finds it).
+
+Files no job will read again are swept by ``import_files_cleanup`` at the start of every import
+job (and by the ``import_files_cleanup`` command): those older than a day whose job finished,
+failed, was cancelled, went silent, or never existed (a request killed while saving).
 """
 
+import logging
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Q
+from django.utils import timezone
 
 from annotation.models import Project
 from annotation.services import ItemImportRejected, item_import
 from core.jobs import JobFailed, JobProgress, job_start, job_type
 from core.models import Job, User
 
+logger = logging.getLogger(__name__)
+
 KIND = "annotation.import_items"
 UPLOAD_SUBDIR = "annotation-import"
+UPLOAD_SUFFIX = ".upload"
+# How long a file outlives its job: long enough to press "retry" on a failed import.
+CLEANUP_AGE = timedelta(days=1)
 
 
 def upload_dir() -> Path:
@@ -33,7 +46,7 @@ def upload_save(upload: UploadedFile) -> Path:
     """Write ``upload`` to a new file of its own, in chunks; return its path."""
     directory = upload_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{uuid.uuid4().hex}.upload"
+    path = directory / f"{uuid.uuid4().hex}{UPLOAD_SUFFIX}"
     with path.open("wb") as out:
         for chunk in upload.chunks():
             out.write(chunk)
@@ -67,12 +80,66 @@ def import_job_start(
     return job
 
 
+def import_files_cleanup(
+    *, max_age: timedelta = CLEANUP_AGE, now: datetime | None = None
+) -> list[str]:
+    """Delete the uploads older than ``max_age`` that no import job will read; return their names.
+
+    A file is still needed while its job is queued or waiting to retry, or running with a
+    heartbeat younger than ``max_age`` (a killed worker's task is delivered again and its job
+    claimed again). A failed or cancelled job's file is kept ``max_age``, so it can be retried.
+    """
+    directory = upload_dir()
+    if not directory.is_dir():
+        return []
+    cutoff = (now or timezone.now()) - max_age
+    old: dict[str, Path] = {}
+    for path in directory.glob(f"*{UPLOAD_SUFFIX}"):
+        try:
+            if path.stat().st_mtime < cutoff.timestamp():
+                old[path.name] = path
+        except FileNotFoundError:  # deleted meanwhile by its job
+            continue
+    if not old:
+        return []
+    alive = Q(status__in=[Job.Status.QUEUED, Job.Status.RETRYING]) | Q(
+        Q(heartbeat__isnull=True) | Q(heartbeat__gte=cutoff), status=Job.Status.RUNNING
+    )
+    needed = {
+        Path(str(params.get("path", ""))).name
+        for params in Job.objects.filter(alive, kind=KIND).values_list("params", flat=True)
+    }
+    deleted = []
+    for name in sorted(old.keys() - needed):
+        old[name].unlink(missing_ok=True)
+        deleted.append(name)
+    return deleted
+
+
+def _cleanup_quietly() -> None:
+    # Sweeping is housekeeping: it must never fail the import that triggered it.
+    try:
+        deleted = import_files_cleanup()
+    except Exception:
+        logger.exception("Cleaning up old import files failed")
+        return
+    if deleted:
+        logger.info("Deleted %d import file(s) no job needs any more", len(deleted))
+
+
 @job_type(KIND, title="Import items")
 def import_items(job: Job, progress: JobProgress) -> dict:
+    _cleanup_quietly()
     params = job.params
     project = Project.objects.select_related("scheme").get(pk=params["project_id"])
     path = upload_dir() / Path(params["path"]).name  # only a name is stored; never a path
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise JobFailed(
+            "The uploaded file is gone (uploads are deleted a day after their import ended); "
+            "upload it again."
+        ) from None
     progress.update(done=0, total=size, message=f"Reading {params.get('filename') or 'the file'}")
     with path.open("rb") as stream:
 
