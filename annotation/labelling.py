@@ -127,13 +127,16 @@ def worker_median_seconds(*, project: Project) -> dict[str, float]:
 
     Keyed by pseudonym; excluded annotations count too, so an excluded worker keeps their figure.
     """
-    spent: dict[str, list[float]] = defaultdict(list)
+    spent: dict[int, list[float]] = defaultdict(list)
+    # Ids here and the pseudonyms in a second query: joining the users into this scan of every
+    # annotation made PostgreSQL pick a plan 50 times slower on freshly loaded tables.
     rows = Annotation.objects.filter(item__project=project, item__kind="task").values_list(
-        "annotator__pseudonym", "seconds"
+        "annotator_id", "seconds"
     )
-    for pseudonym, seconds in rows.iterator(chunk_size=10000):
-        spent[pseudonym].append(seconds)
-    return {pseudonym: statistics.median(values) for pseudonym, values in spent.items()}
+    for worker_id, seconds in rows.iterator(chunk_size=10000):
+        spent[worker_id].append(seconds)
+    names = dict(User.objects.filter(pk__in=list(spent)).values_list("pk", "pseudonym"))
+    return {names[worker_id]: statistics.median(values) for worker_id, values in spent.items()}
 
 
 def worker_page_rows(*, project: Project) -> list[dict]:
