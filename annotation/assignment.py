@@ -249,7 +249,7 @@ def _resume(*, slot: Slot, project: Project, worker: User) -> bool:
     # Conditional: the slot may have gone to someone else since it was read.
     fields = _lease_fields(project, worker, timezone.now())
     try:
-        with _one_statement():
+        with one_statement():
             won = Slot.objects.filter(
                 pk=slot.pk, worker=worker, state__in=[Slot.State.LEASED, Slot.State.FREE]
             ).update(state=fields["state"], lease_expires=fields["lease_expires"])
@@ -281,7 +281,7 @@ def _lease_fields(project: Project, worker: User, now) -> dict:
 CONFLICT = Slot()  # the claim broke a one-lease-per-worker constraint
 
 
-def _one_statement():
+def one_statement():
     """Guard one statement that may break a constraint.
 
     In autocommit mode the statement is its own transaction and a failure leaves nothing behind,
@@ -326,7 +326,7 @@ def _claim_regular(*, project: Project, worker: User, now) -> Slot | None:
         worker.pk,
     ]
     try:
-        with _one_statement(), connection.cursor() as cursor:
+        with one_statement(), connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
     except IntegrityError:

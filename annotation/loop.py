@@ -24,7 +24,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotation.assignment import NextAnswer, item_next_for_worker
+from annotation.assignment import NextAnswer, item_next_for_worker, one_statement
 from annotation.labelling import leased_item_payload, worker_may_label
 from annotation.models import (
     Annotation,
@@ -37,6 +37,7 @@ from annotation.models import (
 )
 from annotation.quality import STREAK_UP, QualityOutcome, habit_review
 from annotation.services import SubmitResult, annotation_submit, labels_clean, seconds_spent
+from core.db import fetch_one
 from core.models import Participation, User
 
 # The dimension keys of a scheme, read once a minute per process (an admin edit reaches running
@@ -166,11 +167,9 @@ def next_for_worker(*, project_id: int, worker: User) -> NextResult:
     on PostgreSQL (three on SQLite); everything else is ``item_next_for_worker``'s.
     """
     tables = _tables()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            NEXT_CONTEXT_SQL.format(**tables), [worker.pk, worker.pk, worker.pk, project_id]
-        )
-        row = cursor.fetchone()
+    row = fetch_one(
+        NEXT_CONTEXT_SQL.format(**tables), [worker.pk, worker.pk, worker.pk, project_id]
+    )
     if row is None:
         raise Http404("No such project.")
     (scheme_id, study_id, overlap, lease_seconds, quota, gold_rate, attention_rate, member,
@@ -207,12 +206,12 @@ def _claim_with_item(tables, *, worker: User, project_id: int, overlap: int, sec
     postgres = connection.vendor == "postgresql"
     lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
     try:
-        with connection.cursor() as cursor:
-            if postgres:
-                cursor.execute(CLAIM_WITH_ITEM_SQL.format(lock=lock, **tables), params)
-                row = cursor.fetchone()
-            else:
-                # SQLite has no UPDATE inside WITH: claim, then read (both in-process).
+        if postgres:
+            with one_statement():
+                row = fetch_one(CLAIM_WITH_ITEM_SQL.format(lock=lock, **tables), params)
+        else:
+            # SQLite has no UPDATE inside WITH: claim, then read (both in-process).
+            with one_statement(), connection.cursor() as cursor:
                 cursor.execute(CLAIM_UPDATE.format(lock=lock, **tables), params)
                 claim = cursor.fetchone()
                 row = None
@@ -302,11 +301,7 @@ def submit_for_worker(
     two statements on PostgreSQL; everything else (and every error) is ``annotation_submit``'s.
     """
     tables = _tables()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            SUBMIT_CONTEXT_SQL.format(**tables), [worker.pk, worker.pk, worker.pk, item_id]
-        )
-        row = cursor.fetchone()
+    row = fetch_one(SUBMIT_CONTEXT_SQL.format(**tables), [worker.pk, worker.pk, worker.pk, item_id])
     if row is None:
         raise Http404("No such item.")
     (item_project, kind, is_gold, scheme_id, study_id, min_seconds, streak, member,
@@ -398,12 +393,11 @@ def _submit_common(
     ]
     try:
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
+            with one_statement():
+                row = fetch_one(
                     SUBMIT_SQL.format(streaks=streaks, **tables),
                     [slot_id, worker.pk, *values, status_id],
                 )
-                row = cursor.fetchone()
         else:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(COMPLETE_SLOT.format(**tables), [slot_id, worker.pk])

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
+from core.db import fetch_one
 from core.models import User
 
 # The user whose token this is (the key is the token table's primary key).
@@ -30,9 +31,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
             user=quote(User._meta.db_table),
             token=quote(Token._meta.db_table),
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [key])
-            row = cursor.fetchone()
+        row = fetch_one(sql, [key])
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         user = User.from_db(connection.alias, [field.attname for field in fields], row)

@@ -101,8 +101,9 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Take the write lock when a transaction starts, and wait for it, instead of failing with
-    # "database is locked" halfway through; WAL lets readers run beside the one writer.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # "database is locked" halfway through; WAL lets readers run beside the one writer. Each
+    # server thread keeps its connection (CONN_MAX_AGE) like on PostgreSQL: opening one and
+    # running the pragmas cost ~1.5 ms a request.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
