@@ -229,8 +229,12 @@ def worker_exclude(*, project: Project, worker: User) -> int:
     with transaction.atomic():
         status, _ = WorkerStatus.objects.get_or_create(project=project, worker=worker)
         WorkerStatus.objects.filter(pk=status.pk).update(state=WorkerStatus.State.EXCLUDED)
+        # Slots first: a submit of theirs in flight holds its slot's row lock, so this waits
+        # for it, and the annotations' update after it (a new snapshot) catches its label.
+        # The other way round, that label could stay counted beside its re-opened slot.
+        reopened = worker_slots_reopen(project=project, worker=worker)
         Annotation.objects.filter(item__project=project, annotator=worker).update(excluded=True)
-        return worker_slots_reopen(project=project, worker=worker)
+        return reopened
 
 
 ITEM_ROLES = ("task", "gold", "training")
