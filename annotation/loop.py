@@ -120,7 +120,7 @@ WHERE id = (
           SELECT 1 FROM {slot} AS held
           WHERE held.item_id = candidate.item_id AND held.worker_id = %s
       )
-    ORDER BY candidate.id
+    ORDER BY candidate.id + 0  -- the order of the slot_queue index (Slot.Meta)
     LIMIT 1{lock}
 ) AND state = 'free'
 RETURNING id, item_id, blind, lease_expires
