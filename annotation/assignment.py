@@ -303,6 +303,7 @@ WHERE id = (
       AND NOT EXISTS (
           SELECT 1 FROM {slot} AS held
           WHERE held.item_id = candidate.item_id AND held.worker_id = %s
+          LIMIT 1 OFFSET 0  -- a fence: one probe per candidate, not a scan of all they hold
       )
     ORDER BY candidate.id + 0  -- the order of the slot_queue index (Slot.Meta)
     LIMIT 1{lock}

@@ -95,7 +95,8 @@ def _may_label(user: User, study_id: int | None, member: bool) -> bool:
 # --- Next ----------------------------------------------------------------------------------------
 
 # The project, whether the worker joined its study, their standing and whether they hold a slot
-# already (a lease, or an expired one nobody took yet).
+# already: a lease (the one-lease-per-worker index), or an expired one nobody took yet (the
+# worker's own slots by state).
 NEXT_CONTEXT_SQL = """
 SELECT project.scheme_id, project.study_id, project.overlap, project.lease_seconds,
        project.quota_per_worker, project.gold_rate, project.attention_rate,
@@ -103,8 +104,11 @@ SELECT project.scheme_id, project.study_id, project.overlap, project.lease_secon
                WHERE member.study_id = project.study_id AND member.user_id = %s),
        status.state, status.n_done, status.n_gold, status.n_attention,
        EXISTS (SELECT 1 FROM {slot} AS held
-               WHERE held.worker_id = %s AND held.state IN ('leased', 'free')
-                 AND held.project_id = project.id)
+               WHERE held.project_id = project.id AND held.worker_id = %s
+                 AND held.state = 'leased')
+       OR EXISTS (SELECT 1 FROM {slot} AS lapsed
+                  WHERE lapsed.worker_id = %s AND lapsed.state = 'free'
+                    AND lapsed.project_id = project.id)
 FROM {project} AS project
 LEFT JOIN {status} AS status ON status.project_id = project.id AND status.worker_id = %s
 WHERE project.id = %s
@@ -119,6 +123,7 @@ WHERE id = (
       AND NOT EXISTS (
           SELECT 1 FROM {slot} AS held
           WHERE held.item_id = candidate.item_id AND held.worker_id = %s
+          LIMIT 1 OFFSET 0  -- a fence: one probe per candidate, not a scan of all they hold
       )
     ORDER BY candidate.id + 0  -- the order of the slot_queue index (Slot.Meta)
     LIMIT 1{lock}
@@ -167,9 +172,7 @@ def next_for_worker(*, project_id: int, worker: User) -> NextResult:
     on PostgreSQL (three on SQLite); everything else is ``item_next_for_worker``'s.
     """
     tables = _tables()
-    row = fetch_one(
-        NEXT_CONTEXT_SQL.format(**tables), [worker.pk, worker.pk, worker.pk, project_id]
-    )
+    row = fetch_one(NEXT_CONTEXT_SQL.format(**tables), [worker.pk] * 4 + [project_id])
     if row is None:
         raise Http404("No such project.")
     (scheme_id, study_id, overlap, lease_seconds, quota, gold_rate, attention_rate, member,

@@ -274,10 +274,12 @@ class Slot(models.Model):
         ordering = ["pk"]
         constraints = [
             models.UniqueConstraint(fields=["item", "position"], name="one_slot_per_position"),
+            # Worker first: "which slots does this worker hold" reads only theirs, and a claim
+            # asking "does the worker hold this item" probes both columns all the same.
             models.UniqueConstraint(
-                fields=["item", "worker"],
+                fields=["worker", "item"],
                 condition=Q(worker__isnull=False),
-                name="one_slot_per_worker_and_item",
+                name="one_worker_per_item_slot",
             ),
             # One open item per worker and project: two tabs asking at once share one lease.
             models.UniqueConstraint(
