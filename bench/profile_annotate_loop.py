@@ -8,9 +8,7 @@ database (migrated and filled). Each cycle is one worker's GET next + POST label
 APIClient with a token, as the HTTP bench does, but without a server: what is left is the
 Django + DRF + ORM work per request. Prints queries, wall ms (mean, p50, p95) and CPU ms per
 request (on SQLite the database work is in this process, so CPU ms is the whole cost) and,
-with --profile, the top functions by cumulative time. The test client keeps the database
-connection between requests; a server on SQLite (CONN_MAX_AGE forced to 0) opens one per
-request, about 1.5 ms more each on this machine.
+with --profile, the top functions by cumulative time.
 """
 
 import argparse
