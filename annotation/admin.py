@@ -7,30 +7,8 @@ from annotation.models import (
     Project,
     QualityFlag,
     Slot,
-    ValueDimension,
-    ValueScheme,
     WorkerStatus,
 )
-
-
-class ValueDimensionInline(admin.StackedInline):
-    model = ValueDimension
-    extra = 0
-    fields = ["position", "key", "name", "definition", "examples"]
-
-
-@admin.register(ValueScheme)
-class ValueSchemeAdmin(admin.ModelAdmin):
-    list_display = ["key", "name", "created"]
-    search_fields = ["key", "name"]
-    inlines = [ValueDimensionInline]
-
-
-@admin.register(ValueDimension)
-class ValueDimensionAdmin(admin.ModelAdmin):
-    list_display = ["key", "name", "scheme", "position"]
-    list_filter = ["scheme"]
-    search_fields = ["key", "name", "definition"]
 
 
 @admin.register(Project)

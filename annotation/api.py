@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from annotation.assignment import lease_heartbeat, lease_release
 from annotation.labelling import worker_may_label, worker_quality_rows
 from annotation.loop import next_for_worker, submit_for_worker
-from annotation.models import Item, Project, ValueScheme
+from annotation.models import Item, Project
 from annotation.quality import attention_checks_create, items_set_role, worker_exclude
 from annotation.selectors import export_filters, project_export_lines, projects_with_counts
 from annotation.services import (
@@ -26,10 +26,10 @@ from annotation.services import (
     item_import,
     project_create,
     project_settings_update,
-    scheme_import,
 )
-from core.models import Study, User
+from core.models import Study, User, ValueScheme
 from core.roles import IsParticipant, IsResearcher
+from core.services import scheme_import
 
 
 class NDJSONRenderer(BaseRenderer):

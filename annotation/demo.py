@@ -1,10 +1,10 @@
 """The annotation app's demo data; ``seed_demo`` calls ``seed_demo()`` here."""
 
 from annotation.importing import item_hash
-from annotation.models import Item, Project, ValueScheme
+from annotation.models import Item, Project
 from annotation.services import DEFAULT_SCHEME, project_create
 from annotation.study_tasks import KIND as LABEL_TASK
-from core.models import Study, StudyTask, User
+from core.models import Study, StudyTask, User, ValueScheme
 
 DEMO_PROJECT = "demo-fulcra"
 DEMO_STUDY = "demo"

@@ -12,12 +12,10 @@ from annotation.models import (
     Project,
     QualityFlag,
     Slot,
-    ValueDimension,
-    ValueScheme,
     WorkerStatus,
 )
 from annotation.quality import gold_accuracy_by_worker
-from core.models import Participation, User
+from core.models import Participation, User, ValueDimension, ValueScheme
 
 # The dimension keys of each scheme, read once a minute per process instead of once per request
 # of the annotate loop. Keyed by the scheme's id and creation time, so a scheme made under a

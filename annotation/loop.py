@@ -32,13 +32,12 @@ from annotation.models import (
     Prelabel,
     Project,
     Slot,
-    ValueDimension,
     WorkerStatus,
 )
 from annotation.quality import STREAK_UP, QualityOutcome, habit_review
 from annotation.services import SubmitResult, annotation_submit, labels_clean, seconds_spent
 from core.db import fetch_one
-from core.models import Participation, User
+from core.models import Participation, User, ValueDimension
 
 # The dimension keys of a scheme, read once a minute per process (an admin edit reaches running
 # servers within that time, as elsewhere in the app).

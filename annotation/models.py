@@ -1,50 +1,11 @@
-"""Value schemes, annotation projects, the items to label, and the labels people and models gave."""
+"""Annotation projects, the items to label, and the labels people and models gave."""
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from core.models import Study
-
-
-class ValueScheme(models.Model):
-    """A set of value dimensions items are labelled on (data, not code: see contracts.md)."""
-
-    key = models.SlugField(max_length=64, unique=True, help_text="e.g. schwartz10")
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    created = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["key"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def dimension_keys(self) -> list[str]:
-        """Return the keys of the scheme's dimensions in scheme order (the order of a vector)."""
-        return list(self.dimensions.order_by("position", "pk").values_list("key", flat=True))
-
-
-class ValueDimension(models.Model):
-    """One dimension of a scheme: labels on it are -1 (violates), 0 (unrelated), +1 (upholds)."""
-
-    scheme = models.ForeignKey(ValueScheme, on_delete=models.CASCADE, related_name="dimensions")
-    key = models.SlugField(max_length=64, help_text="Lower case with underscores, e.g. power.")
-    name = models.CharField(max_length=200)
-    definition = models.TextField(help_text="Shown to annotators next to the dimension.")
-    examples = models.JSONField(default=list, blank=True, help_text="Short examples, a list.")
-    position = models.PositiveIntegerField(default=0, help_text="Place in the scheme's order.")
-
-    class Meta:
-        ordering = ["scheme", "position", "pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["scheme", "key"], name="one_dimension_key_per_scheme")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.scheme.key}.{self.key}"
+from core.models import Study, ValueScheme
 
 
 class Project(models.Model):

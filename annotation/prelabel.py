@@ -24,10 +24,10 @@ from django.db import connections, transaction
 from django.db.models import F
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from annotation.models import Item, Prelabel, Project, ValueDimension
+from annotation.models import Item, Prelabel, Project
 from core import llm
 from core.jobs import JobProgress, job_start, job_type
-from core.models import Job, User
+from core.models import Job, User, ValueDimension
 
 KIND = "annotation.prelabel"
 PURPOSE = "annotation.prelabel"

@@ -9,13 +9,12 @@ from math import isfinite
 import numpy as np
 from django.conf import settings
 from django.db import connections
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, TextField
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from annotation.aggregation import aggregate
-from annotation.models import Annotation, Item, Prelabel, Project, ValueDimension
-from core.models import User
+from annotation.models import Annotation, Item, Prelabel, Project
+from core.models import User, ValueDimension
 
 EXPORT_CHUNK_SIZE = 2000
 
@@ -368,30 +367,99 @@ def counted_annotations(*, project: Project) -> QuerySet[Annotation]:
     return Annotation.objects.filter(item__project=project, item__kind="task", excluded=False)
 
 
-def _label_columns(field: str, dimension_keys: list[str]) -> dict:
-    # The database reads each label out of the JSON document as an integer, so Python never
-    # decodes 300k label dicts; a missing label reads as NULL (taken as 0).
-    return {
-        f"d{d}": Cast(KeyTextTransform(key, field), IntegerField())
-        for d, key in enumerate(dimension_keys)
-    }
+# Rows read at a time from the raw cursor: columns become arrays chunk by chunk.
+DASHBOARD_CHUNK_SIZE = 20_000
+
+
+def _label_number(value) -> int:
+    # What the database's cast of the JSON value to an integer gives (SQLite's CAST, which
+    # PostgreSQL agrees with wherever it does not refuse): a missing label (NULL) counts as 0.
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if isfinite(value) else 0
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return 0
+    return 0
+
+
+class _LabelVectors:
+    """Turn stored label dicts (the database's JSON text) into integer vectors.
+
+    Label dicts repeat a lot (a ten-dimension scheme has at most 3**10 of them, a project far
+    fewer), so each distinct text is decoded once and every row becomes a small integer code
+    into a table of vectors.
+    """
+
+    def __init__(self, dimension_keys: list[str]):
+        self.dimension_keys = list(dimension_keys)
+        self.codes: dict = {}
+        self.vectors: list[list[int]] = []
+
+    def encode(self, texts) -> np.ndarray:
+        """Return the code of each of ``texts`` (int64), decoding the texts not seen before."""
+        codes, vectors = self.codes, self.vectors
+        result = np.empty(len(texts), dtype=np.int64)
+        for row, text in enumerate(texts):
+            if not isinstance(text, (str, bytes)) and text is not None:
+                text = json.dumps(text, sort_keys=True)  # a driver that decoded it already
+            code = codes.get(text)
+            if code is None:
+                code = codes[text] = len(vectors)
+                vectors.append(self._vector(text))
+            result[row] = code
+        return result
+
+    def table(self) -> np.ndarray:
+        """Return the vectors of every code so far, int64 (codes, dimensions)."""
+        return np.array(self.vectors, dtype=np.int64).reshape(-1, len(self.dimension_keys))
+
+    def _vector(self, text) -> list[int]:
+        labels = json.loads(text) if text is not None else None
+        if not isinstance(labels, dict):
+            return [0] * len(self.dimension_keys)
+        return [_label_number(labels.get(key)) for key in self.dimension_keys]
+
+
+def _read_columns(queryset: QuerySet, label_column: int, reader: _LabelVectors) -> tuple:
+    """Return the columns of ``queryset``'s rows as arrays, the label column as codes of
+    ``reader`` (rows read on a plain cursor: see ``_raw_rows``)."""
+    chunks: list[list[np.ndarray]] = []
+    with connections[queryset.db].cursor() as cursor:
+        rows = _raw_rows(queryset, cursor)
+        while chunk := rows.fetchmany(DASHBOARD_CHUNK_SIZE):
+            columns = list(zip(*chunk, strict=True))
+            chunks.append(
+                [
+                    reader.encode(column) if index == label_column else np.array(column)
+                    for index, column in enumerate(columns)
+                ]
+            )
+    if not chunks:
+        return None
+    return tuple(np.concatenate(parts) for parts in zip(*chunks, strict=True))
 
 
 def label_matrix(*, project: Project, dimension_keys: list[str]) -> dict:
     """Return the counted annotations as arrays, one row per annotation, in item order.
 
     ``{"item": ids, "annotator": ids, "saw_prelabel": bools, "seconds": floats,
-    "labels": int8 (annotations, dimensions)}``.
+    "labels": int8 (annotations, dimensions)}``; a label is read as the integer the database
+    would cast it to, a missing one as 0, and clipped to -1..1.
     """
-    columns = _label_columns("labels", dimension_keys)
-    rows = (
+    queryset = (
         counted_annotations(project=project)
         .order_by("item_id")
-        .annotate(**columns)
-        .values_list("item_id", "annotator_id", "saw_prelabel", "seconds", *columns)
+        .values_list("item_id", "annotator_id", "saw_prelabel", "seconds", "labels")
     )
-    table = np.array(list(rows.iterator(chunk_size=10000)), dtype=float)  # NULL -> nan
-    if not len(table):
+    reader = _LabelVectors(dimension_keys)
+    columns = _read_columns(queryset, 4, reader)
+    if columns is None:
         return {
             "item": np.zeros(0, dtype=np.int64),
             "annotator": np.zeros(0, dtype=np.int64),
@@ -399,23 +467,24 @@ def label_matrix(*, project: Project, dimension_keys: list[str]) -> dict:
             "seconds": np.zeros(0),
             "labels": np.zeros((0, len(dimension_keys)), dtype=np.int8),
         }
+    item, annotator, saw_prelabel, seconds, codes = columns
     return {
-        "item": table[:, 0].astype(np.int64),
-        "annotator": table[:, 1].astype(np.int64),
-        "saw_prelabel": table[:, 2] > 0,
-        "seconds": table[:, 3],
-        "labels": np.nan_to_num(table[:, 4:], nan=0.0).clip(-1, 1).astype(np.int8),
+        "item": item.astype(np.int64),
+        "annotator": annotator.astype(np.int64),
+        "saw_prelabel": saw_prelabel.astype(bool),
+        "seconds": seconds.astype(float),
+        "labels": reader.table().clip(-1, 1).astype(np.int8)[codes],
     }
 
 
 def item_labels_by_id(*, items: QuerySet, field: str, dimension_keys: list[str]):
     """Return (item ids, labels int8 (items, dimensions)) of a JSON label field of ``items``."""
-    columns = _label_columns(field, dimension_keys)
-    rows = list(items.annotate(**columns).values_list("pk", *columns).order_by("pk"))
-    if not rows:
+    reader = _LabelVectors(dimension_keys)
+    columns = _read_columns(items.order_by("pk").values_list("pk", field), 1, reader)
+    if columns is None:
         return np.zeros(0, dtype=np.int64), np.zeros((0, len(dimension_keys)), dtype=np.int8)
-    table = np.nan_to_num(np.array(rows, dtype=float), nan=0.0)
-    return table[:, 0].astype(np.int64), table[:, 1:].clip(-1, 1).astype(np.int8)
+    ids, codes = columns
+    return ids.astype(np.int64), reader.table().clip(-1, 1).astype(np.int8)[codes]
 
 
 def counts_by_item(matrix: dict, dimensions: int):

@@ -11,77 +11,14 @@ from django.utils import timezone
 from annotation.assignment import NotAssigned, slot_complete, slots_ensure, worker_status_for
 from annotation.importing import ImportFileError, LineError, ParsedItem, parse_items
 from annotation.labelling import scheme_dimension_keys
-from annotation.models import Annotation, Item, Prelabel, Project, ValueDimension, ValueScheme
+from annotation.models import Annotation, Item, Prelabel, Project
 from annotation.quality import QualityOutcome, annotation_review
-from core.models import Study, User
+from core.models import Study, User, ValueScheme
 
 DEFAULT_SCHEME = "schwartz10"
 IMPORT_BATCH_SIZE = 1000
 # A file of 100k bad lines must not make a 100k-line report; the count stays exact.
 MAX_REPORTED_ERRORS = 1000
-
-
-# --- Value schemes ------------------------------------------------------------------------------
-
-
-def scheme_import(*, data: object) -> ValueScheme:
-    """Create a value scheme and its dimensions from an uploaded JSON document.
-
-    The shape: ``{"key", "name", "description"?, "dimensions": [{"key", "name", "definition",
-    "examples"?: [str]}, ...]}``, dimensions in scheme order. Raise ``ValidationError`` naming
-    each bad field (``dimensions[2].key``) and store nothing then.
-    """
-    if not isinstance(data, dict):
-        raise ValidationError({"scheme": ["must be a JSON object with key, name and dimensions"]})
-    errors: dict[str, list[str]] = {}
-    scheme = ValueScheme(
-        key=data.get("key") or "",
-        name=data.get("name") or "",
-        description=data.get("description") or "",
-    )
-    try:
-        scheme.full_clean()
-    except ValidationError as error:
-        errors.update(error.message_dict)
-    raw_dimensions = data.get("dimensions")
-    dimensions: list[ValueDimension] = []
-    if not isinstance(raw_dimensions, list) or not raw_dimensions:
-        errors["dimensions"] = ["must be a non-empty list of {key, name, definition}"]
-        raw_dimensions = []
-    seen: set[str] = set()
-    for position, raw in enumerate(raw_dimensions):
-        prefix = f"dimensions[{position}]"
-        if not isinstance(raw, dict):
-            errors[prefix] = ["must be an object with key, name and definition"]
-            continue
-        examples = raw.get("examples", [])
-        if not isinstance(examples, list) or not all(isinstance(e, str) for e in examples):
-            errors[f"{prefix}.examples"] = ["must be a list of texts"]
-            examples = []
-        dimension = ValueDimension(
-            key=raw.get("key") or "",
-            name=raw.get("name") or "",
-            definition=raw.get("definition") or "",
-            examples=examples,
-            position=position,
-        )
-        try:
-            dimension.full_clean(exclude=["scheme"], validate_constraints=False)
-        except ValidationError as error:
-            for name, messages in error.message_dict.items():
-                errors[f"{prefix}.{name}"] = messages
-        if dimension.key in seen:
-            errors[f"{prefix}.key"] = [f"{dimension.key!r} appears twice"]
-        seen.add(dimension.key)
-        dimensions.append(dimension)
-    if errors:
-        raise ValidationError(errors)
-    with transaction.atomic():
-        scheme.save()
-        for dimension in dimensions:
-            dimension.scheme = scheme
-        ValueDimension.objects.bulk_create(dimensions)
-    return scheme
 
 
 # --- Projects -----------------------------------------------------------------------------------

@@ -62,8 +62,9 @@ def seed_project(slug: str, items: int, overlap: int) -> int:
     from django.db import transaction
 
     from annotation.assignment import slots_ensure
-    from annotation.models import Item, Prelabel, Project, ValueScheme
+    from annotation.models import Item, Prelabel, Project
     from annotation.services import project_create
+    from core.models import ValueScheme
 
     Project.objects.filter(slug=slug).delete()
     scheme = ValueScheme.objects.get(key="schwartz10")

@@ -42,9 +42,9 @@ def seed(items: int, overlap: int, extra_every: int) -> None:
     """
     from django.db import transaction
 
-    from annotation.models import Annotation, Item, Project, ValueScheme
+    from annotation.models import Annotation, Item, Project
     from annotation.services import project_create
-    from core.models import User
+    from core.models import User, ValueScheme
 
     Project.objects.filter(slug=BENCH_PROJECT).delete()
     scheme = ValueScheme.objects.get(key="schwartz10")

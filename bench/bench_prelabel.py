@@ -82,11 +82,11 @@ def run(args) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from annotation.models import Item, Prelabel, Project, ValueScheme
+    from annotation.models import Item, Prelabel, Project
     from annotation.prelabel import DEFAULT_CONCURRENCY, prelabel_start
     from annotation.services import project_create
     from core.jobs import job_execute
-    from core.models import Job, LLMCall
+    from core.models import Job, LLMCall, ValueScheme
 
     if args.concurrency:
         settings.ANNOTATION_PRELABEL_CONCURRENCY = args.concurrency

@@ -1,7 +1,17 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from core.models import Job, LLMCall, Participation, Study, StudyTask, TaskCompletion, User
+from core.models import (
+    Job,
+    LLMCall,
+    Participation,
+    Study,
+    StudyTask,
+    TaskCompletion,
+    User,
+    ValueDimension,
+    ValueScheme,
+)
 
 
 @admin.register(User)
@@ -62,3 +72,23 @@ class LLMCallAdmin(admin.ModelAdmin):
     ]
     list_filter = ["purpose", "backend", "outcome", "study"]
     date_hierarchy = "created"
+
+
+class ValueDimensionInline(admin.StackedInline):
+    model = ValueDimension
+    extra = 0
+    fields = ["position", "key", "name", "definition", "examples"]
+
+
+@admin.register(ValueScheme)
+class ValueSchemeAdmin(admin.ModelAdmin):
+    list_display = ["key", "name", "created"]
+    search_fields = ["key", "name"]
+    inlines = [ValueDimensionInline]
+
+
+@admin.register(ValueDimension)
+class ValueDimensionAdmin(admin.ModelAdmin):
+    list_display = ["key", "name", "scheme", "position"]
+    list_filter = ["scheme"]
+    search_fields = ["key", "name", "definition"]

@@ -8,7 +8,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from core.models import Participation, Study, StudyTask, TaskCompletion, User
+from core.models import (
+    Participation,
+    Study,
+    StudyTask,
+    TaskCompletion,
+    User,
+    ValueDimension,
+    ValueScheme,
+)
 from core.study_tasks import TASK_TYPES
 
 PROLIFIC_ID_PATTERN = re.compile(r"^[A-Za-z0-9]{24}$")
@@ -181,3 +189,66 @@ def participation_refresh_completion(*, participation: Participation) -> bool:
 def completion_url(*, study: Study) -> str:
     """Return the URL that tells Prolific the participant finished ``study``."""
     return settings.PROLIFIC_COMPLETION_URL.format(code=study.completion_code)
+
+
+# --- Value schemes ------------------------------------------------------------------------------
+
+
+def scheme_import(*, data: object) -> ValueScheme:
+    """Create a value scheme and its dimensions from an uploaded JSON document.
+
+    The shape: ``{"key", "name", "description"?, "dimensions": [{"key", "name", "definition",
+    "examples"?: [str]}, ...]}``, dimensions in scheme order. Raise ``ValidationError`` naming
+    each bad field (``dimensions[2].key``) and store nothing then.
+    """
+    if not isinstance(data, dict):
+        raise ValidationError({"scheme": ["must be a JSON object with key, name and dimensions"]})
+    errors: dict[str, list[str]] = {}
+    scheme = ValueScheme(
+        key=data.get("key") or "",
+        name=data.get("name") or "",
+        description=data.get("description") or "",
+    )
+    try:
+        scheme.full_clean()
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    raw_dimensions = data.get("dimensions")
+    dimensions: list[ValueDimension] = []
+    if not isinstance(raw_dimensions, list) or not raw_dimensions:
+        errors["dimensions"] = ["must be a non-empty list of {key, name, definition}"]
+        raw_dimensions = []
+    seen: set[str] = set()
+    for position, raw in enumerate(raw_dimensions):
+        prefix = f"dimensions[{position}]"
+        if not isinstance(raw, dict):
+            errors[prefix] = ["must be an object with key, name and definition"]
+            continue
+        examples = raw.get("examples", [])
+        if not isinstance(examples, list) or not all(isinstance(e, str) for e in examples):
+            errors[f"{prefix}.examples"] = ["must be a list of texts"]
+            examples = []
+        dimension = ValueDimension(
+            key=raw.get("key") or "",
+            name=raw.get("name") or "",
+            definition=raw.get("definition") or "",
+            examples=examples,
+            position=position,
+        )
+        try:
+            dimension.full_clean(exclude=["scheme"], validate_constraints=False)
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                errors[f"{prefix}.{name}"] = messages
+        if dimension.key in seen:
+            errors[f"{prefix}.key"] = [f"{dimension.key!r} appears twice"]
+        seen.add(dimension.key)
+        dimensions.append(dimension)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        scheme.save()
+        for dimension in dimensions:
+            dimension.scheme = scheme
+        ValueDimension.objects.bulk_create(dimensions)
+    return scheme

@@ -5,7 +5,8 @@ import importlib
 import factory
 from django.apps import apps
 
-from annotation.models import Annotation, Item, Prelabel, Project, ValueScheme
+from annotation.models import Annotation, Item, Prelabel, Project
+from core.models import ValueScheme
 from tests.factories import UserFactory
 
 SCHWARTZ10 = [

@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from annotation.models import ValueScheme
-from annotation.services import scheme_import
+from core.models import ValueScheme
+from core.services import scheme_import
 from tests.annotation.factories import SCHWARTZ10
 
 pytestmark = pytest.mark.django_db

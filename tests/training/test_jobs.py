@@ -5,8 +5,8 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 
-from annotation.models import Item, Prelabel, Project, ValueScheme
-from core.models import Job
+from annotation.models import Item, Prelabel, Project
+from core.models import Job, ValueScheme
 from training import evaluator
 from training.models import ModelArtifact, RunLog, Target
 from training.schemes import SCHWARTZ10

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from django.template.defaultfilters import floatformat
 
-from annotation.models import Item, Project, ValueScheme
-from core.models import Job
+from annotation.models import Item, Project
+from core.models import Job, ValueScheme
 from tests.training.conftest import synthetic_rows
 from training import evaluator
 from training.models import ModelArtifact, RunLog

@@ -3,8 +3,9 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.models import Project, ValueScheme
+from annotation.models import Project
 from annotation.services import DEFAULT_SCHEME, ItemImportRejected, item_import, project_create
+from core.models import ValueScheme
 
 
 class Command(BaseCommand):
