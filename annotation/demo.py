@@ -1,13 +1,23 @@
 """The annotation app's demo data; ``seed_demo`` calls ``seed_demo()`` here."""
 
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.assignment import slots_ensure
 from annotation.importing import item_hash
-from annotation.models import Item, Project
+from annotation.models import Annotation, Item, Project, Slot, WorkerStatus
 from annotation.services import DEFAULT_SCHEME, project_create
 from annotation.study_tasks import KIND as LABEL_TASK
 from core.models import Study, StudyTask, User, ValueScheme
 
 DEMO_PROJECT = "demo-fulcra"
 DEMO_STUDY = "demo"
+# Three made-up annotators label the first items, so the dashboard and the review queue have
+# something to show before anyone labels; the rest stay open for people trying the demo.
+DEMO_ANNOTATORS = ("demo-annotator-1", "demo-annotator-2", "demo-annotator-3")
+DEMO_LABELLED_ITEMS = 6
 
 # (prompt, response, source, reference labels): short pairs written for the demo, a mix of
 # answers that uphold, violate and ignore the values.
@@ -117,6 +127,9 @@ def seed_demo() -> list[str]:
     # The unique external id makes a second run add nothing.
     Item.objects.bulk_create(items, ignore_conflicts=True)
     lines.append(f"annotation project {project.slug}: {project.items.count()} items")
+    labelled = _seed_demo_annotations(project=project, keys=keys)
+    if labelled:
+        lines.append(f"annotation project {project.slug}: {labelled} demo annotations")
     study = Study.objects.filter(slug=DEMO_STUDY).first()
     if study is not None and not study.tasks.filter(kind=LABEL_TASK).exists():
         StudyTask.objects.create(
@@ -129,3 +142,56 @@ def seed_demo() -> list[str]:
         )
         lines.append("added a labelling task to the demo study")
     return lines
+
+
+def _demo_labels(reference: dict, keys: list[str], item_index: int, worker_index: int) -> dict:
+    # The first annotator agrees with the reference; the others each read one value of some
+    # items differently, as people do, so agreement and the review queue have something to show.
+    labels = {key: int(reference.get(key, 0)) for key in keys}
+    if worker_index and (item_index + worker_index) % 3 != 0:
+        key = keys[(item_index * 3 + worker_index * 5) % len(keys)]
+        labels[key] = 0 if labels[key] else (1 if worker_index == 1 else -1)
+    # A real split: does letting the daughter choose go against what the family expects?
+    # (0, -1, +1: no majority, so the item waits in the review queue.)
+    if item_index == 3 and "conformity" in labels:
+        labels["conformity"] = (0, -1, 1)[worker_index]
+    return labels
+
+
+def _seed_demo_annotations(*, project: Project, keys: list[str]) -> int:
+    """Label the first demo items by three made-up annotators, once; return how many labels."""
+    if Annotation.objects.filter(item__project=project).exists():
+        return 0  # seeded before, or people have labelled: leave their data alone
+    slots_ensure(project=project)
+    items = list(project.items.filter(kind="task").order_by("pk")[:DEMO_LABELLED_ITEMS])
+    now = timezone.now()
+    created = 0
+    with transaction.atomic():
+        for worker_index, username in enumerate(DEMO_ANNOTATORS[: project.overlap]):
+            worker, new = User.objects.get_or_create(
+                username=username, defaults={"role": User.Role.PARTICIPANT}
+            )
+            if new:
+                worker.set_unusable_password()  # nobody signs in as them
+                worker.save(update_fields=["password"])
+            for item_index, item in enumerate(items):
+                seconds = 25.0 + 7 * ((item_index + worker_index) % 4)
+                leased = now - timedelta(minutes=60 - 5 * item_index, seconds=seconds)
+                Slot.objects.filter(item=item, position=worker_index).update(
+                    state=Slot.State.DONE, worker=worker, leased_at=leased, lease_expires=None
+                )
+                Annotation.objects.create(
+                    item=item,
+                    annotator=worker,
+                    labels=_demo_labels(
+                        item.reference_labels or {}, keys, item_index, worker_index
+                    ),
+                    seconds=seconds,
+                )
+                created += 1
+            WorkerStatus.objects.update_or_create(
+                project=project,
+                worker=worker,
+                defaults={"state": WorkerStatus.State.ACTIVE, "n_done": len(items)},
+            )
+    return created

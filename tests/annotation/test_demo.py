@@ -25,6 +25,35 @@ def test_seeding_twice_makes_one_project_with_its_items_once():
     ]
 
 
+def test_the_demo_comes_with_labels_to_look_at_and_items_left_to_label():
+    from annotation.assignment import item_next_for_worker
+    from annotation.models import Annotation, Slot
+    from annotation.selectors import project_dashboard
+    from tests.factories import UserFactory
+
+    lines = seed_demo()
+
+    project = Project.objects.get(slug="demo-fulcra")
+    assert "annotation project demo-fulcra: 18 demo annotations" in lines
+    per_item = Annotation.objects.filter(item__project=project).values_list("item_id", flat=True)
+    assert sorted(set(per_item)) == sorted(
+        project.items.order_by("pk").values_list("pk", flat=True)[:6]
+    )
+    # Every demo label sits on a done slot of its own annotator: k per item, nobody twice.
+    done = Slot.objects.filter(project=project, state="done")
+    assert done.count() == 18 == len(set(done.values_list("item_id", "worker_id")))
+    figures = project_dashboard(project=project)
+    assert figures["items_complete"] == 6
+    # One item splits three ways on a value: it waits for a reviewer.
+    from annotation.review import review_queue
+
+    assert len(review_queue(project=project)) == 1
+    # Someone trying the demo still gets an item.
+    visitor = UserFactory(username="visitor")
+    answer = item_next_for_worker(project=project, worker=visitor)
+    assert answer.slot is not None and answer.slot.item_id not in set(per_item)
+
+
 def test_without_the_demo_study_the_project_stands_alone():
     seed_demo()
 
