@@ -308,7 +308,7 @@ WHERE id = (
     ORDER BY candidate.id + 0  -- the order of the slot_queue index (Slot.Meta)
     LIMIT 1{lock}
 ) AND state = 'free'
-RETURNING id
+RETURNING {returning}
 """
 
 
@@ -316,7 +316,9 @@ def _claim_regular(*, project: Project, worker: User, now) -> Slot | None:
     now = timezone.now()
     fields = _lease_fields(project, worker, now)
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = CLAIM_SQL.format(slot=connection.ops.quote_name(Slot._meta.db_table), lock=lock)
+    sql = CLAIM_SQL.format(
+        slot=connection.ops.quote_name(Slot._meta.db_table), lock=lock, returning="id"
+    )
     adapt = connection.ops.adapt_datetimefield_value
     params = [
         worker.pk,

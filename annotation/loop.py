@@ -24,7 +24,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotation.assignment import NextAnswer, item_next_for_worker, one_statement
+from annotation.assignment import CLAIM_SQL, NextAnswer, item_next_for_worker, one_statement
 from annotation.labelling import leased_item_payload, worker_may_label
 from annotation.models import (
     Annotation,
@@ -113,22 +113,9 @@ LEFT JOIN {status} AS status ON status.project_id = project.id AND status.worker
 WHERE project.id = %s
 """
 
-# The claim of assignment.CLAIM_SQL; on PostgreSQL it also returns the item and its pre-label.
-CLAIM_UPDATE = """
-UPDATE {slot} SET state = 'leased', worker_id = %s, leased_at = %s, lease_expires = %s
-WHERE id = (
-    SELECT candidate.id FROM {slot} AS candidate
-    WHERE candidate.project_id = %s AND candidate.state = 'free' AND candidate.position < %s
-      AND NOT EXISTS (
-          SELECT 1 FROM {slot} AS held
-          WHERE held.item_id = candidate.item_id AND held.worker_id = %s
-          LIMIT 1 OFFSET 0  -- a fence: one probe per candidate, not a scan of all they hold
-      )
-    ORDER BY candidate.id + 0  -- the order of the slot_queue index (Slot.Meta)
-    LIMIT 1{lock}
-) AND state = 'free'
-RETURNING id, item_id, blind, lease_expires
-"""
+# The claim of assignment.CLAIM_SQL, returning what the item's payload needs; on PostgreSQL the
+# statement also reads the item and its pre-label.
+CLAIM_UPDATE = CLAIM_SQL.replace("{returning}", "id, item_id, blind, lease_expires")
 ITEM_COLUMNS = """item.kind, item.prompt, item.response,
        prelabel.labels, prelabel.rationale, prelabel.rationales"""
 CLAIM_WITH_ITEM_SQL = (
