@@ -1,7 +1,5 @@
 """REST API of the moral graph: exports, stories, voting and the explorer's data. No logic here."""
 
-import json
-
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -12,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import JobOutputSerializer
+from core.jsonl import jsonl_response
 from core.roles import IsAnyRole, IsResearcher
 from elicitation.models import Deliberation, MoralContext, ValuesCard
 from elicitation.selectors import card_as_contract
@@ -21,7 +20,7 @@ from moralgraph.selectors import (
     explorer_document,
     graph_for_deliberation,
     pair_detail,
-    preferences_for_deliberation,
+    preference_lines,
     value_detail,
 )
 from moralgraph.services import stories_generation_start, story_show_next, vote_submit
@@ -81,15 +80,8 @@ class PreferencesApi(APIView):
         deliberation = get_object_or_404(Deliberation, name=name)
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        lines = preferences_for_deliberation(deliberation=deliberation, **params.validated_data)
-        body = "".join(_json_line(line) for line in lines)
-        response = HttpResponse(body, content_type="application/x-ndjson; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{name}-preferences.jsonl"'
-        return response
-
-
-def _json_line(data: dict) -> str:
-    return json.dumps(data, ensure_ascii=False) + "\n"
+        lines = preference_lines(deliberation=deliberation, **params.validated_data)
+        return jsonl_response(lines, f"{name}-preferences.jsonl")
 
 
 class VoteCastApi(APIView):

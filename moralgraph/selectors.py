@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 
 from django.conf import settings
@@ -81,25 +82,52 @@ def preferences_for_deliberation(
     The training app turns these into DPO pairs; ``counts`` are the edge's (pooled across
     contexts under dft-2023).
     """
+    return list(preference_lines(deliberation=deliberation, rule=rule, before=before))
+
+
+def preference_lines(
+    *, deliberation: Deliberation, rule: str | None = None, before: date | None = None
+) -> Iterator[dict]:
+    """Return an iterator over the preferences of :func:`preferences_for_deliberation`, in the
+    same order, each built only when asked for.
+
+    The database is read here, before the first line: iterating needs no query (a response
+    streaming the lines sends them after the view has returned).
+    """
     built, _document = graph_for_deliberation(deliberation=deliberation, rule=rule, before=before)
     card_ids = {edge.from_id for edge in built.edges} | {edge.to_id for edge in built.edges}
     cards = ValuesCard.objects.select_related("author").in_bulk(card_ids)
-    contexts = MoralContext.objects.filter(deliberation=deliberation).in_bulk()
-    lines = []
-    for edge in built.edges:
-        for context_id in edge.contexts:
-            lines.append(
-                {
-                    "context": contexts[context_id].text,
-                    "context_id": context_id,
-                    "wiser": card_as_contract(cards[edge.to_id]),
-                    "less_wise": card_as_contract(cards[edge.from_id]),
-                    "counts": edge.counts(),
-                    "rule": built.rule,
-                }
-            )
-    lines.sort(key=lambda line: (line["context_id"], line["less_wise"]["id"], line["wiser"]["id"]))
-    return lines
+    contexts = dict(
+        MoralContext.objects.filter(deliberation=deliberation).values_list("pk", "text")
+    )
+    # Ordered by context, less wise card, wiser card: the cards' contract ids are their pks.
+    keyed = sorted(
+        (
+            ((context_id, edge.from_id, edge.to_id), edge)
+            for edge in built.edges
+            for context_id in edge.contexts
+        ),
+        key=lambda item: item[0],
+    )
+    return _preference_lines(keyed, cards=cards, contexts=contexts, rule=built.rule)
+
+
+def _preference_lines(
+    keyed: list[tuple[tuple[int, int, int], moral_graph.Edge]],
+    *,
+    cards: dict[int, ValuesCard],
+    contexts: dict[int, str],
+    rule: str,
+) -> Iterator[dict]:
+    for (context_id, from_id, to_id), edge in keyed:
+        yield {
+            "context": contexts[context_id],
+            "context_id": context_id,
+            "wiser": card_as_contract(cards[to_id]),
+            "less_wise": card_as_contract(cards[from_id]),
+            "counts": edge.counts(),
+            "rule": rule,
+        }
 
 
 # --- the explorer and the participant's view -------------------------------------------------

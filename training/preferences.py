@@ -9,12 +9,12 @@ Pure ML code (no database); torch and transformers are imported inside functions
 """
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from core.jsonl import jsonl_write
 
 FORMATS = ("conversational", "standard")
 
@@ -211,13 +211,5 @@ def write_jsonl_atomic(rows: Iterable[dict[str, Any]], out: str | Path) -> Path:
     """Write rows as JSONL to ``out`` via a temporary file: a crash leaves no half file."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    handle, scratch = tempfile.mkstemp(prefix=f".{out.name}-", dir=out.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            for row in rows:
-                file.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(scratch, out)
-    except BaseException:
-        Path(scratch).unlink(missing_ok=True)
-        raise
+    jsonl_write(out, rows)
     return out

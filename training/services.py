@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.jsonl import jsonl_write
 from core.models import Job, User
 from training import datasets, evaluator, pvq, targets
 from training.models import ModelArtifact, RunLog, Target
@@ -222,9 +223,7 @@ def policy_check(policy: str) -> None:
 def prompts_write(*, prompts: list[str], path: Path) -> Path:
     """Write prompts as JSONL ({"prompt": …} a line), each distinct prompt once, in order."""
     seen: dict[str, None] = dict.fromkeys(p for p in prompts if p.strip())
-    with path.open("w", encoding="utf-8") as out:
-        for prompt in seen:
-            out.write(json.dumps({"prompt": prompt}, ensure_ascii=False) + "\n")
+    jsonl_write(path, ({"prompt": prompt} for prompt in seen))
     return path
 
 
@@ -514,9 +513,10 @@ def project_training_file(*, project, path: Path) -> dict:
     from annotation.selectors import project_export_lines
 
     keys = project.scheme.dimension_keys()
-    kept = skipped = 0
-    partial = path.with_name(f"{path.name}.part")
-    with partial.open("w", encoding="utf-8") as out:
+    skipped = 0
+
+    def kept_records():
+        nonlocal skipped
         for line in project_export_lines(project=project):
             record = json.loads(line)
             if record["n_annotations"] == 0:
@@ -525,9 +525,9 @@ def project_training_file(*, project, path: Path) -> dict:
                     continue
                 record["labels"] = record["reference"]
                 record["vector"] = [record["labels"][key] for key in keys]
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            kept += 1
-    partial.replace(path)
+            yield record
+
+    kept = jsonl_write(path, kept_records())
     return {"items": kept, "unlabelled": skipped}
 
 
