@@ -12,7 +12,8 @@ def test_seed_demo_is_idempotent_and_prints_the_logins(db, capsys, client):
     output = capsys.readouterr().out
 
     assert User.objects.filter(username="researcher", role="researcher").count() == 1
-    assert User.objects.filter(role="participant").count() == 2
+    # Two demo participants in the study, and the annotation demo's three made-up annotators.
+    assert User.objects.filter(role="participant").count() == 2 + 3
     assert Study.objects.filter(slug="demo").count() == 1
     assert Participation.objects.filter(study__slug="demo").count() == 2
     assert "kept researcher researcher / researcher" in output
