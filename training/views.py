@@ -290,13 +290,13 @@ def align_page(request: HttpRequest) -> HttpResponse:
     form = AlignForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if data["project"]:
-            prompts_file = prompts_write(
-                prompts=list(data["project"].items.order_by("pk").values_list("prompt", flat=True)),
-                path=training_dir("uploads") / f"{data['name']}-{data['key'][:8]}-prompts.jsonl",
-            )
-        else:
-            prompts_file = save_upload(data["file"], stem=f"{data['name']}-prompts")
+        idempotency_key = f"training.align:{data['key']}"
+        # A repeated submit finds its job before anything is written on disk.
+        started = Job.objects.filter(idempotency_key=idempotency_key).first()
+        if started is not None:
+            return redirect("training:run", job_id=started.pk)
+        prompts_file = _align_prompts_file(data)
+        job = None
         try:
             job = alignment_start(
                 created_by=request.user,
@@ -311,11 +311,16 @@ def align_page(request: HttpRequest) -> HttpResponse:
                 report_prompts=data["report_prompts"],
                 distance=data["distance"],
                 lora=data["lora"],
-                idempotency_key=f"training.align:{data['key']}",
+                idempotency_key=idempotency_key,
             )
         except ValidationError as error:
             _form_error(form, error)
-        else:
+        finally:
+            # Refused, or a concurrent submit with the same key won the race: this request's
+            # file belongs to no job.
+            if job is None or job.params.get("prompts") != str(prompts_file):
+                prompts_file.unlink(missing_ok=True)
+        if job is not None:
             return redirect("training:run", job_id=job.pk)
     return render(
         request,
@@ -349,6 +354,15 @@ def score_page(request: HttpRequest) -> HttpResponse:
         "training/start.html",
         _start_context(form, "Pre-label a project with an evaluator", "score"),
     )
+
+
+def _align_prompts_file(data: dict) -> Path:
+    """Write the alignment prompts (a project's or the upload) to a new file; return where."""
+    if data["project"]:
+        prompts = data["project"].items.order_by("pk").values_list("prompt", flat=True)
+        stem = f"{data['name']}-{data['key'][:8]}-{uuid.uuid4().hex[:8]}-prompts"
+        return prompts_write(prompts=list(prompts), path=training_dir("uploads") / f"{stem}.jsonl")
+    return save_upload(data["file"], stem=f"{data['name']}-prompts")
 
 
 def _start_context(form, title: str, kind: str) -> dict:

@@ -1,70 +1,44 @@
 /* ValueLab annotation dashboard: draws the label distribution (stacked bars per dimension) and
    the item map (PCA scatter by source) from <script id="dashboard-charts"> JSON, and redraws
-   them in place whenever htmx swaps in fresh figures. Data only: nothing becomes markup. */
+   them in place whenever htmx swaps in fresh figures. The Chart.js setup (defaults, palette,
+   drawing) is the project's static/js/charts.js. Data only: nothing becomes markup. */
 (function () {
   "use strict";
   var LABEL_COLOURS = { "-1": "#b3261e", "0": "#b8bfc9", "1": "#1f7a4d" };
-  var SOURCE_COLOURS = ["#2f5fd0", "#d0702f", "#1f7a4d", "#8a5a00", "#7a1f6b", "#0f7c8c",
-                        "#b3261e", "#5f6b7a", "#9c6ade"];
-  var charts = {};
 
-  function spec() {
-    var source = document.getElementById("dashboard-charts");
-    return source ? JSON.parse(source.textContent) : null;
+  function distributionChart(data) {
+    return valuelabCharts.spec({
+      type: "bar", stacked: true, y: "annotations", labels: data.distribution.labels,
+      series: data.distribution.series.map(function (series) {
+        return { label: series.label, values: series.values, colour: LABEL_COLOURS[series.key] };
+      })
+    });
   }
 
-  function distributionData(data) {
+  function mapChart(data) {
+    var axes = data.map.explained || [0, 0];
+    function axis(name, share) {
+      return { title: { display: true, text: name + " (" + Math.round(share * 100) + "%)" } };
+    }
     return {
-      labels: data.distribution.labels,
-      datasets: data.distribution.series.map(function (series) {
-        return { label: series.label, data: series.values,
-                 backgroundColor: LABEL_COLOURS[series.key] };
-      })
-    };
-  }
-
-  function mapData(data) {
-    return {
-      datasets: data.map.datasets.map(function (dataset, index) {
-        var colour = SOURCE_COLOURS[index % SOURCE_COLOURS.length];
-        return { label: dataset.label, data: dataset.data, backgroundColor: colour,
-                 borderColor: colour, pointRadius: 2.5 };
-      })
+      type: "scatter",
+      data: {
+        datasets: data.map.datasets.map(function (dataset, index) {
+          var colour = valuelabCharts.colour(index);
+          return { label: dataset.label, data: dataset.data, backgroundColor: colour,
+                   borderColor: colour, pointRadius: 2.5 };
+        })
+      },
+      options: { scales: { x: axis("PC1", axes[0]), y: axis("PC2", axes[1]) } }
     };
   }
 
   function draw() {
-    var data = spec();
-    if (!data || typeof Chart === "undefined") { return; }
-    var distribution = document.getElementById("distribution-chart");
-    if (distribution) {
-      if (charts.distribution) {
-        charts.distribution.data = distributionData(data);
-        charts.distribution.update("none");
-      } else {
-        charts.distribution = new Chart(distribution, {
-          type: "bar", data: distributionData(data),
-          options: { animation: false, responsive: true, maintainAspectRatio: false,
-                     scales: { x: { stacked: true },
-                               y: { stacked: true, title: { display: true, text: "annotations" } } } }
-        });
-      }
-    }
-    var map = document.getElementById("map-chart");
-    if (map) {
-      var axes = data.map.explained || [0, 0];
-      if (charts.map) {
-        charts.map.data = mapData(data);
-        charts.map.update("none");
-      } else {
-        charts.map = new Chart(map, {
-          type: "scatter", data: mapData(data),
-          options: { animation: false, responsive: true, maintainAspectRatio: false,
-                     scales: { x: { title: { display: true, text: "PC1 (" + Math.round(axes[0] * 100) + "%)" } },
-                               y: { title: { display: true, text: "PC2 (" + Math.round(axes[1] * 100) + "%)" } } } }
-        });
-      }
-    }
+    if (typeof valuelabCharts === "undefined") { return; }
+    var data = valuelabCharts.readJson("dashboard-charts");
+    if (!data) { return; }
+    valuelabCharts.render(document.getElementById("distribution-chart"), distributionChart(data));
+    valuelabCharts.render(document.getElementById("map-chart"), mapChart(data));
   }
 
   document.addEventListener("DOMContentLoaded", draw);
