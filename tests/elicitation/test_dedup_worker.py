@@ -7,10 +7,10 @@ import pytest
 
 from core.models import Job
 from elicitation.models import DedupDecision
-from tests.core.test_worker import wait_until_finished, worker  # noqa: F401  (the fixture)
+from tests.core.test_worker import NEEDS_WORKER, wait_until_finished, worker  # noqa: F401
 from tests.elicitation.factories import DeliberationFactory, ValuesCardFactory
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [NEEDS_WORKER, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_dedup_job_started_through_the_api_runs_on_a_real_worker(worker, rita, api_for):  # noqa: F811
