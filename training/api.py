@@ -16,6 +16,7 @@ from training.services import (
     evaluator_train_start,
     project_score_start,
     save_upload,
+    upload_discard_unless_kept,
 )
 
 
@@ -61,17 +62,21 @@ class EvaluatorListCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        job = evaluator_train_start(
-            created_by=request.user,
-            name=data["name"],
-            base_model=data["base_model"],
-            data_file=save_upload(data["data"], stem=data["name"]),
-            scheme=data["scheme"],
-            epochs=data["epochs"],
-            batch_size=data["batch_size"],
-            design=data["design"],
-            source={"upload": data["data"].name},
-        )
+        upload, job = save_upload(data["data"], stem=data["name"]), None
+        try:
+            job = evaluator_train_start(
+                created_by=request.user,
+                name=data["name"],
+                base_model=data["base_model"],
+                data_file=upload,
+                scheme=data["scheme"],
+                epochs=data["epochs"],
+                batch_size=data["batch_size"],
+                design=data["design"],
+                source={"upload": data["data"].name},
+            )
+        finally:
+            upload_discard_unless_kept(upload, job)  # a refused start keeps no file
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -143,12 +148,16 @@ class AlignmentStartApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        job = alignment_start(
-            created_by=request.user,
-            evaluator_artifact=data.pop("evaluator"),
-            prompts_file=save_upload(data.pop("prompts"), stem=f"{data['name']}-prompts"),
-            **data,
-        )
+        upload, job = save_upload(data.pop("prompts"), stem=f"{data['name']}-prompts"), None
+        try:
+            job = alignment_start(
+                created_by=request.user,
+                evaluator_artifact=data.pop("evaluator"),
+                prompts_file=upload,
+                **data,
+            )
+        finally:
+            upload_discard_unless_kept(upload, job)  # a refused start keeps no file
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -503,6 +503,14 @@ def save_upload(upload, *, stem: str) -> Path:
     return path
 
 
+def upload_discard_unless_kept(path: Path, job) -> None:
+    """Remove a file saved for a job that did not keep it: refused, or a repeated request whose
+    first job holds another copy. Call it whatever the start did (``finally``)."""
+    kept = job is not None and str(path) in {str(value) for value in job.params.values()}
+    if not kept:
+        path.unlink(missing_ok=True)
+
+
 def project_training_file(*, project, path: Path) -> dict:
     """Write the project's annotation export as training JSONL; return what was kept.
 

@@ -32,6 +32,7 @@ from training.services import (
     target_create,
     target_from_pvq,
     training_dir,
+    upload_discard_unless_kept,
 )
 
 SCHEME = "schwartz10"
@@ -253,14 +254,19 @@ def train_page(request: HttpRequest) -> HttpResponse:
     form = EvaluatorTrainForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        idempotency_key = f"training.train:{data['key']}"
+        # A repeated submit finds its job before anything is written on disk.
+        started = Job.objects.filter(idempotency_key=idempotency_key).first()
+        if started is not None:
+            return redirect("training:run", job_id=started.pk)
+        upload = None
+        job = None
         try:
             if data["project"]:
                 data_source = {"project": data["project"]}
             else:
-                data_source = {
-                    "data_file": save_upload(data["file"], stem=data["name"]),
-                    "source": {"upload": data["file"].name},
-                }
+                upload = save_upload(data["file"], stem=data["name"])
+                data_source = {"data_file": upload, "source": {"upload": data["file"].name}}
             job = evaluator_train_start(
                 created_by=request.user,
                 name=data["name"],
@@ -271,11 +277,14 @@ def train_page(request: HttpRequest) -> HttpResponse:
                 batch_size=data["batch_size"],
                 max_steps=data["max_steps"],
                 design=data["design"] or "one-pass",
-                idempotency_key=f"training.train:{data['key']}",
+                idempotency_key=idempotency_key,
             )
         except ValidationError as error:
             _form_error(form, error)
-        else:
+        finally:
+            if upload is not None:
+                upload_discard_unless_kept(upload, job)
+        if job is not None:
             return redirect("training:run", job_id=job.pk)
     return render(
         request, "training/start.html", _start_context(form, "Train a value evaluator", "train")
@@ -318,8 +327,7 @@ def align_page(request: HttpRequest) -> HttpResponse:
         finally:
             # Refused, or a concurrent submit with the same key won the race: this request's
             # file belongs to no job.
-            if job is None or job.params.get("prompts") != str(prompts_file):
-                prompts_file.unlink(missing_ok=True)
+            upload_discard_unless_kept(prompts_file, job)
         if job is not None:
             return redirect("training:run", job_id=job.pk)
     return render(

@@ -166,3 +166,20 @@ def test_an_alignment_with_an_unknown_policy_is_refused_by_the_api_naming_it(
     assert response.status_code == 400
     assert "/no/such/policy" in json.dumps(response.json())
     assert not Job.objects.exists()
+
+
+def test_a_refused_training_request_leaves_no_uploaded_file_behind(
+    api_for, rita, labelled_file, settings_var
+):
+    with labelled_file.open("rb") as data:
+        response = api_for(rita).post(
+            "/api/training/evaluators/",
+            {"name": "x", "base_model": "/no/encoder", "data": data},
+            format="multipart",
+        )
+
+    assert response.status_code == 400
+    assert "no such model folder" in str(response.json())
+    assert not Job.objects.exists()
+    saved = [path for path in settings_var.rglob("*.jsonl") if path != labelled_file]
+    assert saved == [], "the refused upload stayed on disk"

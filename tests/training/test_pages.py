@@ -162,3 +162,47 @@ def test_the_project_training_file_vector_follows_the_reference_labels(labelled_
     for record in records:
         assert record["vector"] == [record["labels"][key] for key in SCHWARTZ10]
     assert any(any(record["vector"]) for record in records)
+
+
+def test_a_double_submitted_upload_trains_once_and_keeps_one_file(
+    rita_client, labelled_file, tiny_encoder, var_dir
+):
+    def submit():
+        with labelled_file.open("rb") as data:
+            return rita_client.post(
+                "/training/train/",
+                {
+                    "key": "double",
+                    "name": "from-file",
+                    "base_model": str(tiny_encoder),
+                    "file": data,
+                    "epochs": 1,
+                    "batch_size": 4,
+                },
+            )
+
+    first, second = submit(), submit()
+
+    job = Job.objects.get()
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert sorted(Path(var_dir).rglob("*.jsonl")) == [Path(job.params["data"])]
+
+
+def test_a_refused_upload_leaves_no_file_behind(rita_client, labelled_file, var_dir):
+    with labelled_file.open("rb") as data:
+        response = rita_client.post(
+            "/training/train/",
+            {
+                "key": "t4",
+                "name": "x",
+                "base_model": "/no/encoder",
+                "file": data,
+                "epochs": 1,
+                "batch_size": 4,
+            },  # fmt: skip
+        )
+
+    assert "no such model folder" in response.content.decode()
+    assert not Job.objects.exists()
+    assert list(Path(var_dir).rglob("*.jsonl")) == []
