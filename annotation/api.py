@@ -27,6 +27,7 @@ from annotation.services import (
     project_create,
     project_settings_update,
 )
+from core.jsonl import text_chunks
 from core.models import Study, User, ValueScheme
 from core.roles import IsParticipant, IsResearcher
 from core.services import scheme_import
@@ -190,7 +191,7 @@ class ProjectExportApi(APIView):
         project = get_object_or_404(Project.objects.select_related("scheme"), pk=project_id)
         filters = export_filters(request.query_params)  # a bad date: 400 naming the field
         response = StreamingHttpResponse(
-            project_export_lines(project=project, **filters),
+            text_chunks(project_export_lines(project=project, **filters)),
             content_type="application/x-ndjson; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="{project.slug}.jsonl"'

@@ -64,13 +64,12 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def jsonl_chunks(records: Iterable[Any], chunk_chars: int = RESPONSE_CHUNK_CHARS) -> Iterator[str]:
-    """Yield the JSONL text of ``records`` in pieces of about ``chunk_chars`` characters, each
-    ending with a whole line; joined, they are exactly the lines one after the other."""
+def text_chunks(lines: Iterable[str], chunk_chars: int = RESPONSE_CHUNK_CHARS) -> Iterator[str]:
+    """Yield ``lines`` joined into pieces of about ``chunk_chars`` characters, each ending with a
+    whole line: a streamed response then writes to the socket per piece, not per line."""
     pending: list[str] = []
     size = 0
-    for record in records:
-        line = jsonl_line(record)
+    for line in lines:
         pending.append(line)
         size += len(line)
         if size >= chunk_chars:
@@ -78,6 +77,12 @@ def jsonl_chunks(records: Iterable[Any], chunk_chars: int = RESPONSE_CHUNK_CHARS
             pending, size = [], 0
     if pending:
         yield "".join(pending)
+
+
+def jsonl_chunks(records: Iterable[Any], chunk_chars: int = RESPONSE_CHUNK_CHARS) -> Iterator[str]:
+    """Yield the JSONL text of ``records`` in pieces of about ``chunk_chars`` characters, each
+    ending with a whole line; joined, they are exactly the lines one after the other."""
+    return text_chunks(map(jsonl_line, records), chunk_chars)
 
 
 class JsonlResponse(StreamingHttpResponse):

@@ -178,6 +178,21 @@ def test_rita_streams_the_export_from_the_api(labelled_project, api_for, rita):
     assert [json.loads(line)["id"] for line in lines] == ["x1", "x2"]
 
 
+def test_the_api_sends_the_export_in_pieces_of_many_lines_not_a_write_per_line(
+    labelled_project, api_for, rita
+):
+    for n in range(300):
+        ItemFactory(project=labelled_project, external_id=f"more-{n}", response="x" * 300)
+
+    response = api_for(rita).get(f"/api/annotation/projects/{labelled_project.pk}/export/")
+
+    pieces = list(response.streaming_content)
+    lines = b"".join(pieces).decode().splitlines()
+    assert len(lines) == 302
+    assert 1 < len(pieces) < 302 // 10
+    assert all(piece.endswith(b"\n") for piece in pieces), "a piece ends mid-line"
+
+
 def test_the_api_export_filters_complete_only_and_accepts_an_ndjson_accept_header(
     labelled_project, api_for, rita
 ):
