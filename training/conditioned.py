@@ -11,12 +11,9 @@ Pure ML code (no database); torch and transformers are imported inside functions
 
 import json
 import math
-import os
 import random
-import shutil
-import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +22,13 @@ from training.evaluator import (
     CARD_FILE,
     CLASSES,
     HEAD_FILE,
-    EvaluatorError,
     Progress,
     TrainReport,
     _device,
-    _git_revision,
     fit,
     load_base,
+    training_card,
+    write_model,
 )
 from training.metrics import dimension_metrics, summarise
 
@@ -234,43 +231,15 @@ def train(splits: Splits, config: ConditionedConfig, *, progress: Progress | Non
 
 def save(model, tokenizer, out, *, config: ConditionedConfig, report: TrainReport, dataset: dict):
     """Write the evaluator to ``out`` atomically (a crash or a rival job leaves ``out`` alone)."""
-    from safetensors.torch import save_file
-
-    out = Path(out)
-    if out.exists():
-        raise EvaluatorError(f"{out} exists already; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        model.encoder.save_pretrained(scratch / "encoder")
-        tokenizer.save_pretrained(scratch / "encoder")
-        save_file(
-            {k: v.contiguous().cpu() for k, v in model.head.state_dict().items()},
-            str(scratch / HEAD_FILE),
-        )
-        card = {
-            "design": DESIGN,
-            "scheme": config.scheme,
-            "dimensions": list(config.definitions),
-            "trained_dimensions": config.dimensions,
-            "definitions": config.definitions,
-            "classes": list(CLASSES),
-            "base_model": config.base_model,
-            "config": asdict(config),
-            "dataset": dataset,
-            "metrics": report.metrics,
-            "history": report.history,
-            "best_epoch": report.best_epoch,
-            "train_seconds": report.seconds,
-            "train_samples_per_second": report.samples_per_second,
-            "git_revision": _git_revision(),
-        }
-        (scratch / CARD_FILE).write_text(json.dumps(card, indent=2))
-        os.rename(scratch, out)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    return out
+    card = {
+        "design": DESIGN,
+        "scheme": config.scheme,
+        "dimensions": list(config.definitions),
+        "trained_dimensions": config.dimensions,
+        "definitions": config.definitions,
+        "classes": list(CLASSES),
+    } | training_card(config=config, report=report, dataset=dataset)
+    return write_model(model, tokenizer, out, card=card)
 
 
 @dataclass

@@ -357,6 +357,33 @@ def save(
     dataset: dict[str, Any],
 ) -> Path:
     """Write the evaluator to ``out`` atomically: a crash leaves no half-written model there."""
+    card = {
+        "design": "one-pass",
+        "scheme": config.scheme,
+        "dimensions": config.dimensions,
+        "classes": list(CLASSES),
+    } | training_card(config=config, report=report, dataset=dataset)
+    return write_model(model, tokenizer, out, card=card)
+
+
+def training_card(*, config, report: TrainReport, dataset: dict[str, Any]) -> dict[str, Any]:
+    """Return what every evaluator's card says of its training (after its design's own keys)."""
+    return {
+        "base_model": config.base_model,
+        "config": asdict(config),
+        "dataset": dataset,
+        "metrics": report.metrics,
+        "history": report.history,
+        "best_epoch": report.best_epoch,
+        "train_seconds": report.seconds,
+        "train_samples_per_second": report.samples_per_second,
+        "git_revision": _git_revision(),
+    }
+
+
+def write_model(model, tokenizer, out: str | Path, *, card: dict[str, Any]) -> Path:
+    """Write an evaluator (encoder, head, card) to ``out`` atomically: a crash or a rival job
+    leaves ``out`` as it was, and an existing ``out`` is never overwritten."""
     from safetensors.torch import save_file
 
     out = Path(out)
@@ -371,21 +398,6 @@ def save(
             {k: v.contiguous().cpu() for k, v in model.head.state_dict().items()},
             str(scratch / HEAD_FILE),
         )
-        card = {
-            "design": "one-pass",
-            "scheme": config.scheme,
-            "dimensions": config.dimensions,
-            "classes": list(CLASSES),
-            "base_model": config.base_model,
-            "config": asdict(config),
-            "dataset": dataset,
-            "metrics": report.metrics,
-            "history": report.history,
-            "best_epoch": report.best_epoch,
-            "train_seconds": report.seconds,
-            "train_samples_per_second": report.samples_per_second,
-            "git_revision": _git_revision(),
-        }
         (scratch / CARD_FILE).write_text(json.dumps(card, indent=2))
         os.rename(scratch, out)  # fails if a concurrent job took the name: never clobbers
     except BaseException:
