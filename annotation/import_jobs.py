@@ -28,6 +28,7 @@ from annotation.models import Project
 from annotation.services import ItemImportRejected, item_import
 from core.jobs import JobFailed, JobProgress, job_start, job_type
 from core.models import Job, User
+from core.selectors import job_for_key
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def import_job_start(
     """Save ``upload`` and start a job importing it; a repeated ``token`` gives the first job."""
     key = f"{KIND}:{project.pk}:{token}" if token else None
     if key:
-        existing = Job.objects.filter(idempotency_key=key).first()
+        existing = job_for_key(key)
         if existing is not None:
             return existing  # the same form sent twice: its file is already being imported
     path = upload_save(upload)

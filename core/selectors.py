@@ -72,3 +72,8 @@ def jobs_visible_to(*, user: User) -> QuerySet[Job]:
     if user.is_researcher:
         return Job.objects.all()
     return Job.objects.filter(created_by=user)
+
+
+def job_for_key(idempotency_key: str) -> Job | None:
+    """Return the job a request with this idempotency key started before, if any."""
+    return Job.objects.filter(idempotency_key=idempotency_key).first()

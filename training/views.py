@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from core.jobs import JOB_TYPES
 from core.models import Job, StudyTask
 from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required
-from core.selectors import participation_for_user
+from core.selectors import job_for_key, participation_for_user
 from core.services import task_complete
 from training import pvq, reports, targets
 from training.forms import AlignForm, DpoExportForm, EvaluatorTrainForm, ScoreProjectForm
@@ -256,7 +256,7 @@ def train_page(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         idempotency_key = f"training.train:{data['key']}"
         # A repeated submit finds its job before anything is written on disk.
-        started = Job.objects.filter(idempotency_key=idempotency_key).first()
+        started = job_for_key(idempotency_key)
         if started is not None:
             return redirect("training:run", job_id=started.pk)
         upload = None
@@ -301,7 +301,7 @@ def align_page(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         idempotency_key = f"training.align:{data['key']}"
         # A repeated submit finds its job before anything is written on disk.
-        started = Job.objects.filter(idempotency_key=idempotency_key).first()
+        started = job_for_key(idempotency_key)
         if started is not None:
             return redirect("training:run", job_id=started.pk)
         prompts_file = _align_prompts_file(data)
