@@ -27,11 +27,17 @@ _dimension_keys: dict[tuple, tuple[float, list[str]]] = {}
 
 def scheme_dimension_keys(*, scheme: ValueScheme) -> list[str]:
     """Return ``scheme.dimension_keys()``, cached in this process for ``DIMENSION_KEYS_TTL``."""
-    key = (scheme.pk, scheme.created)
+    return dimension_keys_cached(scheme_id=scheme.pk, created=scheme.created)
+
+
+def dimension_keys_cached(*, scheme_id: int, created) -> list[str]:
+    """Return the keys of the scheme with this id and creation time, in scheme order (cached)."""
+    key = (scheme_id, created)
     cached = _dimension_keys.get(key)
     now = time.monotonic()
     if cached is None or now - cached[0] > DIMENSION_KEYS_TTL:
-        cached = (now, scheme.dimension_keys())
+        keys = ValueDimension.objects.filter(scheme_id=scheme_id).order_by("position", "pk")
+        cached = (now, list(keys.values_list("key", flat=True)))
         _dimension_keys[key] = cached
     return list(cached[1])
 

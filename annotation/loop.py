@@ -15,7 +15,6 @@ run each case through the API.
 
 import json
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +25,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from annotation.assignment import CLAIM_SQL, NextAnswer, item_next_for_worker, one_statement
-from annotation.labelling import leased_item_payload, worker_may_label
+from annotation.labelling import dimension_keys_cached, leased_item_payload, worker_may_label
 from annotation.models import (
     Annotation,
     Item,
@@ -38,12 +37,7 @@ from annotation.models import (
 from annotation.quality import STREAK_UP, QualityOutcome, habit_review
 from annotation.services import SubmitResult, annotation_submit, labels_clean, seconds_spent
 from core.db import fetch_one
-from core.models import Participation, User, ValueDimension
-
-# The dimension keys of a scheme, read once a minute per process (an admin edit reaches running
-# servers within that time, as elsewhere in the app).
-DIMENSION_KEYS_TTL = 60.0
-_dimension_keys: dict[int, tuple[float, list[str]]] = {}
+from core.models import Participation, User, ValueScheme
 
 LABELLING_STATES = (WorkerStatus.State.ACTIVE, WorkerStatus.State.WARNED)
 
@@ -53,18 +47,8 @@ LABELLING_STATES = (WorkerStatus.State.ACTIVE, WorkerStatus.State.WARNED)
 _sqlite_writes = threading.Lock()
 
 
-def dimension_keys_for(scheme_id: int) -> list[str]:
-    """Return the keys of the scheme's dimensions in order (cached for ``DIMENSION_KEYS_TTL``)."""
-    cached = _dimension_keys.get(scheme_id)
-    now = time.monotonic()
-    if cached is None or now - cached[0] > DIMENSION_KEYS_TTL:
-        keys = list(
-            ValueDimension.objects.filter(scheme_id=scheme_id)
-            .order_by("position", "pk")
-            .values_list("key", flat=True)
-        )
-        cached = _dimension_keys[scheme_id] = (now, keys)
-    return list(cached[1])
+def _dimension_keys(scheme_id: int, scheme_created) -> list[str]:
+    return dimension_keys_cached(scheme_id=scheme_id, created=_moment(scheme_created))
 
 
 def _tables() -> dict[str, str]:
@@ -77,6 +61,7 @@ def _tables() -> dict[str, str]:
         "prelabel": quote(Prelabel._meta.db_table),
         "annotation": quote(Annotation._meta.db_table),
         "participation": quote(Participation._meta.db_table),
+        "scheme": quote(ValueScheme._meta.db_table),
     }
 
 
@@ -103,7 +88,7 @@ def _may_label(user: User, study_id: int | None, member: bool) -> bool:
 # already: a lease (the one-lease-per-worker index), or an expired one nobody took yet (the
 # worker's own slots by state).
 NEXT_CONTEXT_SQL = """
-SELECT project.scheme_id, project.study_id, project.overlap, project.lease_seconds,
+SELECT project.scheme_id, scheme.created, project.study_id, project.overlap, project.lease_seconds,
        project.quota_per_worker, project.gold_rate, project.attention_rate,
        EXISTS (SELECT 1 FROM {participation} AS member
                WHERE member.study_id = project.study_id AND member.user_id = %s),
@@ -115,6 +100,7 @@ SELECT project.scheme_id, project.study_id, project.overlap, project.lease_secon
                   WHERE lapsed.worker_id = %s AND lapsed.state = 'free'
                     AND lapsed.project_id = project.id)
 FROM {project} AS project
+JOIN {scheme} AS scheme ON scheme.id = project.scheme_id
 LEFT JOIN {status} AS status ON status.project_id = project.id AND status.worker_id = %s
 WHERE project.id = %s
 """
@@ -167,7 +153,8 @@ def next_for_worker(*, project_id: int, worker: User) -> NextResult:
     row = fetch_one(NEXT_CONTEXT_SQL.format(**tables), [worker.pk] * 4 + [project_id])
     if row is None:
         raise Http404("No such project.")
-    (scheme_id, study_id, overlap, lease_seconds, quota, gold_rate, attention_rate, member,
+    (scheme_id, scheme_created, study_id, overlap, lease_seconds, quota, gold_rate,
+     attention_rate, member,
      state, n_done, n_gold, n_attention, holds_slot) = row  # fmt: skip
     if not _may_label(worker, study_id, member):
         raise PermissionDenied("You have not joined the study this project belongs to.")
@@ -184,7 +171,9 @@ def next_for_worker(*, project_id: int, worker: User) -> NextResult:
             tables, worker=worker, project_id=project_id, overlap=overlap, seconds=lease_seconds
         )
         if claimed is not None:
-            return NextResult(item={**claimed, "dimensions": dimension_keys_for(scheme_id)})
+            return NextResult(
+                item={**claimed, "dimensions": _dimension_keys(scheme_id, scheme_created)}
+            )
     # The general way: it also answers retry-later and done, and re-checks what it needs.
     project = Project.objects.select_related("scheme").get(pk=project_id)
     answer: NextAnswer = item_next_for_worker(project=project, worker=worker)
@@ -236,7 +225,8 @@ def _claim_with_item(tables, *, worker: User, project_id: int, overlap: int, sec
 # --- Submit --------------------------------------------------------------------------------------
 
 SUBMIT_CONTEXT_SQL = """
-SELECT item.project_id, item.kind, item.is_gold, project.scheme_id, project.study_id,
+SELECT item.project_id, item.kind, item.is_gold, project.scheme_id, scheme.created,
+       project.study_id,
        project.min_seconds, project.straightline_streak,
        EXISTS (SELECT 1 FROM {participation} AS member
                WHERE member.study_id = project.study_id AND member.user_id = %s),
@@ -245,6 +235,7 @@ SELECT item.project_id, item.kind, item.is_gold, project.scheme_id, project.stud
        prelabel.labels, prelabel.created
 FROM {item} AS item
 JOIN {project} AS project ON project.id = item.project_id
+JOIN {scheme} AS scheme ON scheme.id = project.scheme_id
 LEFT JOIN {status} AS status ON status.project_id = item.project_id AND status.worker_id = %s
 LEFT JOIN {slot} AS slot ON slot.item_id = item.id AND slot.worker_id = %s
 LEFT JOIN {prelabel} AS prelabel ON prelabel.item_id = item.id
@@ -299,7 +290,7 @@ def submit_for_worker(
     row = fetch_one(SUBMIT_CONTEXT_SQL.format(**tables), [worker.pk, worker.pk, worker.pk, item_id])
     if row is None:
         raise Http404("No such item.")
-    (item_project, kind, is_gold, scheme_id, study_id, min_seconds, streak, member,
+    (item_project, kind, is_gold, scheme_id, scheme_created, study_id, min_seconds, streak, member,
      status_id, state, same_streak, kept_streak,
      slot_id, slot_state, position, blind, leased_at, prelabel, prelabel_created) = row  # fmt: skip
     if not _may_label(worker, study_id, member):
@@ -319,7 +310,7 @@ def submit_for_worker(
             item_id=item_id,
             labels=labels,
             seconds=seconds,
-            scheme_id=scheme_id,
+            keys=_dimension_keys(scheme_id, scheme_created),
             habits=(min_seconds, streak),
             status=(status_id, same_streak, kept_streak),
             slot=(slot_id, blind, _moment(leased_at)),
@@ -341,14 +332,13 @@ def submit_for_worker(
 
 
 def _submit_common(
-    tables, *, worker, item_id, labels, seconds, scheme_id, habits, status, slot, prelabel
+    tables, *, worker, item_id, labels, seconds, keys, habits, status, slot, prelabel
 ) -> Annotation | None:
     """Store the annotation of a regular item; None when the general way must decide."""
     min_seconds, streak = habits
     status_id, same_streak, kept_streak = status
     slot_id, blind, leased_at = slot
     prelabel_labels, prelabel_created = prelabel
-    keys = dimension_keys_for(scheme_id)
     try:
         cleaned = labels_clean(labels=labels, dimension_keys=keys)
     except ValidationError:
