@@ -10,7 +10,8 @@ from annotation.importing import item_hash
 from annotation.models import Annotation, Item, Project, Slot, WorkerStatus
 from annotation.services import DEFAULT_SCHEME, project_create
 from annotation.study_tasks import KIND as LABEL_TASK
-from core.models import Study, StudyTask, User, ValueScheme
+from core.demo import demo_study_task_add
+from core.models import Study, User, ValueScheme
 
 DEMO_PROJECT = "demo-fulcra"
 DEMO_STUDY = "demo"
@@ -130,16 +131,13 @@ def seed_demo() -> list[str]:
     labelled = _seed_demo_annotations(project=project, keys=keys)
     if labelled:
         lines.append(f"annotation project {project.slug}: {labelled} demo annotations")
-    study = Study.objects.filter(slug=DEMO_STUDY).first()
-    if study is not None and not study.tasks.filter(kind=LABEL_TASK).exists():
-        StudyTask.objects.create(
-            study=study,
-            kind=LABEL_TASK,
-            title="Label AI answers on values",
-            instructions="Say for each value whether an AI's answer upholds or violates it.",
-            position=study.tasks.count() + 5,
-            config={"project": project.pk},
-        )
+    if demo_study_task_add(
+        kind=LABEL_TASK,
+        title="Label AI answers on values",
+        instructions="Say for each value whether an AI's answer upholds or violates it.",
+        order=5,
+        config={"project": project.pk},
+    ):
         lines.append("added a labelling task to the demo study")
     return lines
 

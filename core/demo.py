@@ -2,7 +2,7 @@
 
 from rest_framework.authtoken.models import Token
 
-from core.models import Participation, Study, User
+from core.models import Participation, Study, StudyTask, User
 from core.services import study_create
 
 DEMO_USERS = [
@@ -59,3 +59,22 @@ def seed_demo() -> list[str]:
     lines.append(f"participants: {', '.join(DEMO_PARTICIPANTS)}")
     lines.append(f"join as a participant: /join/{DEMO_STUDY}/?PROLIFIC_PID={DEMO_PARTICIPANTS[0]}")
     return lines
+
+
+def demo_study_task_add(
+    *, kind: str, title: str, instructions: str, order: int, config: dict
+) -> bool:
+    """Give the demo study an app's task once (placed ``order`` after the tasks it has then);
+    return whether it was added. Without the demo study, nothing happens."""
+    study = Study.objects.filter(slug=DEMO_STUDY).first()
+    if study is None or study.tasks.filter(kind=kind).exists():
+        return False
+    StudyTask.objects.create(
+        study=study,
+        kind=kind,
+        title=title,
+        instructions=instructions,
+        position=study.tasks.count() + order,
+        config=config,
+    )
+    return True

@@ -1,6 +1,6 @@
 """Demo data: a deliberation with two scenarios and contexts, and an interview in the demo study."""
 
-from core.models import Study, StudyTask
+from core.demo import demo_study_task_add
 from elicitation.apps import STUDY_TASK_KIND
 from elicitation.models import Deliberation, MoralContext, Scenario
 
@@ -40,15 +40,12 @@ def seed_demo() -> list[str]:
             context = MoralContext.objects.create(deliberation=deliberation, text=text)
             context.scenarios.set(scenarios)
     lines = [f"{'created' if created else 'kept'} interview deliberation {deliberation.name}"]
-    study = Study.objects.filter(slug="demo").first()
-    if study is not None and not study.tasks.filter(kind=STUDY_TASK_KIND).exists():
-        StudyTask.objects.create(
-            study=study,
-            kind=STUDY_TASK_KIND,
-            title="Talk about what a good answer needs",
-            instructions="A short chat; it ends with a card describing what matters to you.",
-            position=study.tasks.count() + 1,
-            config={"deliberation": DEMO_DELIBERATION},
-        )
+    if demo_study_task_add(
+        kind=STUDY_TASK_KIND,
+        title="Talk about what a good answer needs",
+        instructions="A short chat; it ends with a card describing what matters to you.",
+        order=1,
+        config={"deliberation": DEMO_DELIBERATION},
+    ):
         lines.append("added an interview task to the demo study")
     return lines

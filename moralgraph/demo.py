@@ -3,7 +3,8 @@ voting task in the demo study (called by ``seed_demo``; safe to run again)."""
 
 from django.utils import timezone
 
-from core.models import Study, StudyTask, User
+from core.demo import demo_study_task_add
+from core.models import User
 from elicitation.models import Deliberation, MoralContext, Scenario, ValuesCard
 from moralgraph.models import StoryImpression, UpgradeStory, Vote
 from moralgraph.snapshots import snapshots_recompute
@@ -164,15 +165,12 @@ def seed_demo() -> list[str]:
                 )
         snapshots_recompute(deliberation=deliberation, force=True)
     lines = [f"{'created' if created else 'kept'} moral graph demo deliberation {deliberation}"]
-    study = Study.objects.filter(slug="demo").first()
-    if study is not None and not study.tasks.filter(kind=KIND).exists():
-        StudyTask.objects.create(
-            study=study,
-            kind=KIND,
-            title="Judge wiser-than stories",
-            instructions="Read short stories and say whether the person became wiser.",
-            position=study.tasks.count() + 10,
-            config={"deliberation": DEMO_DELIBERATION, "votes": 3},
-        )
+    if demo_study_task_add(
+        kind=KIND,
+        title="Judge wiser-than stories",
+        instructions="Read short stories and say whether the person became wiser.",
+        order=10,
+        config={"deliberation": DEMO_DELIBERATION, "votes": 3},
+    ):
         lines.append("added a moral graph voting task to the demo study")
     return lines
