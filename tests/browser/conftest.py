@@ -72,3 +72,12 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture
+def schwartz10(db):
+    """The seeded Schwartz-10 scheme, seeded again if a flushing test wiped it (serialized
+    rollback does not always bring the migration's data back: pytest-django 4.14, both DBs)."""
+    from tests.annotation.factories import schwartz10_scheme
+
+    return schwartz10_scheme()

@@ -1,31 +1,19 @@
 """A researcher pre-labels a project, watches its dashboard fill as labels arrive, and adjudicates
 a disputed item, in a real browser on a desktop and on a phone."""
 
-import importlib
-
 import pytest
 from playwright.sync_api import expect
 
 from annotation.models import Adjudication, Prelabel
 from tests.annotation.factories import AnnotationFactory, ItemFactory, ProjectFactory, labels
+from tests.browser.steps import sign_in
 from tests.factories import UserFactory
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("schwartz10"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def schwartz10(db):
-    """Make sure the seeded scheme is there.
-
-    After an earlier flushing test in the same session, serialized rollback does not always
-    bring the migration's data back (seen on SQLite and PostgreSQL with pytest-django 4.14).
-    """
-    from django.apps import apps
-
-    importlib.import_module("annotation.migrations.0002_seed_schwartz10").seed(apps, None)
 
 
 @pytest.fixture
@@ -55,13 +43,6 @@ def project(workers):
             given = labels(benevolence=1, security=n % 2) if n < 4 else labels(power=(-1, 0, 1)[w])
             AnnotationFactory(item=item, annotator=worker, labels=given, saw_prelabel=w != 2)
     return project
-
-
-def sign_in(page, base_url: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.get_by_label("Username").fill("rita")
-    page.get_by_label("Password").fill("correct horse battery staple")
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_researcher_prelabels_then_watches_the_dashboard_update_live(

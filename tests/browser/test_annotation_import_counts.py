@@ -1,26 +1,19 @@
 """The project page's item counts follow an import in the browser, without a reload."""
 
-import importlib
 import json
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.annotation.factories import ItemFactory, ProjectFactory
+from tests.browser.steps import sign_in
 from tests.factories import UserFactory
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("schwartz10"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def schwartz10(db):
-    """Make sure the seeded scheme is there (see test_annotation_dashboard.py)."""
-    from django.apps import apps
-
-    importlib.import_module("annotation.migrations.0002_seed_schwartz10").seed(apps, None)
 
 
 @pytest.fixture(autouse=True)
@@ -31,13 +24,6 @@ def var_dir(settings, tmp_path):
 @pytest.fixture
 def researcher(db):
     return UserFactory(username="rita", role="researcher")
-
-
-def sign_in(page, base_url: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.get_by_label("Username").fill("rita")
-    page.get_by_label("Password").fill("correct horse battery staple")
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_the_item_counts_refresh_when_the_import_finishes(

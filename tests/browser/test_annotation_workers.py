@@ -1,7 +1,5 @@
 """A researcher looks over a project's workers and excludes one, confirming in the dialog."""
 
-import importlib
-
 import pytest
 from playwright.sync_api import expect
 
@@ -9,20 +7,14 @@ from annotation.assignment import item_next_for_worker, slots_ensure
 from annotation.models import Slot, WorkerStatus
 from annotation.services import annotation_submit
 from tests.annotation.factories import ItemFactory, ProjectFactory, labels
+from tests.browser.steps import sign_in
 from tests.factories import UserFactory
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("schwartz10"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def schwartz10(db):
-    """Make sure the seeded scheme is there (see test_annotation_dashboard.py)."""
-    from django.apps import apps
-
-    importlib.import_module("annotation.migrations.0002_seed_schwartz10").seed(apps, None)
 
 
 @pytest.fixture
@@ -48,13 +40,6 @@ def project(worker):
         slot = item_next_for_worker(project=project, worker=worker).slot
         annotation_submit(worker=worker, item=slot.item, labels=labels(power=1), seconds=2)
     return project
-
-
-def sign_in(page, base_url: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.get_by_label("Username").fill("rita")
-    page.get_by_label("Password").fill("correct horse battery staple")
-    page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])

@@ -6,19 +6,11 @@ from playwright.sync_api import expect
 from core.models import Participation
 from moralgraph.models import StoryImpression, Vote
 from moralgraph.study_tasks import KIND
+from tests.browser.steps import sign_in
 from tests.factories import StudyFactory, StudyTaskFactory, UserFactory
 from tests.moralgraph.conftest import World, make_voter
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct horse battery staple"
-
-
-def sign_in(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_a_participant_votes_on_a_phone_and_finishes_the_task(live_server, phone, screenshot):

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.models import User
+from tests.browser.steps import sign_in
 from tests.factories import UserFactory
 from tests.training.conftest import tiny_encoder, tiny_evaluator  # noqa: F401  (fixtures)
 from training import evaluator, pvq
@@ -17,15 +18,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PASSWORD = "correct horse battery staple"
 SHARED_PVQ = Path(__file__).resolve().parents[3] / "shared" / "data" / "pvq40" / "pvq40_items.csv"
-
-
-def sign_in(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def chart_drawn(page, canvas_id: str) -> bool:
