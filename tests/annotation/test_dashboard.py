@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from django.core.cache import cache
 
 from annotation.models import Annotation
 from annotation.selectors import project_dashboard, project_dashboard_cached
@@ -14,21 +13,13 @@ from tests.annotation.factories import (
     ProjectFactory,
     labels,
 )
-from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 @pytest.fixture
-def workers(db):
-    return [UserFactory(username=f"worker{n}") for n in range(3)]
+def workers(three_workers):
+    return three_workers
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
 from annotation.models import Adjudication
@@ -16,21 +15,13 @@ from tests.annotation.factories import (
     ProjectFactory,
     labels,
 )
-from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 @pytest.fixture
-def workers(db):
-    return [UserFactory(username=f"worker{n}") for n in range(3)]
+def workers(three_workers):
+    return three_workers
 
 
 @pytest.fixture
