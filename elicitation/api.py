@@ -15,7 +15,7 @@ from core.errors import ValueLabError
 from core.roles import RESEARCHER, IsAnyRole, IsParticipant, user_has_role
 from elicitation.models import Chat, Deliberation
 from elicitation.selectors import (
-    card_as_contract,
+    card_for_author,
     chat_as_contract,
     chats_of_participant,
     contexts_of,
@@ -41,6 +41,12 @@ class CardSerializer(serializers.Serializer):
     context = serializers.IntegerField(allow_null=True)
     author = serializers.CharField(allow_null=True)
     canonical_id = serializers.IntegerField()
+    style_hints = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Wording rules the card breaks, by field (title, description, policies.<n>): "
+        "hints for its author, never errors.",
+    )
 
 
 class MessageSerializer(serializers.Serializer):
@@ -224,7 +230,7 @@ class ChatMessageApi(APIView):
         card = card or chat.card
         data = {
             "reply": reply.text if reply else None,
-            "card": card_as_contract(card) if card and chat.state != "failed" else None,
+            "card": card_for_author(card) if card and chat.state != "failed" else None,
             "state": chat.state,
             "notice": chat.last_error or None,
         }
@@ -232,7 +238,8 @@ class ChatMessageApi(APIView):
 
 
 class ChatCardApi(APIView):
-    """Participants: replace their proposed card's wording (400 names each bad field)."""
+    """Participants: their own wording for the card: replaces the proposed card, or creates it
+    when none was written (400 names each bad field; style problems come back as hints)."""
 
     permission_classes = [IsParticipant]
 
@@ -247,7 +254,7 @@ class ChatCardApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         card = card_edit(chat=chat, **serializer.validated_data)
-        return Response(card_as_contract(card))
+        return Response(card_for_author(card))
 
 
 class ChatCardWriteApi(APIView):
@@ -268,7 +275,7 @@ class ChatCardWriteApi(APIView):
                 )
                 raise error
             if event.kind == "card":
-                return Response(card_as_contract(event.card))
+                return Response(card_for_author(event.card))
         raise ValueLabError("No card was written.", field="card")
 
 
@@ -280,4 +287,4 @@ class ChatCardApproveApi(APIView):
     @extend_schema(request=None, responses=CardSerializer)
     def post(self, request, chat_id: int):
         chat = _get_chat_for_user(request, chat_id)
-        return Response(card_as_contract(card_approve(chat=chat)))
+        return Response(card_for_author(card_approve(chat=chat)))

@@ -6,7 +6,9 @@ one that chats already used.
 
 The gateway's chat calls take no tools, so the interviewer "calls" ``submit_values_card`` by
 ending a reply with ``SUBMIT_MARKER``; the card itself is then written by a second, structured
-call (``llm.structured`` with ``ValuesCardDraft``), which the gateway validates and retries.
+call (``llm.structured`` with ``ValuesCardShape``), which the gateway validates and retries.
+A card of the right shape that breaks a wording rule is sent back once with ``restyle``; what
+still breaks a rule after that is shown to the participant as a hint (``style_hints``).
 """
 
 import json
@@ -38,6 +40,10 @@ class Prompt:
     system: str
     distill: str
     revise: str
+    restyle: str = (
+        "Some of that card's wording does not follow the rules: {hints} Return the whole card "
+        "again as JSON with only those parts reworded; keep what the person said."
+    )
 
     def system_for(self, *, question: str) -> str:
         """Return the interviewer's system prompt for the scenario ``question``."""
@@ -143,69 +149,141 @@ def _is_plural(word: str) -> bool:
     )
 
 
-class ValuesCardDraft(BaseModel):
-    """The card the interviewer writes (the ``submit_values_card`` tool's arguments)."""
+class ValuesCardShape(BaseModel):
+    """A card's shape: what the model is asked for (its JSON schema) and what any card must have.
+
+    Only lengths and counts: a card of this shape can be stored and approved. The wording rules
+    (title words, sentences, policies in CAPITALS) are ``style_hints``: they guide the model
+    through its prompt and one re-ask, and are shown to the participant, never refused.
+    """
 
     title: str = Field(min_length=2, max_length=80, description="2 to 5 words.")
     description: str = Field(
         min_length=3, max_length=400, description="One or two plain sentences."
     )
     # Bounded items keep constrained decoding (the local model) from rambling in one string.
-    policies: list[Annotated[str, Field(max_length=200)]] = Field(
+    policies: list[Annotated[str, Field(min_length=3, max_length=200)]] = Field(
         min_length=3,
         max_length=7,
         description="Each a plural noun phrase in CAPITALS followed by what is attended to.",
     )
 
+    # Before the length checks, so a field of spaces counts as empty.
+    @field_validator("title", "description", mode="before")
+    @classmethod
+    def _one_line(cls, value: object) -> object:
+        return " ".join(value.split()) if isinstance(value, str) else value
+
+    @field_validator("policies", mode="before")
+    @classmethod
+    def _policies_one_line(cls, value: object) -> object:
+        if not isinstance(value, list):
+            return value
+        return [" ".join(item.split()) if isinstance(item, str) else item for item in value]
+
+
+class ValuesCardDraft(ValuesCardShape):
+    """A card of the right shape that also follows every wording rule (a well-written card)."""
+
     @field_validator("title")
     @classmethod
     def _title_words(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if not 2 <= len(value.split()) <= 5:
-            raise ValueError("the title must be 2 to 5 words")
+        if problem := title_problem(value):
+            raise ValueError(problem)
         return value
 
     @field_validator("description")
     @classmethod
     def _description_sentences(cls, value: str) -> str:
-        value = " ".join(value.split())
-        sentences = len(SENTENCE_END.findall(value)) or 1
-        if sentences > 2:
-            raise ValueError("the description must be one or two sentences")
+        if problem := description_problem(value):
+            raise ValueError(problem)
         return value
 
     @field_validator("policies")
     @classmethod
     def _policies_read_as_attention(cls, value: list[str]) -> list[str]:
-        cleaned = [" ".join(policy.split()) for policy in value]
         problems = [
             f"policy {index + 1} {problem}"
-            for index, policy in enumerate(cleaned)
+            for index, policy in enumerate(value)
             if (problem := policy_problem(policy))
         ]
         if problems:
             raise ValueError("; ".join(problems))
-        return cleaned
+        return value
+
+
+def title_problem(title: str) -> str | None:
+    """Return what is wrong with a title's wording, or None."""
+    if not 2 <= len(title.split()) <= 5:
+        return "the title should be 2 to 5 words"
+    return None
+
+
+def description_problem(description: str) -> str | None:
+    """Return what is wrong with a description's wording, or None."""
+    if len(SENTENCE_END.findall(" ".join(description.split()))) > 2:
+        return "the description should be one or two sentences"
+    return None
+
+
+def style_hints(*, title: str, description: str, policies: Sequence[str]) -> dict[str, str]:
+    """Return ``{field: hint}`` for each wording rule a card breaks (empty when it reads well).
+
+    Keys are ``title``, ``description`` and ``policies.<n>`` (n from 1, as a participant counts).
+    """
+    hints: dict[str, str] = {}
+    if problem := title_problem(" ".join(title.split())):
+        hints["title"] = _sentence(problem)
+    if problem := description_problem(description):
+        hints["description"] = _sentence(problem)
+    for index, policy in enumerate(policies, start=1):
+        if problem := policy_problem(" ".join(policy.split())):
+            hints[f"policies.{index}"] = _sentence(
+                f"this item {problem}" if problem.startswith("must") else problem
+            )
+    return hints
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def draft_errors(*, title: str, description: str, policies: Sequence[str]) -> dict[str, str]:
-    """Return ``{field: message}`` for a card a participant edited by hand (empty when valid)."""
+    """Return ``{field: message}`` for a card that cannot be stored (empty when it can).
+
+    Only the shape is refused (empty or overlong fields, fewer than 3 or more than 7 policies);
+    wording that breaks a style rule is a hint (``style_hints``), never an error.
+    """
     from pydantic import ValidationError
 
     try:
-        ValuesCardDraft(title=title, description=description, policies=list(policies))
+        ValuesCardShape(title=title, description=description, policies=list(policies))
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "card"
-            message = str(error["msg"]).removeprefix("Value error, ")
-            if error["type"] == "too_short" and field == "policies":
-                message = "Write at least 3 things to pay attention to."
-            elif error["type"] == "too_long" and field == "policies":
-                message = "Write at most 7 things to pay attention to."
-            errors.setdefault(field, message[:1].upper() + message[1:])
+            message = _shape_message(error)
+            if field == "policies" and len(error["loc"]) > 1:
+                message = f"Item {int(error['loc'][1]) + 1}: {message[:1].lower()}{message[1:]}"
+            errors.setdefault(field, message)
         return errors
     return {}
+
+
+def _shape_message(error: dict) -> str:
+    """Return one pydantic error about a card's shape in a participant's words."""
+    limit = (error.get("ctx") or {}).get("max_length") or (error.get("ctx") or {}).get("min_length")
+    match error["type"]:
+        case "string_too_short":
+            return "Write this part of the card (a few words at least)."
+        case "string_too_long":
+            return f"Keep it to {limit} characters or fewer."
+        case "too_short":
+            return "Write at least 3 things to pay attention to."
+        case "too_long":
+            return "Write at most 7 things to pay attention to."
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return message[:1].upper() + message[1:]
 
 
 # --- what the model is sent --------------------------------------------------------------------
@@ -252,6 +330,17 @@ def revise_messages(
     return distill_messages(prompt, question=question, transcript=transcript) + [
         {"role": "assistant", "content": json.dumps(card, ensure_ascii=False)},
         {"role": "user", "content": f"{prompt.revise}\n\nWhat they asked: {request}"},
+    ]
+
+
+def restyle_messages(
+    prompt: Prompt, *, asked: Sequence[dict[str, str]], card: dict, hints: dict[str, str]
+) -> list[dict[str, str]]:
+    """Return ``asked`` (the messages that produced ``card``) with one re-ask to fix ``hints``."""
+    listed = " ".join(f"{field}: {hint}" for field, hint in hints.items())
+    return list(asked) + [
+        {"role": "assistant", "content": json.dumps(card, ensure_ascii=False)},
+        {"role": "user", "content": prompt.restyle.replace("{hints}", listed)},
     ]
 
 

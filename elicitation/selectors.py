@@ -27,6 +27,18 @@ def card_as_contract(card: ValuesCard) -> dict:
     }
 
 
+def card_style_hints(card: ValuesCard) -> dict[str, str]:
+    """Return the wording rules ``card`` breaks as ``{field: hint}`` (interview.style_hints)."""
+    from elicitation.interview import style_hints
+
+    return style_hints(title=card.title, description=card.description, policies=card.policies)
+
+
+def card_for_author(card: ValuesCard) -> dict:
+    """Return ``card`` in the contract's shape plus ``style_hints`` for its author to act on."""
+    return {**card_as_contract(card), "style_hints": card_style_hints(card)}
+
+
 def cards_canonical(*, deliberation: Deliberation) -> QuerySet[ValuesCard]:
     """Return the deliberation's canonical cards (the moral graph's possible values).
 
@@ -110,7 +122,7 @@ def chat_as_contract(*, chat: Chat) -> dict:
         "state": chat.state,
         "prompt": {"name": chat.prompt_name, "version": chat.prompt_version},
         "messages": [message_as_contract(message) for message in chat_messages(chat=chat)],
-        "card": card_as_contract(chat.card) if chat.card_id else None,
+        "card": card_for_author(chat.card) if chat.card_id else None,
         "notice": chat.last_error or None,
     }
 

@@ -90,7 +90,7 @@ OUTAGE_TEXT = (
 )
 CARD_FAILED_TEXT = (
     "The card could not be written this time. Nothing you wrote is lost: "
-    "try again, or tell the interviewer a little more first."
+    "try again, tell the interviewer a little more first, or write the card yourself."
 )
 REVISE_FAILED_TEXT = (
     "The card could not be changed that way. Try saying it differently, or edit the card directly."
@@ -272,20 +272,35 @@ def chat_reply(*, chat: Chat) -> tuple[Message | None, ValuesCard | None, TurnEv
 
 
 def card_edit(*, chat: Chat, title: str, description: str, policies: list[str]) -> ValuesCard:
-    """Replace the proposed card's wording with the participant's own; raise per-field errors."""
+    """Store the participant's own wording as the chat's proposed card; raise per-field errors.
+
+    Replaces a proposed card's wording, or creates the card when none could be written (the
+    model failed, or the participant would rather write it themselves). Only the card's shape
+    is refused; wording that breaks a style rule is kept and shown back as a hint.
+    """
     policies = [policy for policy in (p.strip() for p in policies) if policy]
     errors = interview.draft_errors(title=title, description=description, policies=policies)
     if errors:
         raise ValidationError(errors)
-    draft = interview.ValuesCardDraft(title=title, description=description, policies=policies)
+    draft = interview.ValuesCardShape(title=title, description=description, policies=policies)
     with transaction.atomic():
-        chat = Chat.objects.select_for_update(of=("self",)).select_related("card").get(pk=chat.pk)
-        if chat.state != Chat.State.CARD_PROPOSED or chat.card is None:
-            raise ValidationError({"card": "Only a proposed card can be edited."})
-        card = chat.card
-        card.title, card.description, card.policies = draft.title, draft.description, draft.policies
-        card.full_clean()
-        card.save(update_fields=["title", "description", "policies"])
+        chat = (
+            Chat.objects.select_for_update(of=("self",))
+            .select_related("card", "scenario")
+            .get(pk=chat.pk)
+        )
+        if chat.state == Chat.State.APPROVED:
+            raise ValidationError(
+                {"card": "This card is approved, so it can no longer be changed."}
+            )
+        if chat.card is None and not chat.messages.filter(role=Message.Role.USER).exists():
+            raise ValidationError({"card": "Tell the interviewer what you think first."})
+        card = _card_store(chat=chat, draft=draft)
+        if chat.state != Chat.State.CARD_PROPOSED or chat.card_id != card.pk:
+            chat.card = card
+            chat.state = Chat.State.CARD_PROPOSED
+            chat.last_error = ""
+            chat.save(update_fields=["card", "state", "last_error", "updated"])
     return card
 
 
@@ -341,12 +356,7 @@ def _card_write(*, chat: Chat) -> Iterator[TurnEvent]:
         prompt, question=chat.scenario.question, transcript=chat_transcript(chat=chat)
     )
     try:
-        draft = llm.structured(
-            messages,
-            schema=interview.ValuesCardDraft,
-            purpose="elicitation.card",
-            user=chat.participant,
-        )
+        draft = _card_draft(chat=chat, prompt=prompt, messages=messages)
     except llm.LLMError as error:
         text = (
             CARD_FAILED_TEXT
@@ -375,7 +385,41 @@ def _card_write(*, chat: Chat) -> Iterator[TurnEvent]:
     yield TurnEvent("card", card=card)
 
 
-def _card_store(*, chat: Chat, draft: interview.ValuesCardDraft) -> ValuesCard:
+def _card_draft(
+    *, chat: Chat, prompt: interview.Prompt, messages: list[dict[str, str]]
+) -> interview.ValuesCardShape:
+    """Return the card the model writes from ``messages``; raise LLMError if it writes none.
+
+    A card of the right shape that breaks a wording rule is sent back once with the rules it
+    breaks; the re-worded card is kept only if it breaks fewer, and whatever is left is shown to
+    the participant as hints (a shaky card to edit beats no card at all).
+    """
+    draft = llm.structured(
+        messages,
+        schema=interview.ValuesCardShape,
+        purpose="elicitation.card",
+        user=chat.participant,
+    )
+    hints = interview.style_hints(**draft.model_dump())
+    if not hints:
+        return draft
+    again = interview.restyle_messages(prompt, asked=messages, card=draft.model_dump(), hints=hints)
+    try:
+        restyled = llm.structured(
+            again,
+            schema=interview.ValuesCardShape,
+            purpose="elicitation.card",
+            user=chat.participant,
+            attempts=1,
+        )
+    except llm.LLMError:
+        return draft  # the first card stands; its hints are shown
+    if len(interview.style_hints(**restyled.model_dump())) < len(hints):
+        return restyled
+    return draft
+
+
+def _card_store(*, chat: Chat, draft: interview.ValuesCardShape) -> ValuesCard:
     card = chat.card or ValuesCard(
         deliberation_id=chat.scenario.deliberation_id,
         scenario=chat.scenario,
@@ -401,12 +445,7 @@ def _card_revise(*, chat: Chat, request: Message) -> Iterator[TurnEvent]:
         request=request.text,
     )
     try:
-        draft = llm.structured(
-            messages,
-            schema=interview.ValuesCardDraft,
-            purpose="elicitation.card",
-            user=chat.participant,
-        )
+        draft = _card_draft(chat=chat, prompt=prompt, messages=messages)
     except llm.LLMError as error:
         text = (
             REVISE_FAILED_TEXT

@@ -17,7 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.errors import validation_error_detail
 from core.roles import PARTICIPANT, role_required
-from elicitation.interview import MAX_MESSAGE_CHARS
+from elicitation.interview import MAX_MESSAGE_CHARS, style_hints
 from elicitation.models import Chat
 from elicitation.selectors import (
     chat_messages,
@@ -75,6 +75,26 @@ def chat_begin(request: HttpRequest, scenario_id: int) -> HttpResponse:
     return redirect("elicitation:chat", chat_id=chat.pk)
 
 
+# A card written by hand starts with this many empty "pay attention to" fields (3 are required).
+HAND_POLICY_FIELDS = 3
+
+
+def _card_form(chat: Chat, edit_form: dict | None) -> dict:
+    """Return what the card form shows: the wording (posted, stored or empty) and its hints."""
+    if edit_form is not None:
+        title, description = edit_form["title"], edit_form["description"]
+        policies = [policy for policy in edit_form["policies"] if policy.strip()]
+    elif chat.card is not None:
+        title, description, policies = chat.card.title, chat.card.description, chat.card.policies
+    else:
+        title, description, policies = "", "", []
+    written = bool(title.strip() or description.strip() or policies)
+    hints = style_hints(title=title, description=description, policies=policies) if written else {}
+    rows = [(policy, hints.get(f"policies.{n}", "")) for n, policy in enumerate(policies, 1)]
+    rows += [("", "")] * max(0, HAND_POLICY_FIELDS - len(rows))
+    return {"title": title, "description": description, "policy_rows": rows, "hints": hints}
+
+
 def _chat_context(chat: Chat, **extra) -> dict:
     pending = chat_pending_message(chat=chat)
     return {
@@ -87,6 +107,7 @@ def _chat_context(chat: Chat, **extra) -> dict:
         "max_chars": MAX_MESSAGE_CHARS,
         "can_write_card": chat.state in (Chat.State.OPEN, Chat.State.FAILED)
         and chat.messages.filter(role="user").exists(),
+        "form": _card_form(chat, extra.pop("edit_form", None)),
         **extra,
     }
 
@@ -185,7 +206,8 @@ def card_write(request: HttpRequest, chat_id: int) -> HttpResponse:
 @require_POST
 @vary_on_headers("HX-Request")
 def card_update(request: HttpRequest, chat_id: int) -> HttpResponse:
-    """Participants: replace the proposed card's wording with their own (errors per field)."""
+    """Participants: their own wording for the card, replacing the proposed one or written by hand
+    when none could be (errors per field; wording rules it breaks come back as hints)."""
     chat = _get_chat_for_user(request, chat_id)
     form = {
         "title": request.POST.get("title", ""),

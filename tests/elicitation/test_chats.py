@@ -194,8 +194,7 @@ def test_a_malformed_card_is_retried_then_the_chat_says_so_and_can_try_again(
 ):
     settings.VALUELAB_LLM_STRUCTURED_ATTEMPTS = 2
     llm_double.reply(CLOSING)
-    llm_double.malformed()
-    llm_double.reply_tool_call("submit_values_card", {**CARD, "title": "Autonomy"})
+    llm_double.malformed().malformed()
     chat = chat_start(participant=alice, scenario=scenario)
     message_post(chat=chat, text="Being heard.")
 
@@ -239,7 +238,7 @@ def test_editing_the_card_validates_each_field(alice, scenario, llm_double):
     chat_reply(chat=chat)
 
     with pytest.raises(ValidationError) as error:
-        card_edit(chat=chat, title="One", description="Fine.", policies=["bad"])
+        card_edit(chat=chat, title=" ", description="Fine.", policies=["bad"])
     assert set(error.value.message_dict) == {"title", "policies"}
 
     card = card_edit(

@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from elicitation import interview
-from elicitation.interview import MarkerFilter, ValuesCardDraft, draft_errors
+from elicitation.interview import MarkerFilter, ValuesCardDraft, draft_errors, style_hints
 from tests.elicitation.interview_script import CARD
 
 
@@ -30,24 +30,45 @@ def test_a_good_card_validates():
 
 
 @pytest.mark.parametrize(
-    ("field", "value", "words"),
+    ("field", "value", "hint", "words"),
     [
-        ("title", "Autonomy", "2 to 5 words"),
-        ("title", "A very long title of many words", "2 to 5 words"),
-        ("description", "One. Two. Three.", "one or two sentences"),
-        ("policies", ["MOMENTS when it matters", "FEARS they hold"], "at least 3"),
-        ("policies", [f"MOMENTS number {i} here" for i in range(8)], "at most 7"),
-        ("policies", ["moments when x", "FEARS they hold", "OPTIONS they miss"], "CAPITALS"),
-        ("policies", ["SENSE of agency", "FEARS they hold", "OPTIONS they miss"], "plural"),
+        ("title", "Autonomy", "title", "2 to 5 words"),
+        ("title", "A very long title of many words", "title", "2 to 5 words"),
+        ("description", "One. Two. Three.", "description", "one or two sentences"),
+        ("policies", ["MOMENTS when x", "FEARS held", "options missed"], "policies.3", "CAPITALS"),
+        ("policies", ["SENSE of agency", "FEARS held", "OPTIONS missed"], "policies.1", "plural"),
     ],
 )
-def test_a_card_that_breaks_the_rules_is_refused_naming_the_field(field, value, words):
+def test_wording_that_breaks_a_style_rule_is_a_hint_naming_the_field_not_an_error(
+    field, value, hint, words
+):
     data = {**CARD, field: value}
     with pytest.raises(ValidationError):
-        ValuesCardDraft(**data)
-    errors = draft_errors(**data)
+        ValuesCardDraft(**data)  # not a well-written card...
+    assert draft_errors(**data) == {}  # ...but one that can be stored and approved
+    hints = style_hints(**data)
+    assert list(hints) == [hint]
+    assert words.lower() in hints[hint].lower()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("title", "", "write this part"),
+        ("description", " ", "write this part"),
+        ("policies", ["MOMENTS when it matters", "FEARS they hold"], "at least 3"),
+        ("policies", [f"MOMENTS number {i} here" for i in range(8)], "at most 7"),
+        ("policies", ["MOMENTS when it matters", "FEARS they hold", "x" * 201], "item 3: keep"),
+    ],
+)
+def test_a_card_of_the_wrong_shape_is_refused_naming_the_field(field, value, words):
+    errors = draft_errors(**{**CARD, field: value})
     assert list(errors) == [field]
-    assert words.lower() in errors[field].lower()
+    assert words in errors[field].lower()
+
+
+def test_a_well_written_card_has_no_hints():
+    assert style_hints(**CARD) == {}
 
 
 def test_the_marker_is_never_shown_even_when_it_arrives_in_pieces():
