@@ -52,6 +52,9 @@ class JobType:
     max_retries: int = 5
     title: str = ""
     queue: str | None = None  # None: the default queue; e.g. "training" for long GPU jobs
+    # torch/transformers jobs: their lazy imports and CUDA state are not thread-safe, so they
+    # refuse to run in a worker's thread pool (they need a prefork child of their own).
+    needs_own_process: bool = False
 
 
 JOB_TYPES: dict[str, JobType] = {}
@@ -64,6 +67,7 @@ def job_type(
     max_retries: int = 5,
     title: str = "",
     queue: str | None = None,
+    needs_own_process: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` as the code that runs jobs of ``kind`` (on ``queue`` if given)."""
 
@@ -75,6 +79,7 @@ def job_type(
             max_retries=max_retries,
             title=title,
             queue=queue,
+            needs_own_process=needs_own_process,
         )
         return handler
 
@@ -194,10 +199,18 @@ def _finish(job: Job, status: str, **changes) -> None:
     Job.objects.filter(pk=job.pk).update(status=status, finished=timezone.now(), **changes)
 
 
-def job_execute(job_id: str, *, retries: int = 0) -> float | None:
+THREAD_POOL_REFUSAL = (
+    "This job needs a worker process of its own and was sent to a worker that runs jobs in "
+    "threads. Start the training worker as the README says (make training-worker: --pool "
+    "prefork --concurrency 1 --max-tasks-per-child 1 --queues training), then retry the job."
+)
+
+
+def job_execute(job_id: str, *, retries: int = 0, in_thread_pool: bool = False) -> float | None:
     """Run one claimed attempt of a job; return a retry delay in seconds if it should retry.
 
-    Called by the Celery task. Everything the outcome means is written to the job row.
+    Called by the Celery task (``in_thread_pool`` when the worker runs tasks in threads).
+    Everything the outcome means is written to the job row.
     """
     job = job_claim(job_id)
     if job is None:
@@ -206,6 +219,9 @@ def job_execute(job_id: str, *, retries: int = 0) -> float | None:
     spec = JOB_TYPES.get(job.kind)
     if spec is None:
         _finish(job, Job.Status.FAILED, error=f"No handler for job type {job.kind!r}.")
+        return None
+    if spec.needs_own_process and in_thread_pool:
+        _finish(job, Job.Status.FAILED, error=THREAD_POOL_REFUSAL)
         return None
     progress = JobProgress(job)
     try:

@@ -30,7 +30,13 @@ def _already_done(job: Job) -> ModelArtifact | None:
     return ModelArtifact.objects.filter(job=job).first()
 
 
-@job_type(TRAIN_EVALUATOR, title="Train a value evaluator", queue="training", max_retries=0)
+@job_type(
+    TRAIN_EVALUATOR,
+    title="Train a value evaluator",
+    queue="training",
+    needs_own_process=True,
+    max_retries=0,
+)
 def run_train_evaluator(job: Job, progress: JobProgress) -> dict:
     """Train and register an evaluator from the job's params; fail naming what was wrong."""
     params = job.params
@@ -87,7 +93,11 @@ def _write_project_file(job: Job) -> dict:
 
 
 @job_type(
-    ALIGN_POLICY, title="Align a policy to a target (BaseAlign)", queue="training", max_retries=0
+    ALIGN_POLICY,
+    title="Align a policy to a target (BaseAlign)",
+    queue="training",
+    needs_own_process=True,
+    max_retries=0,
 )
 def run_align_policy(job: Job, progress: JobProgress) -> dict:
     """Align the policy with GRPO against the BaseAlign reward; register it with its report."""
@@ -138,7 +148,12 @@ def run_align_policy(job: Job, progress: JobProgress) -> dict:
 SCORE_PROJECT = "training.score_project"
 
 
-@job_type(SCORE_PROJECT, title="Pre-label a project with an evaluator", queue="training")
+@job_type(
+    SCORE_PROJECT,
+    title="Pre-label a project with an evaluator",
+    queue="training",
+    needs_own_process=True,
+)
 def run_score_project(job: Job, progress: JobProgress) -> dict:
     """Score every item of the project that has no pre-label yet; safe to run twice."""
     from annotation.models import Project
@@ -168,7 +183,11 @@ EXPORT_DPO = "training.export_dpo"
 
 
 @job_type(
-    EXPORT_DPO, title="Export DPO pairs from the moral graph", queue="training", max_retries=0
+    EXPORT_DPO,
+    title="Export DPO pairs from the moral graph",
+    queue="training",
+    needs_own_process=True,
+    max_retries=0,
 )
 def run_export_dpo(job: Job, progress: JobProgress) -> dict:
     """Generate card-guided answers and write the DPO file; the same code as ``export_dpo``."""
