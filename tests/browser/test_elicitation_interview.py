@@ -59,10 +59,16 @@ def test_a_crowdworker_is_interviewed_and_approves_their_card_on_a_phone(
     screenshot(phone, "elicitation-card-proposed-phone")
 
     phone.get_by_text("Edit it myself").click()
+    phone.get_by_label("Title (2 to 5 words)").fill(" ")
+    phone.get_by_role("button", name="Save my changes").click()
+    expect(phone.locator("#err-title")).to_contain_text("Write this part")
+    screenshot(phone, "elicitation-card-edit-error-phone")
+    # Off-style wording is kept, with a hint beside the field (never a refusal).
     phone.get_by_label("Title (2 to 5 words)").fill("Heard")
     phone.get_by_role("button", name="Save my changes").click()
-    expect(phone.locator("#err-title")).to_contain_text("2 to 5 words")
-    screenshot(phone, "elicitation-card-edit-error-phone")
+    expect(card.get_by_role("heading", name="Heard")).to_be_visible()
+    expect(phone.locator("#hint-title")).to_contain_text("2 to 5 words")
+    screenshot(phone, "elicitation-card-style-hint-phone")
     phone.get_by_label("Title (2 to 5 words)").fill("Finding Her Own Words")
     phone.get_by_role("button", name="Save my changes").click()
     expect(card.get_by_role("heading", name="Finding Her Own Words")).to_be_visible()
