@@ -2,9 +2,11 @@
 
 The job asks the LLM (through ``core.llm.structured``) for a label in {-1, 0, 1} and a
 one-sentence rationale per dimension of the project's scheme, for every item that has no
-pre-label yet. Many requests are in flight at once (``ANNOTATION_PRELABEL_CONCURRENCY`` threads,
-default 48); the gateway retries 429s and 5xx with back-off. An item the model cannot label
-(an answer that never validates, a request the endpoint refuses) gets its error recorded on
+pre-label yet. Several requests are in flight at once (``ANNOTATION_PRELABEL_CONCURRENCY``
+threads, default VALUELAB_LLM_CONCURRENCY; the gateway's slots bound them per endpoint, and the
+wait for a slot is not part of a request's timeout); the gateway retries 429s and 5xx with
+back-off. An item the model cannot label (an answer that never validates, an empty answer, a
+request the endpoint refuses: a parameter, the context, the model) gets its error recorded on
 ``Item.prelabel_error`` and the job goes on; "retry failed" runs only those items again. An
 outage (``LLMUnavailable``, ``LLMBudgetExceeded``) stops handing out requests, keeps what was
 labelled and makes the job retry later with back-off; annotators label without pre-labels
@@ -34,7 +36,7 @@ PURPOSE = "annotation.prelabel"
 # Bump whenever PROMPT_SYSTEM, PROMPT_USER or the answer schema change: every pre-label
 # records the version that made it, so labels from different prompts can be told apart.
 PROMPT_VERSION = "prelabel-2026-11-v1"
-DEFAULT_CONCURRENCY = 48
+DEFAULT_CONCURRENCY = 8
 LOAD_CHUNK = 500
 PROGRESS_EVERY_SECONDS = 1.0
 SAVE_EVERY = 100
@@ -196,7 +198,11 @@ class _Outcome:
 
 
 def _concurrency() -> int:
-    return max(1, int(getattr(settings, "ANNOTATION_PRELABEL_CONCURRENCY", DEFAULT_CONCURRENCY)))
+    """Return the job's threads: its own setting, else as many as the endpoint has slots."""
+    configured = getattr(settings, "ANNOTATION_PRELABEL_CONCURRENCY", None)
+    if configured is None:
+        configured = getattr(settings, "VALUELAB_LLM_CONCURRENCY", DEFAULT_CONCURRENCY)
+    return max(1, int(configured))
 
 
 def _model_name() -> str:

@@ -209,6 +209,8 @@ class LLMCall(models.Model):
         TIMEOUT = "timeout", "Timed out"
         INVALID = "invalid", "Invalid output"
         OVER_BUDGET = "over_budget", "Over budget"
+        REFUSED = "refused", "Refused by the endpoint"
+        PENDING = "pending", "In flight"
 
     purpose = models.CharField(max_length=64, help_text="e.g. elicitation.interview")
     kind = models.CharField(max_length=16, help_text="chat, stream, structured or embed")
@@ -226,6 +228,10 @@ class LLMCall(models.Model):
     )
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
+    tokens_estimated = models.BooleanField(
+        default=False,
+        help_text="The endpoint sent no usage: the token counts are the gateway's estimate.",
+    )
     latency_ms = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=1)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)

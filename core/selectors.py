@@ -61,7 +61,10 @@ def llm_usage_by_study() -> list[dict]:
             calls=Count("id"),
             prompt_tokens=Sum("prompt_tokens"),
             completion_tokens=Sum("completion_tokens"),
-            failures=Count("id", filter=~Q(outcome=LLMCall.Outcome.OK)),
+            failures=Count(
+                "id", filter=~Q(outcome__in=[LLMCall.Outcome.OK, LLMCall.Outcome.PENDING])
+            ),
+            estimated=Count("id", filter=Q(tokens_estimated=True)),
         )
         .order_by("study__title")
     )

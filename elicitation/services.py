@@ -88,6 +88,10 @@ OUTAGE_TEXT = (
     "The interviewer cannot be reached right now. Your message is saved: "
     "please try again in a few minutes."
 )
+REFUSED_TEXT = (
+    "The interviewer's AI service refused this request, so trying again now will not help. "
+    "Your message is saved. Please tell the researcher."
+)
 CARD_FAILED_TEXT = (
     "The card could not be written this time. Nothing you wrote is lost: "
     "try again, tell the interviewer a little more first, or write the card yourself."
@@ -327,6 +331,9 @@ def _participant_text(error: llm.LLMError) -> str:
         return f"{error.message} Your conversation is saved."
     if isinstance(error, llm.LLMUnavailable):
         return OUTAGE_TEXT
+    if isinstance(error, llm.LLMRefused):
+        # Not an outage: the same request would be refused again, so waiting will not help.
+        return REFUSED_TEXT
     return "The interviewer could not answer. Your message is saved: please try again."
 
 

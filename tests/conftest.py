@@ -8,7 +8,7 @@ import pytest
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
-from core.llm.double import OpenAIDouble
+from core.llm.double import PROFILES, OpenAIDouble
 from core.models import User
 from tests.factories import UserFactory
 
@@ -81,19 +81,34 @@ def api_for():
     return make
 
 
-@pytest.fixture
-def llm_double(settings):
-    """Serve the scripted OpenAI double on loopback and point the gateway at it.
+def _serve_double(settings, profile: str = "openai"):
+    from django.core.cache import cache
 
-    Retries are fast and the timeout short, so failure tests finish quickly.
-    """
-    with OpenAIDouble() as double:
+    # What the gateway learned about another test's endpoint must not leak into this one.
+    cache.clear()
+    with OpenAIDouble(profile=profile) as double:
         settings.OPENAI_BASE_URL = double.url
         settings.OPENAI_API_KEY = "test-key"
         settings.VALUELAB_LLM_MODEL = ""
         settings.VALUELAB_LLM_TIMEOUT = 10
         settings.VALUELAB_LLM_MAX_RETRIES = 1
         yield double
+    cache.clear()
+
+
+@pytest.fixture
+def llm_double(settings):
+    """Serve the scripted OpenAI double on loopback and point the gateway at it.
+
+    Retries are fast and the timeout short, so failure tests finish quickly.
+    """
+    yield from _serve_double(settings)
+
+
+@pytest.fixture(params=sorted(PROFILES))
+def llm_server(request, settings):
+    """The double as each kind of server researchers run (``PROFILES``), one test run each."""
+    yield from _serve_double(settings, profile=request.param)
 
 
 @pytest.fixture

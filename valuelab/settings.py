@@ -223,6 +223,20 @@ VALUELAB_LLM_BUDGET = int(os.environ.get("VALUELAB_LLM_BUDGET", "200"))
 VALUELAB_LLM_TIMEOUT = float(os.environ.get("VALUELAB_LLM_TIMEOUT", "60"))
 VALUELAB_LLM_MAX_RETRIES = int(os.environ.get("VALUELAB_LLM_MAX_RETRIES", "3"))
 VALUELAB_LLM_STRUCTURED_ATTEMPTS = int(os.environ.get("VALUELAB_LLM_STRUCTURED_ATTEMPTS", "3"))
+# Requests in flight to one endpoint from this machine (web and worker processes together).
+VALUELAB_LLM_CONCURRENCY = int(os.environ.get("VALUELAB_LLM_CONCURRENCY", "8"))
+# How long a request may wait for one of those slots (not counted in VALUELAB_LLM_TIMEOUT).
+VALUELAB_LLM_QUEUE_TIMEOUT = float(os.environ.get("VALUELAB_LLM_QUEUE_TIMEOUT", "300"))
+# The endpoint's context window in tokens, until a "context exceeded" refusal teaches a smaller one.
+VALUELAB_LLM_CONTEXT_TOKENS = int(os.environ.get("VALUELAB_LLM_CONTEXT_TOKENS", "4096"))
+# A pre-label job's own bound on requests in flight (unset: VALUELAB_LLM_CONCURRENCY).
+ANNOTATION_PRELABEL_CONCURRENCY = (
+    int(os.environ["ANNOTATION_PRELABEL_CONCURRENCY"])
+    if os.environ.get("ANNOTATION_PRELABEL_CONCURRENCY")
+    else None
+)
+# How long what an endpoint was found to support (structured mode, embedding shape) is remembered.
+VALUELAB_LLM_CAPABILITY_TTL = int(os.environ.get("VALUELAB_LLM_CAPABILITY_TTL", "86400"))
 VALUELAB_MODEL_CACHE = Path(os.environ.get("VALUELAB_MODEL_CACHE", VAR_DIR / "models"))
 
 # --- Studies ----------------------------------------------------------------------------------

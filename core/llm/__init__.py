@@ -9,14 +9,20 @@
 
 The backend is an OpenAI-compatible endpoint when OPENAI_BASE_URL or OPENAI_API_KEY is set, else
 the embedded local model. Every call is recorded as a ``core.models.LLMCall``; participants are
-held to VALUELAB_LLM_BUDGET calls a day. Failures raise the LLMError subclasses below.
+held to VALUELAB_LLM_BUDGET answered calls a day. Failures raise the LLMError subclasses below:
+LLMUnavailable (and LLMTimeout) is an outage worth retrying later; LLMRefused (a parameter, the
+context, the model) and LLMInvalidOutput (including an empty reply) are not.
 """
 
 from core.llm.base import (
     ChatResult,
     LLMBudgetExceeded,
+    LLMContextExceeded,
+    LLMEmptyReply,
     LLMError,
     LLMInvalidOutput,
+    LLMParameterRefused,
+    LLMRefused,
     LLMTimeout,
     LLMUnavailable,
 )
@@ -34,8 +40,12 @@ __all__ = [
     "ChatResult",
     "ChatStream",
     "LLMBudgetExceeded",
+    "LLMContextExceeded",
+    "LLMEmptyReply",
     "LLMError",
     "LLMInvalidOutput",
+    "LLMParameterRefused",
+    "LLMRefused",
     "LLMTimeout",
     "LLMUnavailable",
     "backend_name",

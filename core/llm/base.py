@@ -48,6 +48,36 @@ class LLMInvalidOutput(LLMError):
     outcome = "invalid"
 
 
+class LLMEmptyReply(LLMInvalidOutput):
+    """The endpoint answered, but with no text at all (never an "ok, 0 tokens" call)."""
+
+
+class LLMRefused(LLMError):
+    """The endpoint refused this request (a parameter, its length, the model): not an outage.
+
+    Sending the same request again gets the same answer, so it is never retried and jobs do not
+    wait and try later; the message says what to change.
+    """
+
+    outcome = "refused"
+
+
+class LLMParameterRefused(LLMRefused):
+    """The endpoint does not accept a request parameter (``parameter``: response_format, tools)."""
+
+    def __init__(self, message: str, *, parameter: str, attempts: int = 1):
+        super().__init__(message, attempts=attempts)
+        self.parameter = parameter
+
+
+class LLMContextExceeded(LLMRefused):
+    """The prompt is longer than the model's context; ``context_tokens`` when the server said."""
+
+    def __init__(self, message: str, *, context_tokens: int | None = None, attempts: int = 1):
+        super().__init__(message, attempts=attempts)
+        self.context_tokens = context_tokens
+
+
 @dataclass(frozen=True)
 class ChatResult:
     """One finished completion: the text and what it cost."""
@@ -57,6 +87,10 @@ class ChatResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     attempts: int = 1
+    # True when the server sent no usage and the counts are the gateway's estimate.
+    tokens_estimated: bool = False
+    structured_mode: str = ""  # for structured calls: how the JSON was asked for
+    tool_call: dict | None = None  # {"name", "arguments"} when the model called a tool
 
 
 @dataclass(frozen=True)
@@ -67,6 +101,12 @@ class Embeddings:
     model: str
     prompt_tokens: int = 0
     attempts: int = 1
+    shape: str = "flat"  # "flat", or "per_token" rows the backend mean-pooled
+    tokens_estimated: bool = False
+
+    @property
+    def dimensions(self) -> int:
+        return len(self.vectors[0]) if self.vectors else 0
 
 
 class ChatStreamSource(Protocol):

@@ -20,6 +20,32 @@ ignored, so a schema that relies on them gets an invalid default; script a reply
 Embeddings are hashed bags of words (64 dimensions, L2-normalised): texts that share words are
 close, texts that share none are orthogonal or nearly so.
 
+Profiles make it behave like a real server (``OpenAIDouble(profile="llama-cpp-python")``, or
+``--profile`` by hand); see ``PROFILES``. The default, ``openai``, accepts everything. The others
+copy what those servers do with the requests ValueLab sends, as of their 2025-26 releases:
+
+- ``llama-cpp-python`` (``llama_cpp.server`` 0.3): ``response_format`` may only be ``text`` or
+  ``json_object`` (with an optional ``schema``); ``json_schema`` answers HTTP 500 with pydantic's
+  error and a traceback naming the server's files. Embeddings come back one vector per token
+  (a matrix per input) unless the model was loaded with pooling. ``stream_options`` is ignored
+  (no usage chunk). A prompt over the context answers 400 ``context_length_exceeded`` when not
+  streamed and an empty 200 stream when streamed. ``tools`` with ``tool_choice: "auto"`` are
+  ignored (the model just talks); a forced function works.
+- ``llama-server`` (llama.cpp's C++ server): ``json_schema`` and ``json_object`` + ``schema``;
+  a context overflow is a 400 ``exceed_context_size_error`` with ``n_ctx``.
+- ``vllm``: ``json_schema`` and ``json_object``; the overflow is a 400 ``BadRequestError``
+  naming the maximum context length; ``tool_choice: "auto"`` is refused (400) unless the server
+  was started with ``--enable-auto-tool-choice``.
+- ``ollama`` (its OpenAI compatibility layer): ``json_schema`` and ``json_object``; a prompt
+  over ``num_ctx`` is silently cut from the start (the system prompt goes first), never refused.
+
+Grammar-based servers (both llama.cpp ones) refuse a schema whose strings allow more than
+``GRAMMAR_MAX_LENGTH`` characters: the grammar compiler gives up (``grammar_too_large`` in
+``double.refusals``).
+
+Scripted failures of a stream: ``drop_stream(text)`` sends part of a reply then cuts the
+connection; ``empty_stream()`` answers 200 with no text at all.
+
 Run it by hand with ``python core/llm/double.py --port 8011``: the module needs only the standard
 library (``python -m core.llm.double`` works too once DJANGO_SETTINGS_MODULE is set, because
 importing the ``core.llm`` package reads the settings).
@@ -39,8 +65,64 @@ from typing import Any
 
 DEFAULT_REPLY = "OK (scripted default)"
 DEFAULT_STRING = "scripted default"
+# The gateway's plain-JSON instructions put the schema right after these words; the double's
+# default answer reads it from there, as a model following the instructions would.
+SCHEMA_OPENING = "matches this JSON schema:"
 EMBEDDING_DIMENSIONS = 64
 WORD = re.compile(r"\w+")
+# A string schema allowing more than this many characters makes llama.cpp's grammar compiler
+# expand one rule per character: thousands of rules, and the server gives up (or crashes).
+GRAMMAR_MAX_LENGTH = 1000
+LLAMA_CPP_PYTHON_TRACEBACK = (
+    "[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}]\n"
+    "Traceback (most recent call last):\n"
+    '  File "/opt/venv/lib/python3.11/site-packages/llama_cpp/server/errors.py", line 171, '
+    "in custom_route_handler\n    response = await original_route_handler(request)\n"
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one kind of server treats the requests ValueLab sends (see the module doc)."""
+
+    name: str
+    response_formats: frozenset = frozenset({"text", "json_object", "json_schema"})
+    json_object_schema: bool = True  # whether json_object's "schema" constrains the answer
+    embeddings: str = "flat"  # "flat" or "per_token"
+    stream_usage: bool = True  # whether stream_options.include_usage is honoured
+    context_tokens: int | None = None
+    overflow: str = "openai"  # how a prompt over the context is answered
+    auto_tools: str = "native"  # "native", "ignored" or "refused"
+    grammar: bool = False
+
+
+PROFILES = {
+    profile.name: profile
+    for profile in [
+        Profile("openai"),
+        Profile(
+            "llama-cpp-python",
+            response_formats=frozenset({"text", "json_object"}),
+            embeddings="per_token",
+            stream_usage=False,
+            context_tokens=4096,
+            overflow="llama-cpp-python",
+            auto_tools="ignored",
+            grammar=True,
+        ),
+        Profile("llama-server", context_tokens=4096, overflow="llama-server", grammar=True),
+        Profile(
+            "vllm",
+            json_object_schema=False,
+            context_tokens=4096,
+            overflow="vllm",
+            auto_tools="refused",
+        ),
+        Profile("ollama", json_object_schema=False, context_tokens=2048, overflow="truncate"),
+    ]
+}
 
 
 class RecordedRequest(dict):
@@ -65,6 +147,7 @@ class _Script:
     broken_body: bool = False
     delay: float | None = None
     usage: dict = field(default_factory=dict)
+    drop_after: int | None = None  # stream this many pieces, then cut the connection
 
     @property
     def answers_any_post(self) -> bool:
@@ -129,13 +212,30 @@ def schema_default(schema: dict, definitions: dict | None = None) -> Any:
 class OpenAIDouble:
     """Serve a scripted OpenAI-compatible API on 127.0.0.1 from a daemon thread."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None):
-        """Prepare the double; ``api_key``, when given, is the only key it accepts (401 else)."""
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        profile: str = "openai",
+        context_tokens: int | None = None,
+    ):
+        """Prepare the double; ``api_key``, when given, is the only key it accepts (401 else).
+
+        ``profile`` names an entry of ``PROFILES``; ``context_tokens`` overrides its context
+        size (counted in the double's tokens, ``count_words``).
+        """
         self.host = host
         self.port = port
         self.api_key = api_key
+        self.profile = PROFILES[profile]
+        self.context_tokens = context_tokens or self.profile.context_tokens
         self.latency = 0.0
         self.requests: list[RecordedRequest] = []
+        # What the profile refused or changed, one short code per request ("json_schema", ...).
+        self.refusals: list[str] = []
+        self.truncations = 0
         self._queue: deque[_Script] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -237,6 +337,16 @@ class OpenAIDouble:
         message = {"role": "assistant", "content": '{"this is": not JSON'}
         return self._push(_Script(message=message, delay=delay))
 
+    def drop_stream(self, text: str, *, after: int = 2) -> "OpenAIDouble":
+        """Queue a reply whose stream sends ``after`` pieces of ``text`` then drops the connection
+        (a non-streamed request gets the same cut: headers, then nothing)."""
+        message = {"role": "assistant", "content": text}
+        return self._push(_Script(message=message, drop_after=after))
+
+    def empty_stream(self) -> "OpenAIDouble":
+        """Queue a 200 with no text at all (an empty stream, or an empty message)."""
+        return self._push(_Script(message={"role": "assistant", "content": ""}))
+
     def pending(self) -> int:
         """Return how many scripted answers have not been used yet."""
         with self._lock:
@@ -319,6 +429,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not is_chat and not path.endswith("/embeddings"):
             self._send_error(404, f"No route for POST {self.path}.", "not_found")
             return
+        if is_chat and self._refused_by_profile(body):
+            return
         script = self.double._take(chat=is_chat)
         delay = script.delay if script and script.delay is not None else self.double.latency
         self.double._wait(delay)
@@ -326,10 +438,69 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(script.status, script.error, "server_error", script.retry_after)
         elif script is not None and script.broken_body:
             self._send_raw(200, b'{"id": "chatcmpl-broken", "choices": [', "application/json")
+        elif script is not None and script.drop_after is not None and not body.get("stream"):
+            self._send_cut()
         elif is_chat:
             self._chat(body, script)
         else:
             self._embeddings(body)
+
+    # --- the profile's refusals ---------------------------------------------------------------
+
+    def _refused_by_profile(self, body: dict) -> bool:
+        """Answer (and return True) when the profile's server would refuse or break on ``body``.
+
+        Ollama's silent cut of a long prompt changes ``body`` in place instead.
+        """
+        double, profile = self.double, self.double.profile
+        response_format = body.get("response_format") or {}
+        kind = response_format.get("type", "text") if isinstance(response_format, dict) else ""
+        if kind not in profile.response_formats:
+            double.refusals.append(kind or "response_format")
+            self._send_json(
+                500,
+                {"error": {"message": LLAMA_CPP_PYTHON_TRACEBACK, "type": "internal_server_error"}},
+            )
+            return True
+        if profile.grammar and _longest_string(_schemas_in(body)) > GRAMMAR_MAX_LENGTH:
+            double.refusals.append("grammar_too_large")
+            self._send_error(
+                400 if profile.name == "llama-server" else 500,
+                "Failed to parse grammar: the JSON schema produced too many rules.",
+                "invalid_request_error",
+            )
+            return True
+        if body.get("tools") and body.get("tool_choice", "auto") == "auto":
+            if profile.auto_tools == "refused":
+                double.refusals.append("auto_tools")
+                self._send_error(
+                    400,
+                    '"auto" tool choice requires --enable-auto-tool-choice and '
+                    "--tool-call-parser to be set",
+                    "BadRequestError",
+                )
+                return True
+            if profile.auto_tools == "ignored":
+                body.pop("tools")
+                body.pop("tool_choice", None)
+        limit = double.context_tokens
+        if not limit:
+            return False
+        prompt = sum(count_words(_content_text(m)) for m in body.get("messages", []))
+        completion = int(body.get("max_tokens") or 0)
+        if prompt + completion <= limit:
+            return False
+        double.refusals.append("context")
+        if profile.overflow == "truncate":
+            _cut_from_start(body, prompt + completion - limit)
+            double.truncations += 1
+            return False
+        if profile.overflow == "llama-cpp-python" and body.get("stream"):
+            self._send_empty_stream()
+            return True
+        error = _overflow_error(profile.overflow, limit=limit, prompt=prompt, completion=completion)
+        self._send_json(400, {"error": error})
+        return True
 
     # --- endpoints -------------------------------------------------------------------------
 
@@ -351,7 +522,12 @@ class _Handler(BaseHTTPRequestHandler):
         finish_reason = "tool_calls" if message.get("tool_calls") else "stop"
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            self._stream(message, model, finish_reason, usage if include_usage else None)
+            if not self.double.profile.stream_usage:
+                include_usage = False
+            drop_after = script.drop_after if script else None
+            self._stream(
+                message, model, finish_reason, usage if include_usage else None, drop_after
+            )
             return
         self._send_json(
             200,
@@ -372,7 +548,14 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _stream(self, message: dict, model: str, finish_reason: str, usage: dict | None) -> None:
+    def _stream(
+        self,
+        message: dict,
+        model: str,
+        finish_reason: str,
+        usage: dict | None,
+        drop_after: int | None = None,
+    ) -> None:
         completion_id = f"chatcmpl-double-{len(self.double.requests)}"
 
         def chunk(delta: dict, finish: str | None = None) -> dict:
@@ -396,29 +579,81 @@ class _Handler(BaseHTTPRequestHandler):
         events.append(chunk({}, finish_reason))
         if usage is not None:
             events.append({**chunk({}), "choices": [], "usage": usage})
+        self._start_stream()
+        try:
+            for number, event in enumerate(events):
+                if drop_after is not None and number > drop_after:
+                    self._cut_connection()
+                    return
+                self._write_chunk(f"data: {json.dumps(event)}\n\n".encode())
+            self._write_chunk(b"data: [DONE]\n\n")
+            self._write_chunk(b"")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading; that is its right
+
+    def _start_stream(self) -> None:
+        # Chunked, as real servers stream: a connection cut before the last chunk is then an
+        # error the client sees, not a normal end of the body.
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _send_empty_stream(self) -> None:
+        """Answer 200 and end the stream at once: what llama-cpp-python does on an overflow."""
+        self._start_stream()
         try:
-            for event in events:
-                self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
-                self.wfile.flush()
-            self.wfile.write(b"data: [DONE]\n\n")
+            self._write_chunk(b"")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _send_cut(self) -> None:
+        """Promise a body, send half of it and drop the connection."""
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "4096")
+            self.end_headers()
+            self.wfile.write(b'{"id": "chatcmpl-cut", "choices": [')
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client stopped reading; that is its right
+            return
+        self._cut_connection()
+
+    def _cut_connection(self) -> None:
+        import socket
+
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def _embeddings(self, body: dict) -> None:
         texts = body.get("input", [])
         if isinstance(texts, str):
             texts = [texts]
         dimensions = int(body.get("dimensions") or EMBEDDING_DIMENSIONS)
+        if self.double.profile.embeddings == "per_token":
+            # One row per token, as llama-cpp-python returns for a model loaded without pooling.
+            vectors = [
+                [hashed_embedding(word, dimensions) for word in WORD.findall(str(t))]
+                or [hashed_embedding("", dimensions)]
+                for t in texts
+            ]
+        else:
+            vectors = [hashed_embedding(str(t), dimensions) for t in texts]
         data = [
-            {"object": "embedding", "index": i, "embedding": hashed_embedding(str(t), dimensions)}
-            for i, t in enumerate(texts)
+            {"object": "embedding", "index": i, "embedding": vector}
+            for i, vector in enumerate(vectors)
         ]
         tokens = sum(count_words(str(t)) for t in texts)
         self._send_json(
@@ -474,6 +709,91 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the client gave up (a timeout test, say) before the answer came
 
 
+def _content_text(message: Any) -> str:
+    if not isinstance(message, dict):
+        return ""
+    content = message.get("content") or ""
+    if isinstance(content, list):  # content parts
+        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return str(content)
+
+
+def _schemas_in(body: dict) -> list[dict]:
+    """Return the JSON schemas a request asks the server to compile into a grammar."""
+    schemas = []
+    response_format = body.get("response_format") or {}
+    if isinstance(response_format, dict):
+        schemas.append((response_format.get("json_schema") or {}).get("schema"))
+        schemas.append(response_format.get("schema"))
+    for tool in body.get("tools") or []:
+        schemas.append(((tool or {}).get("function") or {}).get("parameters"))
+    return [schema for schema in schemas if isinstance(schema, dict)]
+
+
+def _longest_string(schemas: list[Any]) -> int:
+    """Return the largest ``maxLength`` anywhere in ``schemas`` (0 when none is set)."""
+    longest = 0
+    stack = list(schemas)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("maxLength"), int):
+                longest = max(longest, node["maxLength"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return longest
+
+
+def _cut_from_start(body: dict, excess: int) -> None:
+    """Drop ``excess`` tokens from the start of the prompt, system prompt first (Ollama)."""
+    for message in body.get("messages", []):
+        if excess <= 0 or not isinstance(message, dict):
+            break
+        words = re.findall(r"\w+|[^\w\s]", _content_text(message))
+        cut = min(excess, len(words))
+        message["content"] = " ".join(words[cut:])
+        excess -= cut
+
+
+def _overflow_error(style: str, *, limit: int, prompt: int, completion: int) -> dict:
+    """Return the error object each server sends for a prompt over its context."""
+    if style == "llama-server":
+        return {
+            "code": 400,
+            "message": f"request ({prompt} tokens) exceeds the available context size "
+            f"({limit} tokens), try increasing it",
+            "type": "exceed_context_size_error",
+            "n_prompt_tokens": prompt,
+            "n_ctx": limit,
+        }
+    if style == "vllm":
+        return {
+            "message": f"This model's maximum context length is {limit} tokens. However, your "
+            f"request has {prompt} input tokens. Please reduce the length of the input messages.",
+            "type": "BadRequestError",
+            "param": None,
+            "code": 400,
+        }
+    if style == "llama-cpp-python":
+        return {
+            "message": f"This model's maximum context length is {limit} tokens. However, you "
+            f"requested {prompt + completion} tokens ({prompt} in the messages, {completion} in "
+            "the completion). Please reduce the length of the messages or completion.",
+            "type": "invalid_request_error",
+            "param": "messages",
+            "code": "context_length_exceeded",
+        }
+    return {
+        "message": f"This model's maximum context length is {limit} tokens. However, your "
+        f"messages resulted in {prompt + completion} tokens. Please reduce the length of the "
+        "messages.",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+
+
 def _default_message(body: dict) -> dict:
     """Return the unscripted answer to a chat request (see the module doc)."""
     response_format = body.get("response_format") or {}
@@ -481,7 +801,8 @@ def _default_message(body: dict) -> dict:
         schema = (response_format.get("json_schema") or {}).get("schema") or {}
         return {"role": "assistant", "content": json.dumps(schema_default(schema))}
     if response_format.get("type") == "json_object":
-        return {"role": "assistant", "content": "{}"}
+        schema = response_format.get("schema") or _schema_in_instructions(body)
+        return {"role": "assistant", "content": json.dumps(schema_default(schema or {}))}
     forced = body.get("tool_choice")
     if isinstance(forced, dict) and body.get("tools"):
         name = (forced.get("function") or {}).get("name")
@@ -500,7 +821,26 @@ def _default_message(body: dict) -> dict:
                         }
                     ],
                 }
+    schema = _schema_in_instructions(body)
+    if schema is not None:
+        return {"role": "assistant", "content": json.dumps(schema_default(schema))}
     return {"role": "assistant", "content": DEFAULT_REPLY}
+
+
+def _schema_in_instructions(body: dict) -> dict | None:
+    """Return the JSON schema a request's messages spell out (a model reading its instructions)."""
+    for message in body.get("messages", []):
+        text = _content_text(message)
+        start = text.find(SCHEMA_OPENING)
+        if start < 0:
+            continue
+        try:
+            schema, _ = json.JSONDecoder().raw_decode(text[start + len(SCHEMA_OPENING) :].lstrip())
+        except ValueError:
+            continue
+        if isinstance(schema, dict):
+            return schema
+    return None
 
 
 def main() -> None:
@@ -509,11 +849,15 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8011)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="openai")
     options = parser.parse_args()
-    double = OpenAIDouble(host=options.host, port=options.port)
+    double = OpenAIDouble(host=options.host, port=options.port, profile=options.profile)
     double.latency = options.latency
     double.start()
-    print(f"OpenAI double on {double.url} (default reply: {DEFAULT_REPLY!r}); Ctrl-C stops it.")
+    print(
+        f"OpenAI double ({options.profile}) on {double.url} (default reply: {DEFAULT_REPLY!r}); "
+        "Ctrl-C stops it."
+    )
     try:
         while True:
             time.sleep(3600)

@@ -5,10 +5,12 @@ database error while writing it is logged, never raised, so recording cannot bre
 if the caller's own transaction later rolls back, the row goes with it (keeping it would need a
 second database connection, which SQLite test databases cannot share).
 
-The participant budget counts today's (UTC) rows. Two calls that start at the same moment can
-both pass the check, and a call is only counted once its row is written at the end, so a
-participant with several tabs open can overshoot by the calls they have in flight: a handful
-at most, which is fine for a limit that exists to stop runaway use, not to bill exactly.
+The participant budget is atomic. A limited participant's call first reserves its slot: under
+a lock on the participant's row, today's (UTC) calls that succeeded or are still in flight are
+counted and, if one is left, a "pending" row is written; the call's outcome then updates that
+row. Parallel calls therefore never overshoot the limit, and a call that fails (an outage, a
+refusal, an empty or invalid answer) frees its slot again: only answers the participant got
+count. A pending row older than PENDING_EXPIRY (a process killed mid-call) stops counting.
 """
 
 import json
@@ -16,7 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -28,6 +30,7 @@ from core.llm.base import (
     ChatResult,
     ChatStreamSource,
     LLMBudgetExceeded,
+    LLMEmptyReply,
     LLMError,
     LLMInvalidOutput,
     Message,
@@ -38,6 +41,7 @@ logger = logging.getLogger(__name__)
 Schema = TypeVar("Schema", bound=BaseModel)
 
 FENCE = re.compile(r"^```[a-zA-Z]*\s*(.*?)\s*```$", re.DOTALL)
+PENDING_EXPIRY = timedelta(minutes=15)
 
 
 def backend_name() -> str:
@@ -71,19 +75,25 @@ def _is_limited(user) -> bool:
     )
 
 
+def _used_today(user) -> int:
+    """Return the calls that count against ``user``'s budget today: answered or in flight."""
+    from core.models import LLMCall
+
+    now = datetime.now(UTC)
+    start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = LLMCall.objects.filter(user=user, created__gte=start_of_day)
+    answered = today.filter(outcome=LLMCall.Outcome.OK).count()
+    in_flight = today.filter(
+        outcome=LLMCall.Outcome.PENDING, created__gte=now - PENDING_EXPIRY
+    ).count()
+    return answered + in_flight
+
+
 def budget_remaining(user) -> int | None:
     """Return how many LLM calls ``user`` has left today, or None if they are not limited."""
     if not _is_limited(user):
         return None
-    from core.models import LLMCall
-
-    start_of_day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    used = (
-        LLMCall.objects.filter(user=user, created__gte=start_of_day)
-        .exclude(outcome=LLMCall.Outcome.OVER_BUDGET)
-        .count()
-    )
-    return max(0, int(settings.VALUELAB_LLM_BUDGET) - used)
+    return max(0, int(settings.VALUELAB_LLM_BUDGET) - _used_today(user))
 
 
 # --- recording -------------------------------------------------------------------------------
@@ -101,13 +111,33 @@ class _Call:
         self.study = study if getattr(study, "pk", None) else None
         self.started = time.monotonic()
         self.recorded = False
+        self.row_id: int | None = None
 
-    def check_budget(self) -> None:
-        """Raise LLMBudgetExceeded, after recording it, if the participant has no calls left."""
-        remaining = budget_remaining(self.user)
-        if remaining is None or remaining > 0:
+    def reserve(self) -> None:
+        """Reserve the call's slot in the participant's budget, or raise LLMBudgetExceeded.
+
+        The count and the pending row are written under a lock on the participant's row (on
+        SQLite the write transaction itself is the lock), so parallel calls are counted in turn.
+        Calls of unlimited users are only recorded at the end.
+        """
+        if not _is_limited(self.user):
             return
+        from core.models import LLMCall, User
+
         limit = int(settings.VALUELAB_LLM_BUDGET)
+        with transaction.atomic():
+            User.objects.select_for_update().filter(pk=self.user.pk).first()
+            if _used_today(self.user) < limit:
+                self.row_id = LLMCall.objects.create(
+                    purpose=self.purpose[:64],
+                    kind=self.kind,
+                    backend=self.backend.name,
+                    user=self.user,
+                    study=self.study,
+                    model=self.model[:200],
+                    outcome=LLMCall.Outcome.PENDING,
+                ).pk
+                return
         error = LLMBudgetExceeded(
             f"You have reached today's limit of {limit} AI replies. Please come back tomorrow.",
             attempts=0,
@@ -123,6 +153,7 @@ class _Call:
         completion_tokens: int,
         attempts: int,
         note: str = "",
+        tokens_estimated: bool = False,
     ) -> None:
         self._record(
             outcome="ok",
@@ -131,10 +162,16 @@ class _Call:
             completion_tokens=completion_tokens,
             attempts=attempts,
             error=note,
+            tokens_estimated=tokens_estimated,
         )
 
     def failed(
-        self, error: LLMError, *, prompt_tokens: int = 0, completion_tokens: int = 0
+        self,
+        error: LLMError,
+        *,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        tokens_estimated: bool = False,
     ) -> None:
         self._record(
             outcome=error.outcome,
@@ -143,6 +180,7 @@ class _Call:
             completion_tokens=completion_tokens,
             attempts=error.attempts,
             error=error.message,
+            tokens_estimated=tokens_estimated,
         )
 
     def _record(self, **fields) -> None:
@@ -151,23 +189,27 @@ class _Call:
         self.recorded = True
         from core.models import LLMCall
 
+        values = {
+            **fields,
+            "latency_ms": int((time.monotonic() - self.started) * 1000),
+            "model": fields["model"][:200],
+            "prompt_tokens": max(0, int(fields["prompt_tokens"])),
+            "completion_tokens": max(0, int(fields["completion_tokens"])),
+            "attempts": max(0, min(int(fields["attempts"]), 32767)),
+            "error": fields["error"][:2000],
+        }
         try:
             with transaction.atomic():
+                if self.row_id is not None:
+                    LLMCall.objects.filter(pk=self.row_id).update(**values)
+                    return
                 LLMCall.objects.create(
                     purpose=self.purpose[:64],
                     kind=self.kind,
                     backend=self.backend.name,
                     user=self.user,
                     study=self.study,
-                    latency_ms=int((time.monotonic() - self.started) * 1000),
-                    **{
-                        **fields,
-                        "model": fields["model"][:200],
-                        "prompt_tokens": max(0, int(fields["prompt_tokens"])),
-                        "completion_tokens": max(0, int(fields["completion_tokens"])),
-                        "attempts": max(0, min(int(fields["attempts"]), 32767)),
-                        "error": fields["error"][:2000],
-                    },
+                    **values,
                 )
         except DatabaseError:
             # Losing a usage row is better than failing the participant's request over it.
@@ -178,7 +220,7 @@ def _start(kind: str, purpose: str, model: str | None, user, study) -> tuple[Bac
     backend = get_backend()
     name = backend.embedding_model() if kind == "embed" else backend.chat_model(model)
     call = _Call(kind=kind, purpose=purpose, backend=backend, model=name, user=user, study=study)
-    call.check_budget()
+    call.reserve()
     return backend, call
 
 
@@ -209,6 +251,7 @@ def chat(
         prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens,
         attempts=result.attempts,
+        tokens_estimated=result.tokens_estimated,
     )
     return result
 
@@ -263,11 +306,20 @@ class ChatStream(Iterator[str]):
     def _finish(self, error: LLMError | None = None, note: str = "") -> None:
         self._finished = True
         source = self._source
+        estimated = bool(getattr(source, "tokens_estimated", False))
         if error is not None:
             self._call.failed(
                 error,
                 prompt_tokens=source.prompt_tokens,
                 completion_tokens=source.completion_tokens,
+                tokens_estimated=estimated,
+            )
+            return
+        if not note and source.completion_tokens == 0 and self.tool_call is None:
+            self._call.failed(
+                LLMEmptyReply("The model sent an empty reply.", attempts=source.attempts),
+                prompt_tokens=source.prompt_tokens,
+                tokens_estimated=estimated,
             )
             return
         self._call.succeeded(
@@ -276,7 +328,13 @@ class ChatStream(Iterator[str]):
             completion_tokens=source.completion_tokens,
             attempts=source.attempts,
             note=note,
+            tokens_estimated=estimated,
         )
+
+    @property
+    def tool_call(self) -> dict | None:
+        """Return the tool the model called in this reply ({"name", "arguments"}), if any."""
+        return getattr(self._source, "tool_call", None)
 
 
 def chat_stream(
@@ -327,6 +385,7 @@ def structured(
     allowed = max(1, attempts or int(settings.VALUELAB_LLM_STRUCTURED_ATTEMPTS))
     conversation = list(messages)
     prompt_tokens = completion_tokens = requests = 0
+    estimated = False
     problem = ""
     for _ in range(allowed):
         try:
@@ -344,6 +403,7 @@ def structured(
         requests += reply.attempts
         prompt_tokens += reply.prompt_tokens
         completion_tokens += reply.completion_tokens
+        estimated = estimated or reply.tokens_estimated
         try:
             instance = schema.model_validate_json(_json_text(reply.text))
         except ValidationError as exc:
@@ -364,6 +424,7 @@ def structured(
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             attempts=requests,
+            tokens_estimated=estimated,
         )
         return instance
     error = LLMInvalidOutput(
@@ -371,7 +432,12 @@ def structured(
         f"attempt{'s' if allowed != 1 else ''}: {problem}",
         attempts=requests,
     )
-    call.failed(error, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+    call.failed(
+        error,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        tokens_estimated=estimated,
+    )
     raise error
 
 
@@ -390,6 +456,8 @@ def embed(texts: list[str], *, purpose: str, user=None, study=None) -> list[list
         prompt_tokens=result.prompt_tokens,
         completion_tokens=0,
         attempts=result.attempts,
+        tokens_estimated=result.tokens_estimated,
+        note="Per-token rows were mean-pooled." if result.shape == "per_token" else "",
     )
     return result.vectors
 

@@ -102,7 +102,11 @@ def test_structured_returns_the_validated_object(llm_double, rita):
     assert card == ValuesCard(**CARD)
     response_format = llm_double.chat_requests[0]["response_format"]
     assert response_format["type"] == "json_schema"
-    assert response_format["json_schema"]["schema"] == ValuesCard.model_json_schema()
+    sent = response_format["json_schema"]["schema"]
+    # Short limits are sent; the 300-character one is left to validation (grammar servers).
+    assert sent["properties"]["title"]["maxLength"] == 60
+    assert "maxLength" not in sent["properties"]["description"]
+    assert sent["required"] == ValuesCard.model_json_schema()["required"]
     assert LLMCall.objects.get().kind == "structured"
 
 

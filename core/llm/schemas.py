@@ -1,0 +1,35 @@
+"""The JSON schemas the gateway sends: what grammar-based servers can compile, and the words that
+ask for one when the server enforces none."""
+
+import copy
+import json
+
+from pydantic import BaseModel
+
+# llama.cpp turns ``maxLength: n`` into about n grammar rules; past a few hundred the grammar
+# compiler gives up (or the server crashes). Longer limits are left out of the schema sent and
+# checked by pydantic when the answer is validated.
+SENT_MAX_LENGTH = 200
+
+
+def sendable_schema(schema: type[BaseModel]) -> dict:
+    """Return ``schema``'s JSON schema with every ``maxLength`` over SENT_MAX_LENGTH removed."""
+    sent = copy.deepcopy(schema.model_json_schema())
+    stack = [sent]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("maxLength"), int) and node["maxLength"] > SENT_MAX_LENGTH:
+                del node["maxLength"]
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return sent
+
+
+def schema_instructions(schema: dict) -> str:
+    """Return the instruction that asks for JSON following ``schema`` in words."""
+    return (
+        "Answer with only a JSON object, no other text, that matches this JSON schema: "
+        + json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+    )
