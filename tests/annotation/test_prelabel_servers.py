@@ -36,9 +36,7 @@ def test_every_item_is_prelabelled_on_every_server(project, rita, llm_server):
     assert "grammar_too_large" not in llm_server.refusals
 
 
-def test_items_the_server_refuses_are_marked_failed_without_a_retry_storm(
-    project, rita, settings
-):
+def test_items_the_server_refuses_are_marked_failed_without_a_retry_storm(project, rita, settings):
     with OpenAIDouble(profile="vllm", context_tokens=20) as double:
         settings.OPENAI_BASE_URL = double.url
         job = run(prelabel_start(project=project, user=rita))
