@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from annotation.models import Item, Prelabel, Project
 from core import llm
-from core.jobs import JobProgress, job_start, job_type
+from core.jobs import JobProgress, job_abandon_if_stale, job_start, job_type
 from core.models import Job, User, ValueDimension
 
 KIND = "annotation.prelabel"
@@ -174,7 +174,10 @@ def prelabel_start(*, project: Project, user: User | None, only_failed: bool = F
         # The row lock orders two concurrent starts, so only one of them creates a job.
         Project.objects.select_for_update().filter(pk=project.pk).first()
         running = prelabel_jobs(project=project).filter(status__in=ACTIVE).first()
-        if running is not None:
+        stale = running is not None and job_abandon_if_stale(
+            job=running, reason="a new pre-label request started another job."
+        )
+        if running is not None and not stale:
             return running
         if not Item.objects.filter(project=project).exists():
             raise ValidationError({"project": "The project has no items to pre-label yet."})

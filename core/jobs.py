@@ -9,19 +9,23 @@ An app registers a job type with a handler that takes the job and a ``JobProgres
         return {"labelled": n}
 
 ``job_start`` stores the job and enqueues it when the transaction commits. The worker claims the
-job with a conditional UPDATE, so a message delivered twice runs the job once; a job whose worker
-died (no heartbeat for ``JOB_STALE_SECONDS``) can be claimed again. Handlers must be idempotent.
+job with a conditional UPDATE, so a message delivered twice runs the job once. While a job runs on
+a worker, a thread beats its heartbeat every ``JOB_HEARTBEAT_SECONDS``; a job whose worker died
+(no heartbeat for ``JOB_STALE_SECONDS``) can be claimed again, and ``jobs_sweep`` (run by
+``celery beat`` every ``JOB_SWEEP_SECONDS``) queues it again or fails it, as its job type says.
+Handlers must be idempotent.
 """
 
 import logging
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -55,7 +59,12 @@ class JobType:
     # torch/transformers jobs: their lazy imports and CUDA state are not thread-safe, so they
     # refuse to run in a worker's thread pool (they need a prefork child of their own).
     needs_own_process: bool = False
+    # What the sweeper does with a job whose worker died: "requeue" (run it again; handlers are
+    # idempotent) or "fail" (e.g. a training run that may have been killed for its memory).
+    when_worker_lost: str = "requeue"
 
+
+WORKER_LOST_ACTIONS = ("requeue", "fail")
 
 JOB_TYPES: dict[str, JobType] = {}
 
@@ -68,8 +77,11 @@ def job_type(
     title: str = "",
     queue: str | None = None,
     needs_own_process: bool = False,
+    when_worker_lost: str = "requeue",
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` as the code that runs jobs of ``kind`` (on ``queue`` if given)."""
+    if when_worker_lost not in WORKER_LOST_ACTIONS:
+        raise ValueError(f"when_worker_lost must be one of {WORKER_LOST_ACTIONS}")
 
     def register(handler: Handler) -> Handler:
         JOB_TYPES[kind] = JobType(
@@ -80,6 +92,7 @@ def job_type(
             title=title,
             queue=queue,
             needs_own_process=needs_own_process,
+            when_worker_lost=when_worker_lost,
         )
         return handler
 
@@ -148,15 +161,108 @@ def _enqueue(job: Job) -> None:
     transaction.on_commit(lambda: run_job.apply_async(args=[job_id], **options))
 
 
+def _stale_before(now=None):
+    return (now or timezone.now()) - timedelta(seconds=settings.JOB_STALE_SECONDS)
+
+
+def _held_by_no_worker(now=None) -> Q:
+    """Match unfinished jobs no live worker runs: waiting, or whose heartbeat went stale.
+
+    A job waiting to retry counts: the worker holding its delayed message finds it cancelled.
+    """
+    return Q(status__in=[Job.Status.QUEUED, Job.Status.RETRYING]) | Q(
+        status=Job.Status.RUNNING, heartbeat__lt=_stale_before(now)
+    )
+
+
 def job_cancel(*, job: Job) -> Job:
-    """Ask ``job`` to stop: a queued job is cancelled now, a running one at its next update."""
+    """Stop ``job``: cancelled now unless a live worker runs it, which stops at its next update.
+
+    A job whose worker died (stale heartbeat) is cancelled at once, so Cancel always ends it.
+    """
     now = timezone.now()
-    Job.objects.filter(pk=job.pk, status__in=[Job.Status.QUEUED, Job.Status.RETRYING]).update(
+    Job.objects.filter(_held_by_no_worker(now), pk=job.pk).update(
         status=Job.Status.CANCELLED, cancel_requested=True, finished=now, message="Cancelled."
     )
     Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(cancel_requested=True)
     job.refresh_from_db()
     return job
+
+
+def _settle_cancelled(job_id: str) -> bool:
+    """Mark a job whose cancel was asked cancelled if no live worker holds it; return if so."""
+    return bool(
+        Job.objects.filter(_held_by_no_worker(), pk=job_id, cancel_requested=True).update(
+            status=Job.Status.CANCELLED, finished=timezone.now(), message="Cancelled."
+        )
+    )
+
+
+def job_abandon_if_stale(*, job: Job, reason: str) -> bool:
+    """Fail ``job`` if its worker died (stale heartbeat); return whether it was failed.
+
+    For starts that return the job already under way: a dead one must not be handed out again,
+    so the caller starts a fresh job instead. A late redelivery of its message finds it finished.
+    """
+    stale = Q(status__in=[Job.Status.RUNNING, Job.Status.RETRYING], heartbeat__lt=_stale_before())
+    failed = Job.objects.filter(stale, pk=job.pk).update(
+        status=Job.Status.FAILED,
+        finished=timezone.now(),
+        error=f"The worker running this job stopped responding; {reason}",
+    )
+    if failed:
+        job.refresh_from_db()
+    return bool(failed)
+
+
+def jobs_sweep(*, now=None) -> dict[str, list[str]]:
+    """Queue again or fail each job whose worker died; return the ids by what was done.
+
+    A running job (or one waiting to retry) whose heartbeat is older than ``JOB_STALE_SECONDS``
+    has lost its worker. Its job type says what to do (``when_worker_lost``); a job asked to
+    cancel is cancelled, and one that lost more workers than ``JOB_MAX_REQUEUES`` is failed.
+    Each change is a conditional UPDATE, so two sweepers (or a sweeper and a worker) never both
+    act on one job.
+    """
+    now = now or timezone.now()
+    stale = Q(
+        status__in=[Job.Status.RUNNING, Job.Status.RETRYING], heartbeat__lt=_stale_before(now)
+    )
+    done: dict[str, list[str]] = {"requeued": [], "failed": [], "cancelled": []}
+    for job in Job.objects.filter(stale).order_by("pk"):
+        spec = JOB_TYPES.get(job.kind)
+        this = Job.objects.filter(stale, pk=job.pk, heartbeat=job.heartbeat)
+        last_seen = f"{job.heartbeat:%Y-%m-%d %H:%M:%S} UTC"
+        if job.cancel_requested:
+            won = this.update(status=Job.Status.CANCELLED, finished=now, message="Cancelled.")
+            outcome = "cancelled"
+        elif spec is None or spec.when_worker_lost == "fail" or _lost_too_often(job, spec):
+            won = this.update(
+                status=Job.Status.FAILED,
+                finished=now,
+                error=f"The worker running this job stopped (last heard from at {last_seen}). "
+                + ("Retry it when the cause is fixed." if spec else "Its job type is unknown."),
+            )
+            outcome = "failed"
+        else:
+            won = this.update(
+                status=Job.Status.QUEUED,
+                heartbeat=None,
+                message=f"The worker running this job stopped at {last_seen}; queued again.",
+            )
+            if won:
+                _enqueue(job)
+            outcome = "requeued"
+        if won:
+            logger.warning("Job %s (%s) lost its worker: %s", job.pk, job.kind, outcome)
+            done[outcome].append(str(job.pk))
+    return done
+
+
+def _lost_too_often(job: Job, spec: JobType) -> bool:
+    # Each claim is an attempt; a job may use its retries plus JOB_MAX_REQUEUES lost workers (a
+    # job that kills its worker each time, e.g. out of memory, must not loop for ever).
+    return job.attempts > spec.max_retries + settings.JOB_MAX_REQUEUES
 
 
 def job_retry(*, job: Job) -> Job:
@@ -182,9 +288,8 @@ def job_retry(*, job: Job) -> Job:
 def job_claim(job_id: str) -> Job | None:
     """Mark the job running for this worker and return it, or None if another run owns it."""
     now = timezone.now()
-    stale = now - timedelta(seconds=getattr(settings, "JOB_STALE_SECONDS", 600))
     claimable = Q(status__in=[Job.Status.QUEUED, Job.Status.RETRYING]) | Q(
-        status=Job.Status.RUNNING, heartbeat__lt=stale
+        status=Job.Status.RUNNING, heartbeat__lt=_stale_before(now)
     )
     won = Job.objects.filter(claimable, pk=job_id, cancel_requested=False).update(
         status=Job.Status.RUNNING, heartbeat=now, attempts=F("attempts") + 1
@@ -206,15 +311,57 @@ THREAD_POOL_REFUSAL = (
 )
 
 
-def job_execute(job_id: str, *, retries: int = 0, in_thread_pool: bool = False) -> float | None:
+class _Heartbeat:
+    """Beat a running job's heartbeat from a thread, so a slow step never looks like a dead worker.
+
+    The thread dies with its process: a killed worker's job goes stale and the sweeper acts.
+    """
+
+    def __init__(self, job_id: str, *, enabled: bool):
+        self.job_id = job_id
+        self.enabled = enabled
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"job-heartbeat:{job_id}")
+        self.thread.daemon = True
+
+    def __enter__(self) -> "_Heartbeat":
+        if self.enabled:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        if self.enabled:
+            self.thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        try:
+            while not self.stopped.wait(settings.JOB_HEARTBEAT_SECONDS):
+                try:
+                    Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(
+                        heartbeat=timezone.now()
+                    )
+                except Exception:  # a database hiccup must not kill the job; the next beat retries
+                    logger.warning("Heartbeat of job %s failed", self.job_id, exc_info=True)
+        finally:
+            connection.close()
+
+
+def job_execute(
+    job_id: str, *, retries: int = 0, in_thread_pool: bool = False, heartbeat: bool = False
+) -> float | None:
     """Run one claimed attempt of a job; return a retry delay in seconds if it should retry.
 
-    Called by the Celery task (``in_thread_pool`` when the worker runs tasks in threads).
+    Called by the Celery task (``in_thread_pool`` when the worker runs tasks in threads;
+    ``heartbeat`` on a real worker, where a thread beats the job's heartbeat while it runs).
     Everything the outcome means is written to the job row.
     """
     job = job_claim(job_id)
     if job is None:
-        logger.info("Job %s is not claimable (finished, cancelled or running elsewhere).", job_id)
+        if _settle_cancelled(job_id):
+            logger.info("Job %s was cancelled while no worker held it.", job_id)
+        else:
+            logger.info("Job %s is not claimable (finished or running elsewhere).", job_id)
         return None
     spec = JOB_TYPES.get(job.kind)
     if spec is None:
@@ -225,7 +372,8 @@ def job_execute(job_id: str, *, retries: int = 0, in_thread_pool: bool = False) 
         return None
     progress = JobProgress(job)
     try:
-        result = spec.handler(job, progress) or {}
+        with _Heartbeat(job_id, enabled=heartbeat):
+            result = spec.handler(job, progress) or {}
     except JobCancelled:
         _finish(job, Job.Status.CANCELLED, message="Cancelled.")
     except JobFailed as exc:
@@ -235,8 +383,12 @@ def job_execute(job_id: str, *, retries: int = 0, in_thread_pool: bool = False) 
             _finish(job, Job.Status.FAILED, error=f"Gave up after {retries + 1} attempts: {exc}")
             return None
         delay = min(600.0, 2.0 * 2**retries) * (0.5 + random.random() / 2)
+        # The heartbeat is set to when the retry is due: the sweeper takes a retry that never
+        # came (its worker died holding the delayed message) for a lost worker.
         Job.objects.filter(pk=job.pk).update(
-            status=Job.Status.RETRYING, message=f"Temporary error, retrying in {delay:.0f} s: {exc}"
+            status=Job.Status.RETRYING,
+            heartbeat=timezone.now() + timedelta(seconds=delay),
+            message=f"Temporary error, retrying in {delay:.0f} s: {exc}",
         )
         return delay
     except Exception as exc:

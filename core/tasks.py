@@ -4,7 +4,7 @@ import threading
 
 from celery import shared_task
 
-from core.jobs import job_execute
+from core.jobs import job_execute, jobs_sweep
 
 
 @shared_task(bind=True, name="core.run_job", max_retries=None, acks_late=True)
@@ -14,6 +14,17 @@ def run_job(self, job_id: str) -> None:
     in_thread_pool = (
         not self.request.is_eager and threading.current_thread() is not threading.main_thread()
     )
-    delay = job_execute(job_id, retries=self.request.retries, in_thread_pool=in_thread_pool)
+    delay = job_execute(
+        job_id,
+        retries=self.request.retries,
+        in_thread_pool=in_thread_pool,
+        heartbeat=not self.request.is_eager,
+    )
     if delay is not None:
         raise self.retry(countdown=delay)
+
+
+@shared_task(name="core.sweep_jobs", ignore_result=True)
+def sweep_jobs() -> dict[str, list[str]]:
+    """Queue again or fail the jobs whose worker died (celery beat runs this periodically)."""
+    return jobs_sweep()

@@ -35,6 +35,7 @@ def _already_done(job: Job) -> ModelArtifact | None:
     title="Train a value evaluator",
     queue="training",
     needs_own_process=True,
+    when_worker_lost="fail",
     max_retries=0,
 )
 def run_train_evaluator(job: Job, progress: JobProgress) -> dict:
@@ -97,6 +98,7 @@ def _write_project_file(job: Job) -> dict:
     title="Align a policy to a target (BaseAlign)",
     queue="training",
     needs_own_process=True,
+    when_worker_lost="fail",
     max_retries=0,
 )
 def run_align_policy(job: Job, progress: JobProgress) -> dict:
@@ -187,6 +189,7 @@ EXPORT_DPO = "training.export_dpo"
     title="Export DPO pairs from the moral graph",
     queue="training",
     needs_own_process=True,
+    when_worker_lost="fail",
     max_retries=0,
 )
 def run_export_dpo(job: Job, progress: JobProgress) -> dict:

@@ -193,6 +193,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(BROKER_DIR / "control"),  # else kombu writes ./control
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # How long Redis holds a message a worker took but never acknowledged (its worker died
+    # before claiming the job) before delivering it again. Longer than any retry delay (at most
+    # 600 s); a message of a job that outlives it is delivered again but not run twice (the job
+    # row is claimed). A running job whose worker died is recovered by the sweeper, not by this.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "1800"))
+    }
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("VALUELAB_CELERY_QUEUE", "valuelab")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -201,9 +209,17 @@ CELERY_TASK_IGNORE_RESULT = True  # state and progress live in core.Job
 CELERY_TASK_ACKS_LATE = True  # tasks are idempotent; a lost worker's task is redelivered
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Jobs (core.jobs): a worker beats a running job's heartbeat every JOB_HEARTBEAT_SECONDS; a job
+# silent for JOB_STALE_SECONDS lost its worker, and the sweeper (every JOB_SWEEP_SECONDS) queues
+# it again or fails it. A job may lose JOB_MAX_REQUEUES workers before it is failed.
+JOB_HEARTBEAT_SECONDS = float(os.environ.get("VALUELAB_JOB_HEARTBEAT_SECONDS", "10"))
+JOB_STALE_SECONDS = float(os.environ.get("VALUELAB_JOB_STALE_SECONDS", "45"))
+JOB_SWEEP_SECONDS = float(os.environ.get("VALUELAB_JOB_SWEEP_SECONDS", "15"))
+JOB_MAX_REQUEUES = int(os.environ.get("VALUELAB_JOB_MAX_REQUEUES", "3"))
 # Periodic work, run by `celery beat` (`make run` embeds it in the short-jobs worker). Each task
 # starts an idempotent job per deliberation and skips one whose run is still going.
 CELERY_BEAT_SCHEDULE = {
+    "core-sweep-jobs": {"task": "core.sweep_jobs", "schedule": float(JOB_SWEEP_SECONDS)},
     "elicitation-dedup": {"task": "elicitation.dedup_scheduled", "schedule": 600.0},
     "elicitation-grade": {"task": "elicitation.grade_scheduled", "schedule": 3600.0},
 }

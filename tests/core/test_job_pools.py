@@ -29,7 +29,8 @@ def test_every_training_job_type_needs_a_process_of_its_own():
     assert not JOB_TYPES["core.llm_check"].needs_own_process
 
 
-def test_a_training_job_in_a_thread_pool_fails_saying_which_worker_to_start(transactional_db):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_training_job_in_a_thread_pool_fails_saying_which_worker_to_start():
     job = Job.objects.create(kind="tests.needs_process")
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # what `celery worker --pool threads` does

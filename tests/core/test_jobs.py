@@ -161,8 +161,8 @@ def test_cancelling_a_running_job_stops_it_at_its_next_progress_update(db):
     job_execute(str(job.pk))
 
     job.refresh_from_db()
-    # The claim refuses a job whose cancel was requested, so nothing ran.
-    assert RUNS == [] and job.status == Job.Status.QUEUED
+    # The claim refuses a job whose cancel was requested, so nothing ran, and it ends cancelled.
+    assert RUNS == [] and job.status == Job.Status.CANCELLED
 
 
 def test_a_running_job_sees_the_cancel_at_its_next_update(db):
