@@ -252,15 +252,19 @@ class Message(models.Model):
 class CardEmbedding(models.Model):
     """A card's embedding, and the wording de-duplication last looked at.
 
-    A card is embedded again only when its wording (``text_hash``) or the embedding model
-    changes, and compared with the others only while ``checked_hash`` differs from its wording:
-    that is what makes de-duplication runs incremental.
+    A card is embedded again only when its wording (``text_hash``), the embedding model or the
+    dimension of the model's vectors changes (or the row has no recorded dimension), and
+    compared with the others only while ``checked_hash`` differs from its wording: that is what
+    makes de-duplication runs incremental.
     """
 
     card = models.OneToOneField(ValuesCard, on_delete=models.CASCADE, related_name="embedding")
     model = models.CharField(max_length=200, blank=True)
     text_hash = models.CharField(max_length=64, blank=True, help_text="Wording embedded.")
     vector = models.BinaryField(default=b"", blank=True, help_text="float32, little-endian.")
+    dimensions = models.PositiveIntegerField(
+        default=0, help_text="Length of the vector; 0 for rows stored before it was recorded."
+    )
     checked_hash = models.CharField(
         max_length=64, blank=True, help_text="Wording de-duplication last considered."
     )

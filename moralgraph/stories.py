@@ -198,7 +198,9 @@ def stories_generate(
                 purpose="moralgraph.story",
                 user=user,
             )
-        except llm.LLMInvalidOutput:
+        except (llm.LLMInvalidOutput, llm.LLMRefused):
+            # One pair the model could not tell (or the server refused: too long, say) is
+            # counted and skipped; an outage stops the run, to be retried later.
             counts["failed"] += 1
             continue
         story = UpgradeStory(
