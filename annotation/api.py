@@ -177,6 +177,9 @@ class ProjectExportApi(APIView):
             OpenApiParameter("complete_only", bool, description="Only complete items."),
             OpenApiParameter("adjudicated_only", bool, description="Only adjudicated items."),
             OpenApiParameter(
+                "labelled_only", bool, description="Leave out items nobody has labelled."
+            ),
+            OpenApiParameter(
                 "since", str, description="Items annotated on or after (ISO date or date-time)."
             ),
             OpenApiParameter("until", str, description="… and before this (exclusive)."),

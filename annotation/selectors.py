@@ -51,13 +51,15 @@ def items_for_export(
     project: Project,
     complete_only: bool = False,
     adjudicated_only: bool = False,
+    labelled_only: bool = False,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet:
     """Return the project's items in id order as tuples of ``EXPORT_ITEM_FIELDS``.
 
-    ``complete_only`` keeps items with at least ``overlap`` annotations; ``adjudicated_only``
-    items a reviewer gave final labels; ``since`` / ``until`` items that received an
+    ``complete_only`` keeps items with at least ``overlap`` annotations; ``labelled_only`` items
+    with at least one (or a reviewer's labels); ``adjudicated_only`` items a reviewer gave final
+    labels; ``since`` / ``until`` items that received an
     annotation in [since, until) (each record still carries all its annotations, so its
     labels are the item's labels).
     """
@@ -68,6 +70,9 @@ def items_for_export(
         items = items.annotate(n_annotations=counted).filter(n_annotations__gte=project.overlap)
     if adjudicated_only:
         items = items.filter(adjudication__isnull=False)
+    if labelled_only:
+        counted = Annotation.objects.filter(item=OuterRef("pk"), excluded=False)
+        items = items.filter(Q(Exists(counted)) | Q(adjudication__isnull=False))
     if since is not None or until is not None:
         in_range = Annotation.objects.filter(item=OuterRef("pk"))
         if since is not None:
@@ -153,6 +158,7 @@ def project_export_lines(
     project: Project,
     complete_only: bool = False,
     adjudicated_only: bool = False,
+    labelled_only: bool = False,
     since: datetime | None = None,
     until: datetime | None = None,
     chunk_size: int = EXPORT_CHUNK_SIZE,
@@ -168,6 +174,7 @@ def project_export_lines(
         project=project,
         complete_only=complete_only,
         adjudicated_only=adjudicated_only,
+        labelled_only=labelled_only,
         since=since,
         until=until,
     )
@@ -248,8 +255,9 @@ class _ExportLineWriter:
             labels, vector, agreement, unanimous = self._aggregate_texts(results)
             label_source = '"unanimous"' if unanimous else '"majority"'
         else:
-            labels, vector, agreement, _ = self.unlabelled
-            label_source = "null"
+            # Nobody labelled it: null, never "unrelated on every value" (contracts.md).
+            _, _, agreement, _ = self.unlabelled
+            labels = vector = label_source = "null"
         final = json.loads(adjudicated) if adjudicated is not None else None
         if final is not None:
             final_labels = {key: final.get(key, 0) for key in self.dimension_keys}
@@ -801,7 +809,7 @@ TRUE_WORDS = ("1", "true", "yes", "on")
 def export_filters(params) -> dict:
     """Return the export options in ``params`` (a query dict or a command's options).
 
-    ``complete_only`` and ``adjudicated_only`` are flags; ``since`` and ``until`` are ISO dates
+    ``complete_only``, ``labelled_only`` and ``adjudicated_only`` are flags; ``since`` and ``until`` are ISO dates
     or date-times (UTC when no zone is given; ``until`` is exclusive, so ``until=2026-11-25``
     keeps annotations made on the 24th). Raise ``ValidationError`` naming the bad field.
     """
@@ -832,6 +840,7 @@ def export_filters(params) -> dict:
     options = {
         "complete_only": flag("complete_only"),
         "adjudicated_only": flag("adjudicated_only"),
+        "labelled_only": flag("labelled_only"),
         "since": moment("since"),
         "until": moment("until"),
     }

@@ -132,5 +132,35 @@ def test_the_filtered_export_loads_unchanged_with_datasets(project, tmp_path, mo
 def test_project_page_offers_the_filtered_export(project, rita_client):
     html = rita_client.get("/annotation/projects/filters/").content.decode()
     assert f'action="/api/annotation/projects/{project.pk}/export/"' in html
-    for name in ("complete_only", "adjudicated_only", "since", "until"):
+    for name in ("complete_only", "labelled_only", "adjudicated_only", "since", "until"):
         assert f'name="{name}"' in html
+
+
+def test_an_item_nobody_labelled_exports_null_labels_and_can_be_left_out(
+    project, api_for, rita, tmp_path, monkeypatch
+):
+    ItemFactory(project=project, external_id="nobody")
+
+    [*_, record] = map(json.loads, project_export_lines(project=project))
+    assert record["id"] == "nobody"
+    assert (record["labels"], record["vector"], record["n_annotations"]) == (None, None, 0)
+    labelled = ids(project_export_lines(project=project, labelled_only=True))
+    assert labelled == ["old", "new", "half"]
+
+    url = f"/api/annotation/projects/{project.pk}/export/"
+    response = api_for(rita).get(url, {"labelled_only": "1"})
+    assert ids(b"".join(response.streaming_content).decode().splitlines()) == labelled
+    out = io.StringIO()
+    call_command("export_annotations", "filters", "--labelled-only", stdout=out)
+    assert ids(out.getvalue().splitlines()) == labelled
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    datasets = pytest.importorskip("datasets")
+    path = tmp_path / "export.jsonl"
+    call_command("export_annotations", "filters", "-o", str(path), stdout=io.StringIO())
+    loaded = datasets.load_dataset(
+        "json", data_files=str(path), split="train", cache_dir=str(tmp_path / "c")
+    )
+    assert loaded.num_rows == 4 and loaded[3]["labels"] is None and loaded[3]["vector"] is None

@@ -111,7 +111,9 @@ def test_adjudicated_and_unlabelled_items(awkward_project):
     assert judged["vector"][SCHWARTZ10.index("tradition")] == -1
     assert judged["agreement"]["tradition"] == 1.0  # alice's own label still agrees with herself
     assert judged["label_source"] == "adjudicated"
-    assert untouched["labels"] == labels() and untouched["vector"] == [0] * len(SCHWARTZ10)
+    # Nobody labelled it: null, never "unrelated on every value".
+    assert untouched["labels"] is None and untouched["vector"] is None
+    assert untouched["n_annotations"] == 0
     assert untouched["agreement"] == dict.fromkeys(SCHWARTZ10, 0.0)
     assert (untouched["reference"], untouched["label_source"]) == (None, None)
 

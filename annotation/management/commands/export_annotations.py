@@ -20,6 +20,9 @@ class Command(BaseCommand):
             "--adjudicated-only", action="store_true", help="Only items a reviewer adjudicated."
         )
         parser.add_argument(
+            "--labelled-only", action="store_true", help="Leave out items nobody has labelled."
+        )
+        parser.add_argument(
             "--since", help="Only items annotated on or after this date (YYYY-MM-DD or ISO)."
         )
         parser.add_argument("--until", help="... and before this date (exclusive).")
