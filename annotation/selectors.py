@@ -809,9 +809,10 @@ TRUE_WORDS = ("1", "true", "yes", "on")
 def export_filters(params) -> dict:
     """Return the export options in ``params`` (a query dict or a command's options).
 
-    ``complete_only``, ``labelled_only`` and ``adjudicated_only`` are flags; ``since`` and ``until`` are ISO dates
-    or date-times (UTC when no zone is given; ``until`` is exclusive, so ``until=2026-11-25``
-    keeps annotations made on the 24th). Raise ``ValidationError`` naming the bad field.
+    ``complete_only``, ``labelled_only`` and ``adjudicated_only`` are flags; ``since`` and
+    ``until`` are ISO dates or date-times (UTC when no zone is given; ``until`` is exclusive, so
+    ``until=2026-11-25`` keeps annotations made on the 24th). Raise ``ValidationError`` naming
+    the bad field.
     """
     from datetime import UTC, time
 
