@@ -1,10 +1,15 @@
 """The LLM check job: try each kind of gateway call once and report what works.
 
 Researchers run it from their home page after pointing ValueLab at an endpoint; it is also the
-job CI runs through a real worker.
+job CI runs through a real worker. Besides chat, streaming, a tiny structured answer and
+embeddings, it runs the structured calls the apps depend on, which apps register with
+``register_check`` from their ``AppConfig.ready`` (core imports no app): elicitation's values
+card, for one. The result says, for the endpoint, which structured-output mode it ended up
+with, the shape and dimension of its embeddings and the context size in use.
 """
 
 import time
+from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 
@@ -45,23 +50,33 @@ def _structured(user) -> str:
 
 def _embed(user) -> str:
     vectors = llm.embed(["kindness", "honesty"], purpose="core.llm_check", user=user)
-    return f"{len(vectors)} vectors of {len(vectors[0])} dimensions"
+    shape = llm.endpoint_report().get("embedding_shape")
+    how = " (one row per token, mean-pooled)" if shape == "per_token" else ""
+    return f"{len(vectors)} vectors of {len(vectors[0])} dimensions{how}"
 
 
-STEPS = [
+STEPS: list[tuple[str, Callable]] = [
     ("chat", _chat),
     ("streaming", _stream),
     ("structured", _structured),
     ("embeddings", _embed),
 ]
+APP_STEPS: list[tuple[str, Callable]] = []
+
+
+def register_check(name: str, step: Callable) -> None:
+    """Add an app's step to the check: ``step(user)`` returns a short text or raises LLMError."""
+    if all(existing != name for existing, _ in APP_STEPS):
+        APP_STEPS.append((name, step))
 
 
 @job_type(KIND, title="Check the LLM")
 def run_llm_check(job: Job, progress: JobProgress) -> dict:
     """Call the gateway once per kind of call; fail the job, naming the steps, if any failed."""
-    progress.update(done=0, total=len(STEPS), message=f"Checking the {llm.backend_name()} LLM")
+    all_steps = STEPS + APP_STEPS
+    progress.update(done=0, total=len(all_steps), message=f"Checking the {llm.backend_name()} LLM")
     steps = []
-    for number, (name, step) in enumerate(STEPS, start=1):
+    for number, (name, step) in enumerate(all_steps, start=1):
         started = time.monotonic()
         try:
             output, error = step(job.created_by), ""
@@ -77,7 +92,7 @@ def run_llm_check(job: Job, progress: JobProgress) -> dict:
             }
         )
         progress.update(done=number, message=f"Checked {name}")
-    result = {"backend": llm.backend_name(), "steps": steps}
+    result = {"backend": llm.backend_name(), "steps": steps, "endpoint": llm.endpoint_report()}
     if not all(step["ok"] for step in steps):
         details = "; ".join(f"{s['step']}: {s['error']}" for s in steps if not s["ok"])
         raise JobFailed(f"These LLM calls failed: {details}", result=result)

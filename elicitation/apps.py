@@ -29,7 +29,11 @@ class ElicitationConfig(AppConfig):
     name = "elicitation"
 
     def ready(self) -> None:
+        from core.llm_check import register_check
         from core.study_tasks import TaskType, register_task_type
+        from elicitation.llm_checks import check_values_card
+
+        register_check("values card (the interview's)", check_values_card)
 
         register_task_type(
             TaskType(

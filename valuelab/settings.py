@@ -235,6 +235,8 @@ OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
 VALUELAB_LLM_MODEL = os.environ.get("VALUELAB_LLM_MODEL", "")
 VALUELAB_LLM_EMBEDDING_MODEL = os.environ.get("VALUELAB_LLM_EMBEDDING_MODEL", "")
+# A second endpoint for embeddings (vLLM serves one model per server); unset: OPENAI_BASE_URL.
+VALUELAB_LLM_EMBEDDING_BASE_URL = os.environ.get("VALUELAB_LLM_EMBEDDING_BASE_URL", "")
 VALUELAB_LLM_BUDGET = int(os.environ.get("VALUELAB_LLM_BUDGET", "200"))
 VALUELAB_LLM_TIMEOUT = float(os.environ.get("VALUELAB_LLM_TIMEOUT", "60"))
 VALUELAB_LLM_MAX_RETRIES = int(os.environ.get("VALUELAB_LLM_MAX_RETRIES", "3"))

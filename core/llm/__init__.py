@@ -33,6 +33,7 @@ from core.llm.gateway import (
     chat,
     chat_stream,
     embed,
+    endpoint_report,
     structured,
 )
 
@@ -53,5 +54,6 @@ __all__ = [
     "chat",
     "chat_stream",
     "embed",
+    "endpoint_report",
     "structured",
 ]

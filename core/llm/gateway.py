@@ -49,6 +49,44 @@ def backend_name() -> str:
     return "openai" if settings.OPENAI_BASE_URL or settings.OPENAI_API_KEY else "local"
 
 
+def endpoint_report() -> dict:
+    """Return what is known about the configured endpoint: models, structured mode, embeddings.
+
+    Filled in by calls (the structured mode that worked, the embedding shape, a learned context
+    size), so it says most right after "Check the LLM" ran its calls.
+    """
+    backend = get_backend()
+    chat_model, embedding_model = backend.chat_model(None), backend.embedding_model()
+    if backend.name != "openai":
+        return {
+            "backend": backend.name,
+            "endpoint": "the embedded local model",
+            "chat_model": chat_model,
+            "embedding_model": embedding_model,
+            "structured_mode": "constrained decoding (outlines)",
+            "context_tokens": None,
+            "context_source": "the model's own window",
+            "embedding_shape": "flat",
+            "embedding_dimensions": None,
+        }
+    chat = backend.capabilities(chat_model)
+    embedding = backend.embedding_capabilities()
+    return {
+        "backend": backend.name,
+        "endpoint": backend.host,
+        "chat_model": chat_model,
+        "embedding_model": embedding_model,
+        "embedding_endpoint": backend.embedding_host,
+        "structured_mode": chat.structured_mode,
+        "context_tokens": backend.context_tokens(chat_model),
+        "context_source": "learned from a refusal"
+        if chat.context_tokens
+        else "VALUELAB_LLM_CONTEXT_TOKENS",
+        "embedding_shape": embedding.embedding_shape,
+        "embedding_dimensions": embedding.embedding_dimensions,
+    }
+
+
 def get_backend() -> Backend:
     """Return the backend the settings select, built from the settings as they are now."""
     if backend_name() == "openai":

@@ -56,6 +56,7 @@ from core.llm.base import (
     LLMUnavailable,
     Message,
 )
+from core.llm.capabilities import Capabilities
 from core.llm.context import estimate_messages, estimate_tokens, fit_messages
 from core.llm.schemas import schema_instructions, sendable_schema
 
@@ -115,6 +116,15 @@ class OpenAIBackend:
         parts = urlsplit(self.base_url)
         self.host = parts.netloc or self.base_url
         self.client = _client(self.base_url, self.api_key, self.timeout)
+        # vLLM serves one model per server: embeddings may come from a second one.
+        configured = getattr(settings, "VALUELAB_LLM_EMBEDDING_BASE_URL", "")
+        self.embedding_base_url = configured or self.base_url
+        self.embedding_host = urlsplit(self.embedding_base_url).netloc or self.embedding_base_url
+        self.embedding_client = (
+            _client(self.embedding_base_url, self.api_key, self.timeout)
+            if configured
+            else self.client
+        )
 
     def chat_model(self, model: str | None) -> str:
         return model or settings.VALUELAB_LLM_MODEL or DEFAULT_CHAT_MODEL
@@ -122,9 +132,13 @@ class OpenAIBackend:
     def embedding_model(self) -> str:
         return settings.VALUELAB_LLM_EMBEDDING_MODEL or DEFAULT_EMBEDDING_MODEL
 
-    def capabilities(self, model: str) -> capabilities.Capabilities:
+    def capabilities(self, model: str) -> Capabilities:
         """Return what is remembered about ``model`` on this endpoint."""
         return capabilities.capabilities_for(self.base_url, model)
+
+    def embedding_capabilities(self) -> Capabilities:
+        """Return what is remembered about the embedding model on its endpoint."""
+        return capabilities.capabilities_for(self.embedding_base_url, self.embedding_model())
 
     def context_tokens(self, model: str) -> int:
         """Return the context size used for ``model``: learned, else the setting."""
@@ -307,12 +321,19 @@ class OpenAIBackend:
         """Return one flat vector per text, in order; mean-pool per-token rows; refuse the rest."""
         model = self.embedding_model()
         response, attempts = self._with_retries(
-            lambda: self.client.embeddings.create(model=model, input=texts, encoding_format="float")
+            lambda: self.embedding_client.embeddings.create(
+                model=model, input=texts, encoding_format="float"
+            ),
+            endpoint=self.embedding_base_url,
+            host=self.embedding_host,
         )
         ordered = sorted(response.data or [], key=lambda item: item.index)
         vectors, shape = self._check_embeddings([item.embedding for item in ordered], texts)
         capabilities.remember(
-            self.base_url, model, embedding_shape=shape, embedding_dimensions=len(vectors[0])
+            self.embedding_base_url,
+            model,
+            embedding_shape=shape,
+            embedding_dimensions=len(vectors[0]),
         )
         usage = response.usage
         return Embeddings(
@@ -328,7 +349,7 @@ class OpenAIBackend:
 
     def _check_embeddings(self, rows: list, texts: list[str]) -> tuple[list[list[float]], str]:
         """Return flat vectors of one dimension and the shape they came in; raise if malformed."""
-        where = f"The LLM endpoint at {self.host}"
+        where = f"The LLM endpoint at {self.embedding_host}"
         if len(rows) != len(texts):
             raise LLMInvalidOutput(
                 f"{where} returned {len(rows)} embeddings for {len(texts)} texts."
@@ -363,7 +384,14 @@ class OpenAIBackend:
 
     # --- retries and errors ----------------------------------------------------------------
 
-    def _with_retries(self, send: Callable[[], T], *, hold_slot: bool = False):
+    def _with_retries(
+        self,
+        send: Callable[[], T],
+        *,
+        hold_slot: bool = False,
+        endpoint: str | None = None,
+        host: str | None = None,
+    ):
         """Return ``send()``'s result and the number of requests it took; raise a typed error.
 
         Each request first takes a slot (waiting for one is not part of the timeout). With
@@ -373,10 +401,10 @@ class OpenAIBackend:
         while True:
             attempt += 1
             try:
-                slot = slots.acquire(self.base_url)
+                slot = slots.acquire(endpoint or self.base_url)
             except slots.SlotsBusy as exc:
                 raise LLMUnavailable(
-                    f"The LLM endpoint at {self.host} is busy: {exc} "
+                    f"The LLM endpoint at {host or self.host} is busy: {exc} "
                     "(VALUELAB_LLM_CONCURRENCY bounds the requests in flight).",
                     attempts=attempt - 1,
                 )
@@ -386,13 +414,13 @@ class OpenAIBackend:
                 slot.release()
                 delay = self._retry_delay(exc, attempt)
                 if delay is None or attempt > self.max_retries:
-                    raise self.typed_error(exc, attempt)
+                    raise self.typed_error(exc, attempt, host=host)
                 time.sleep(delay)
                 continue
             except ValueError as exc:
                 # The client parses the body itself and lets a JSONDecodeError through.
                 slot.release()
-                raise self.typed_error(exc, attempt)
+                raise self.typed_error(exc, attempt, host=host)
             except BaseException:
                 slot.release()
                 raise
@@ -417,7 +445,9 @@ class OpenAIBackend:
         backoff = min(BACKOFF_START * 2 ** (attempt - 1), BACKOFF_CAP)
         return backoff * (1 - 0.25 * random.random())
 
-    def _refusal(self, exc: openai.APIStatusError, attempts: int) -> LLMRefused | None:
+    def _refusal(
+        self, exc: openai.APIStatusError, attempts: int, host: str | None = None
+    ) -> LLMRefused | None:
         """Return the refusal ``exc`` stands for, or None when it is not one.
 
         4xx (other than 401/403/408/409/429) are refusals; so is a 5xx whose body names a request
@@ -428,7 +458,7 @@ class OpenAIBackend:
             return None
         raw = _error_message(exc)
         lowered = raw.lower()
-        where = f"The LLM endpoint at {self.host}"
+        where = f"The LLM endpoint at {host or self.host}"
         if CONTEXT_WORDS.search(raw):
             size = next((int(m.group(1)) for p in CONTEXT_PATTERNS if (m := p.search(raw))), None)
             said = f" ({size:,} tokens)" if size else ""
@@ -459,10 +489,10 @@ class OpenAIBackend:
             f"{where} refused the request (HTTP {status}): {self._scrub(raw)}", attempts=attempts
         )
 
-    def typed_error(self, exc: Exception, attempts: int) -> LLMError:
+    def typed_error(self, exc: Exception, attempts: int, host: str | None = None) -> LLMError:
         """Return the LLMError for an openai exception, naming the host, never the key."""
         tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
-        where = f"The LLM endpoint at {self.host}"
+        where = f"The LLM endpoint at {host or self.host}"
         if isinstance(exc, openai.APITimeoutError):
             message = f"{where} did not answer within {self.timeout:g} s ({tries})."
             return LLMTimeout(message, attempts=attempts)
@@ -477,7 +507,7 @@ class OpenAIBackend:
                 detail = self._scrub(_error_message(exc))
                 message = f"{where} refused the API key (HTTP {status}): {detail}"
                 return LLMError(message, attempts=attempts)
-            refusal = self._refusal(exc, attempts)
+            refusal = self._refusal(exc, attempts, host)
             if refusal is not None:
                 return refusal
             detail = self._scrub(_error_message(exc))

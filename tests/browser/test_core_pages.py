@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.models import Participation, User
+from tests.core.test_llm_check import VALID_CARD
 from tests.factories import StudyFactory, StudyTaskFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -81,6 +82,7 @@ def test_a_researcher_checks_the_llm_and_sees_each_step(
 ):
     UserFactory(username="rita", role=User.Role.RESEARCHER)
     llm_double.reply("Four.").reply("It is four.").reply_json({"answer": "4", "confident": True})
+    llm_double.reply_json(VALID_CARD)
     desktop.goto(f"{live_server.url}/login/")
     desktop.get_by_label("Username").fill("rita")
     desktop.get_by_label("Password").fill("correct horse battery staple")
@@ -90,7 +92,9 @@ def test_a_researcher_checks_the_llm_and_sees_each_step(
 
     expect(desktop.get_by_role("heading", name="Check the LLM")).to_be_visible()
     expect(desktop.locator(".status")).to_have_text("Succeeded")
-    rows = desktop.locator("tbody tr")
-    expect(rows).to_have_count(4)
+    rows = desktop.locator("table").first.locator("tbody tr")
+    expect(rows).to_have_count(5)
+    expect(desktop.locator(".llm-endpoint")).to_contain_text("json_schema")
+    expect(desktop.locator(".llm-endpoint")).to_contain_text("one vector per text")
     expect(rows.nth(0)).to_contain_text("Four.")
     expect(rows.nth(2)).to_contain_text('"answer":"4"')

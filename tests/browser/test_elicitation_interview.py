@@ -86,7 +86,7 @@ def test_a_crowdworker_is_interviewed_and_approves_their_card_on_a_phone(
     assert Participation.objects.get().completed is not None
 
 
-def test_a_reload_during_a_reply_resumes_without_losing_or_repeating_anything(
+def test_a_reload_during_a_reply_asks_before_sending_again_and_loses_nothing(
     live_server, phone, llm_double
 ):
     scenario = ScenarioFactory(question=QUESTION)
@@ -105,9 +105,14 @@ def test_a_reload_during_a_reply_resumes_without_losing_or_repeating_anything(
     phone.reload()
 
     expect(phone.locator(".bubble-user")).to_have_count(1)
-    # The reloaded page answers the waiting message itself; whichever reply is stored first wins.
-    expect(phone.locator(".bubble-assistant")).to_have_count(2, timeout=10_000)
+    # A reload never sends again by itself (each try is a call against the daily budget).
+    get_reply = phone.get_by_role("button", name="Get the reply")
+    expect(get_reply).to_be_visible()
+    phone.wait_for_timeout(2500)
+    assert len(llm_double.chat_requests) == 1
+    get_reply.click()
     expect(phone.locator(".bubble.typing, .bubble.streaming")).to_have_count(0, timeout=10_000)
+    # Whichever reply was stored first wins; the message is answered exactly once.
     phone.reload()
     expect(phone.locator(".bubble-user")).to_have_count(1)
     expect(phone.locator(".bubble-assistant")).to_have_count(2)

@@ -16,6 +16,7 @@ from django.db import connection
 
 from core.llm.double import OpenAIDouble
 from core.models import Job, LLMCall
+from tests.core.test_llm_check import VALID_CARD
 from valuelab.celery import app as celery_app
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -103,22 +104,31 @@ def test_the_llm_check_runs_on_a_real_worker_and_reports_progress(worker, rita, 
     worker.reply("2 + 2 is 4.")
     worker.reply("It is 4.")
     worker.reply_json({"answer": "4", "confident": True})
+    worker.reply_json(VALID_CARD)
 
     response = api_for(rita).post("/api/llm-check/", HTTP_IDEMPOTENCY_KEY="click-1")
     job = wait_until_finished(Job.objects.get(pk=response.json()["id"]))
 
     assert response.status_code == 202
     assert job.status == Job.Status.SUCCEEDED, job.error
-    assert (job.progress_done, job.progress_total) == (4, 4)
+    assert (job.progress_done, job.progress_total) == (5, 5)
     assert [step["step"] for step in job.result["steps"]] == [
         "chat",
         "streaming",
         "structured",
         "embeddings",
+        "values card (the interview's)",
     ]
+    assert job.result["endpoint"]["structured_mode"] == "json_schema"
     assert job.result["steps"][0]["output"] == "2 + 2 is 4."
     calls = LLMCall.objects.filter(purpose="core.llm_check", user=rita)
-    assert sorted(calls.values_list("kind", flat=True)) == ["chat", "embed", "stream", "structured"]
+    assert sorted(calls.values_list("kind", flat=True)) == [
+        "chat",
+        "embed",
+        "stream",
+        "structured",
+        "structured",
+    ]
     assert set(calls.values_list("outcome", flat=True)) == {"ok"}
 
 

@@ -205,7 +205,8 @@
     });
     var retry = document.getElementById("retry");
     if (retry) retry.addEventListener("click", function () { send(null); });
-    if (chat.dataset.pending === "1") send(null);
+    // A message still waiting for its reply is never sent again by a reload: the participant
+    // asks with "Get the reply" (each attempt is an LLM call against their daily budget).
     var last = list.lastElementChild;
     if (last) last.scrollIntoView({ block: "end" });
   }
