@@ -8,8 +8,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import llm
-from core.models import User
+from core.models import Participation, Study, User
 from elicitation import interview
+from elicitation.apps import STUDY_TASK_KIND
 from elicitation.models import Chat, Deliberation, Message, MoralContext, Scenario, ValuesCard
 from elicitation.selectors import chat_pending_message, chat_transcript
 
@@ -118,7 +119,8 @@ class TurnEvent:
 
 
 def chat_start(*, participant: User, scenario: Scenario, client_key: str = "") -> Chat:
-    """Start (or, for a ``client_key`` seen before, return) an interview about ``scenario``.
+    """Start an interview about ``scenario``, or return the one to resume: the chat started with
+    this ``client_key``, else the participant's unfinished chat about the scenario.
 
     The interviewer's first message, which presents the scenario, is stored with the chat; it
     needs no LLM call, so starting never fails on an outage or an exhausted budget.
@@ -129,6 +131,15 @@ def chat_start(*, participant: User, scenario: Scenario, client_key: str = "") -
         existing = Chat.objects.filter(participant=participant, client_key=client_key).first()
         if existing is not None:
             return existing
+    # A returning participant (another browser, a lost tab) resumes their unfinished interview.
+    unfinished = (
+        Chat.objects.filter(participant=participant, scenario=scenario)
+        .exclude(state=Chat.State.APPROVED)
+        .order_by("-pk")
+        .first()
+    )
+    if unfinished is not None:
+        return unfinished
     prompt = interview.CURRENT_PROMPT
     chat = Chat(
         participant=participant,
@@ -222,6 +233,7 @@ def chat_turn(*, chat: Chat) -> Iterator[TurnEvent]:
             messages,
             purpose="elicitation.interview",
             user=chat.participant,
+            study=_study_of(chat),
             max_tokens=interview.INTERVIEW_MAX_TOKENS,
         )
     except llm.LLMError as error:
@@ -326,6 +338,21 @@ def card_approve(*, chat: Chat) -> ValuesCard:
     return card
 
 
+def _study_of(chat: Chat) -> Study | None:
+    """Return the study this interview is part of, so its LLM calls are booked to it.
+
+    The participant's newest study with an interview task on the chat's deliberation (or on
+    any deliberation), else None: an interview outside any study.
+    """
+    participations = Participation.objects.filter(
+        user_id=chat.participant_id, study__tasks__kind=STUDY_TASK_KIND
+    ).order_by("-joined")
+    name = chat.scenario.deliberation.name
+    named = participations.filter(study__tasks__config__deliberation=name).first()
+    found = named or participations.first()
+    return found.study if found else None
+
+
 def _participant_text(error: llm.LLMError) -> str:
     if isinstance(error, llm.LLMBudgetExceeded):
         return f"{error.message} Your conversation is saved."
@@ -401,11 +428,13 @@ def _card_draft(
     breaks; the re-worded card is kept only if it breaks fewer, and whatever is left is shown to
     the participant as hints (a shaky card to edit beats no card at all).
     """
+    study = _study_of(chat)
     draft = llm.structured(
         messages,
         schema=interview.ValuesCardShape,
         purpose="elicitation.card",
         user=chat.participant,
+        study=study,
     )
     hints = interview.style_hints(**draft.model_dump())
     if not hints:
@@ -417,6 +446,7 @@ def _card_draft(
             schema=interview.ValuesCardShape,
             purpose="elicitation.card",
             user=chat.participant,
+            study=study,
             attempts=1,
         )
     except llm.LLMError:

@@ -10,7 +10,14 @@ from core.selectors import participation_task_states
 from core.services import study_create
 from elicitation.models import Chat, ValuesCard
 from elicitation.selectors import card_style_hints
-from elicitation.services import card_approve, card_edit, chat_card_write, chat_start, message_post
+from elicitation.services import (
+    card_approve,
+    card_edit,
+    chat_card_write,
+    chat_reply,
+    chat_start,
+    message_post,
+)
 from tests.elicitation.factories import ScenarioFactory
 from tests.elicitation.interview_script import CARD
 
@@ -207,3 +214,40 @@ def test_the_chat_page_offers_to_write_the_card_by_hand_once_the_participant_ans
     html = alice_client.get(reverse("elicitation:chat", args=[chat.pk])).content.decode()
     assert "Or write the card yourself" in html and 'name="policies"' in html
     assert LLMCall.objects.count() == 0  # offering it asks no model
+
+
+# --- resuming, and whose study pays ----------------------------------------------------------
+
+
+def test_a_returning_participant_resumes_their_unfinished_chat(alice, chat, scenario):
+    again = chat_start(participant=alice, scenario=scenario, client_key="other-browser")
+    assert again.pk == chat.pk and Chat.objects.count() == 1
+    card_edit(chat=chat, **CARD)
+    card_approve(chat=chat)
+    assert chat_start(participant=alice, scenario=scenario).pk != chat.pk  # a new card
+
+
+def test_interview_calls_are_booked_to_the_participants_study(
+    alice, rita, chat, scenario, llm_double
+):
+    study = study_create(
+        created_by=rita,
+        slug="s-paid",
+        title="S",
+        completion_code="DONE",
+        tasks=[
+            {
+                "kind": "elicitation",
+                "title": "Interview",
+                "config": {"deliberation": scenario.deliberation.name},
+            }
+        ],
+    )
+    Participation.objects.create(study=study, user=alice)
+    llm_double.reply("When did that matter to you?").reply_json(CARD)
+
+    chat_reply(chat=chat)
+    write(chat)
+
+    assert {call.study_id for call in LLMCall.objects.all()} == {study.pk}
+    assert LLMCall.objects.count() == 2
