@@ -20,7 +20,7 @@ from moralgraph.selectors import (
     explorer_document,
     graph_for_deliberation,
     pair_detail,
-    preference_lines,
+    preference_export,
     value_detail,
 )
 from moralgraph.services import stories_generation_start, story_show_next, vote_submit
@@ -68,7 +68,11 @@ class GraphApi(APIView):
 
 
 class PreferencesApi(APIView):
-    """Researchers: preference pairs for training, one JSON object a line (JSONL)."""
+    """Researchers: preference pairs for training, one JSON object a line (JSONL).
+
+    Only pairs with an edge one way in a context; headers ``X-Pairs-Kept``,
+    ``X-Pairs-Left-Out-Two-Way`` and ``X-Pairs-Left-Out-Tied`` count what was kept and left out.
+    """
 
     permission_classes = [IsResearcher]
 
@@ -80,8 +84,13 @@ class PreferencesApi(APIView):
         deliberation = get_object_or_404(Deliberation, name=name)
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        lines = preference_lines(deliberation=deliberation, **params.validated_data)
-        return jsonl_response(lines, f"{name}-preferences.jsonl")
+        lines, summary = preference_export(deliberation=deliberation, **params.validated_data)
+        response = jsonl_response(lines, f"{name}-preferences.jsonl")
+        # The summary travels in headers: the body stays one preference a line.
+        response["X-Pairs-Kept"] = str(summary["kept"])
+        response["X-Pairs-Left-Out-Two-Way"] = str(summary["two_way"])
+        response["X-Pairs-Left-Out-Tied"] = str(summary["tied"])
+        return response
 
 
 class VoteCastApi(APIView):

@@ -291,6 +291,87 @@ def build(
     return MoralGraph(rule=rule, edges=edges, scores=scores, value_ids=value_ids)
 
 
+@dataclass(slots=True)
+class Preferences:
+    """The graph's training pairs: ``(context, edge)`` for each pair the rule made an edge in
+    one direction only, and how many it left out (lines are counted per context and pair)."""
+
+    kept: list[tuple[Hashable, Edge]]
+    two_way: int  # edges both ways in a context: a two-value cycle, no preference
+    tied: int  # enough votes, no edge either way: the voters split evenly
+
+    def summary(self) -> dict[str, int]:
+        """Return the counts the export reports: kept and left out (two-way, tied)."""
+        return {"kept": len(self.kept), "two_way": self.two_way, "tied": self.tied}
+
+
+def preferences(
+    graph: MoralGraph, votes: Iterable[Sequence], *, min_votes: int = DEFAULT_MIN_VOTES
+) -> Preferences:
+    """Return the pairs of ``graph`` a model may be trained on, never contradicting each other.
+
+    Per context, a pair of values with an edge each way (``A → B`` and ``B → A``) is left out
+    and counted as two-way. A pair that enough people voted on but that has no edge either way
+    is counted as tied: under majority, wiser and not-wiser votes were equal on an ordering
+    voted by at least ``min_votes`` people; under dft-2023, each direction drew as many wiser
+    votes (at least the rule's minimum) as the other.
+    """
+    directions: dict[tuple, list[Edge]] = defaultdict(list)
+    for edge in graph.edges:
+        for context_id in edge.contexts:
+            pair = frozenset((edge.from_id, edge.to_id))
+            directions[(context_id, pair)].append(edge)
+    kept, two_way = [], 0
+    for (context_id, _pair), edges in directions.items():
+        if len(edges) == 1:
+            kept.append((context_id, edges[0]))
+        else:
+            two_way += 1
+    kept.sort(
+        key=lambda item: (
+            _sort_key(item[0]),
+            _sort_key(item[1].from_id),
+            _sort_key(item[1].to_id),
+        )
+    )
+    return Preferences(kept=kept, two_way=two_way, tied=_tied_pairs(graph, votes, min_votes))
+
+
+def _tied_pairs(graph: MoralGraph, votes: Iterable[Sequence], min_votes: int) -> int:
+    tallies: Counter = Counter()
+    voters: dict[tuple, set] = defaultdict(set)
+    contexts: dict[frozenset, set] = defaultdict(set)
+    for voter, from_id, to_id, context_id, choice in votes:
+        tallies[(from_id, to_id, context_id, choice)] += 1
+        voters[(from_id, to_id, context_id)].add(voter)
+        contexts[frozenset((from_id, to_id))].add(context_id)
+    with_edge = {
+        (context_id, frozenset((edge.from_id, edge.to_id)))
+        for edge in graph.edges
+        for context_id in edge.contexts
+    }
+    tied: set[tuple] = set()
+    if graph.rule == MAJORITY:
+        for (from_id, to_id, context_id), people in voters.items():
+            wiser = tallies[(from_id, to_id, context_id, WISER)]
+            if (
+                len(people) >= min_votes
+                and wiser
+                and wiser == tallies[(from_id, to_id, context_id, NOT_WISER)]
+            ):
+                tied.add((context_id, frozenset((from_id, to_id))))
+    else:
+        pooled: Counter = Counter()
+        for (from_id, to_id, _context, choice), count in tallies.items():
+            if choice == WISER:
+                pooled[(from_id, to_id)] += count
+        for (from_id, to_id), wiser in pooled.items():
+            if wiser >= DFT_MIN_WISER and pooled.get((to_id, from_id)) == wiser:
+                pair = frozenset((from_id, to_id))
+                tied.update((context_id, pair) for context_id in contexts[pair])
+    return len(tied - with_edge)
+
+
 def edge_as_dict(edge: Edge) -> dict:
     """Return ``edge`` in graph.json's shape."""
     data = {

@@ -77,10 +77,11 @@ def graph_for_deliberation(
 def preferences_for_deliberation(
     *, deliberation: Deliberation, rule: str | None = None, before: date | None = None
 ) -> list[dict]:
-    """Return one preference per context and edge: the wiser card, the less wise one, the counts.
+    """Return one preference per context and one-way edge: the wiser card, the less wise one,
+    the counts and the strength.
 
     The training app turns these into DPO pairs; ``counts`` are the edge's (pooled across
-    contexts under dft-2023).
+    contexts under dft-2023). Pairs with an edge each way in a context are left out.
     """
     return list(preference_lines(deliberation=deliberation, rule=rule, before=before))
 
@@ -94,38 +95,45 @@ def preference_lines(
     The database is read here, before the first line: iterating needs no query (a response
     streaming the lines sends them after the view has returned).
     """
-    built, _document = graph_for_deliberation(deliberation=deliberation, rule=rule, before=before)
-    card_ids = {edge.from_id for edge in built.edges} | {edge.to_id for edge in built.edges}
+    lines, _summary = preference_export(deliberation=deliberation, rule=rule, before=before)
+    return lines
+
+
+def preference_export(
+    *, deliberation: Deliberation, rule: str | None = None, before: date | None = None
+) -> tuple[Iterator[dict], dict]:
+    """Return the preference lines (as :func:`preference_lines`) and the export's summary:
+    ``{"rule", "kept", "two_way", "tied"}``, the pairs kept and those left out as two-way
+    cycles or ties (counted per context and pair)."""
+    rule = rule or rule_for(deliberation)
+    votes = vote_tuples(deliberation=deliberation, before=before)
+    built = moral_graph.build(votes, rule=rule, min_votes=min_votes())
+    chosen = moral_graph.preferences(built, votes, min_votes=min_votes())
+    card_ids = {edge.from_id for _c, edge in chosen.kept} | {edge.to_id for _c, edge in chosen.kept}
     cards = ValuesCard.objects.select_related("author").in_bulk(card_ids)
     contexts = dict(
         MoralContext.objects.filter(deliberation=deliberation).values_list("pk", "text")
     )
+    summary = {"rule": built.rule, **chosen.summary()}
     # Ordered by context, less wise card, wiser card: the cards' contract ids are their pks.
-    keyed = sorted(
-        (
-            ((context_id, edge.from_id, edge.to_id), edge)
-            for edge in built.edges
-            for context_id in edge.contexts
-        ),
-        key=lambda item: item[0],
-    )
-    return _preference_lines(keyed, cards=cards, contexts=contexts, rule=built.rule)
+    return _preference_lines(chosen.kept, cards=cards, contexts=contexts, rule=built.rule), summary
 
 
 def _preference_lines(
-    keyed: list[tuple[tuple[int, int, int], moral_graph.Edge]],
+    kept: list[tuple[int, moral_graph.Edge]],
     *,
     cards: dict[int, ValuesCard],
     contexts: dict[int, str],
     rule: str,
 ) -> Iterator[dict]:
-    for (context_id, from_id, to_id), edge in keyed:
+    for context_id, edge in kept:
         yield {
             "context": contexts[context_id],
             "context_id": context_id,
-            "wiser": card_as_contract(cards[to_id]),
-            "less_wise": card_as_contract(cards[from_id]),
+            "wiser": card_as_contract(cards[edge.to_id]),
+            "less_wise": card_as_contract(cards[edge.from_id]),
             "counts": edge.counts(),
+            "strength": edge.strength,
             "rule": rule,
         }
 

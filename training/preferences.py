@@ -94,6 +94,7 @@ def pairs_from_preferences(
                         "wiser_id": wiser.get("id"),
                         "less_wise_id": less_wise.get("id"),
                         "counts": record.get("counts"),
+                        "strength": record.get("strength"),
                         "rule": record.get("rule"),
                     },
                 )
@@ -101,6 +102,43 @@ def pairs_from_preferences(
     if not pairs:
         raise PreferenceError("there are no preferences to export")
     return pairs
+
+
+def _card_key(card: Any) -> Any:
+    if isinstance(card, dict):
+        return card.get("id", card.get("title"))
+    return None
+
+
+def one_way_preferences(records: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """Return the preference lines that never contradict another, and how many were left out.
+
+    Two lines of one context naming the same two cards, wiser one way in one and the other way
+    in the other (a two-value cycle, e.g. in an older export), are both left out; they are
+    counted once, as one pair of that context.
+    """
+    directions: dict[tuple, set] = {}
+    for record in records:
+        if not isinstance(record, dict):
+            continue
+        wiser, less_wise = _card_key(record.get("wiser")), _card_key(record.get("less_wise"))
+        context = record.get("context_id") or record.get("context")
+        key = (repr(context), frozenset((repr(wiser), repr(less_wise))))
+        directions.setdefault(key, set()).add((repr(wiser), repr(less_wise)))
+    contradicted = {key for key, seen in directions.items() if len(seen) > 1}
+    kept = [
+        record
+        for record in records
+        if not isinstance(record, dict)
+        or (
+            repr(record.get("context_id") or record.get("context")),
+            frozenset(
+                (repr(_card_key(record.get("wiser"))), repr(_card_key(record.get("less_wise"))))
+            ),
+        )
+        not in contradicted
+    ]
+    return kept, len(contradicted)
 
 
 def read_preferences(path: str | Path) -> list[dict[str, Any]]:
@@ -131,6 +169,7 @@ class CardGuidedPolicy:
             raise PreferenceError(f"cannot load policy {policy!r}: {error}") from None
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(self.device).eval()
+        torch.manual_seed(0)  # a resampled answer is the same on every run
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
 
@@ -147,17 +186,23 @@ class CardGuidedPolicy:
             text = f"{system}\n\nUser: {prompt}\nAssistant:"
         return self.tokenizer(text, return_tensors="pt").to(self.device)
 
-    def answer(self, system: str, prompt: str) -> str:
+    def resample(self, system: str, prompt: str) -> str:
+        """Return another answer, sampled (temperature 1.0 unless set higher): a second try when
+        greedy decoding gave both cards of a pair the same text."""
+        return self.answer(system, prompt, temperature=max(self.temperature, 1.0))
+
+    def answer(self, system: str, prompt: str, *, temperature: float | None = None) -> str:
         import torch
 
         inputs = self._inputs(system, prompt)
-        sampling = self.temperature > 0
+        temperature = self.temperature if temperature is None else temperature
+        sampling = temperature > 0
         with torch.inference_mode():
             output = self.model.generate(
                 **inputs,
                 max_new_tokens=self.max_new_tokens,
                 do_sample=sampling,
-                temperature=self.temperature if sampling else None,
+                temperature=temperature if sampling else None,
                 top_p=None,
                 top_k=None,
                 pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
@@ -172,11 +217,16 @@ def preference_rows(
     *,
     format: str = "conversational",
     progress: Callable[[int, int], None] | None = None,
+    identical: list[Pair] | None = None,
+    resample: Callable[[str, str], str] | None = None,
 ) -> list[dict[str, Any]]:
     """Return TRL preference rows: {"prompt", "chosen", "rejected"}.
 
     Conversational rows hold message lists (the prompt a user turn, chosen/rejected an
     assistant turn); standard rows hold plain text. Each (prompt, card) is answered once.
+    A pair whose two answers are the same text teaches nothing: its rejected answer is asked
+    again with ``resample`` (twice at most) when given, and the pair is dropped (appended to
+    ``identical`` when given) if the texts still match. Chosen and rejected always differ.
     """
     if format not in FORMATS:
         raise PreferenceError(f"unknown format {format!r}; use {' or '.join(FORMATS)}")
@@ -192,6 +242,16 @@ def preference_rows(
     rows = []
     for index, pair in enumerate(pairs, start=1):
         chosen, rejected = guided(pair.wiser, pair), guided(pair.less_wise, pair)
+        for _attempt in range(2 if resample else 0):
+            if chosen.strip() != rejected.strip():
+                break
+            rejected = resample(card_system_prompt(pair.less_wise, pair.context), pair.prompt)
+        if chosen.strip() == rejected.strip():
+            if identical is not None:
+                identical.append(pair)
+            if progress:
+                progress(index, len(pairs))
+            continue
         if format == "conversational":
             rows.append(
                 {

@@ -651,12 +651,15 @@ def dpo_export(
     from training import preferences
 
     try:
+        graph_summary: dict = {}
         if preferences_file:
             records = preferences.read_preferences(preferences_file)
         else:
-            records = _deliberation_preferences(deliberation, rule)
+            records, graph_summary = _deliberation_preferences(deliberation, rule)
+        records, two_way = preferences.one_way_preferences(records)
         pairs = preferences.pairs_from_preferences(records, prompt_for=_questions_for(records))
         policy_check(policy)
+        identical: list = []
         generator = preferences.CardGuidedPolicy(policy, max_new_tokens=max_new_tokens)
         rows = preferences.preference_rows(
             pairs,
@@ -665,33 +668,48 @@ def dpo_export(
             progress=(lambda done, total: progress(done, total, "generating", {}))
             if progress
             else None,
+            identical=identical,
+            resample=generator.resample,
         )
+        if not rows:
+            raise preferences.PreferenceError(
+                f"the policy gave the same answer for both cards of all {len(pairs)} pairs: "
+                "nothing to prefer"
+            )
         path = preferences.write_jsonl_atomic(rows, out)
     except (preferences.PreferenceError, OSError) as error:
         raise ValidationError({"preferences": str(error)}) from None
+    dropped = {id(pair) for pair in identical}
+    summary = {
+        "two_way": two_way + graph_summary.get("two_way", 0),
+        "tied": graph_summary.get("tied", 0),
+        "identical_answers": len(identical),
+    }
     meta = {
         "policy": policy,
         "deliberation": deliberation,
         "rule": rule,
         "preferences_file": str(preferences_file) if preferences_file else None,
         "format": format,
-        "pairs": [pair.meta for pair in pairs],
+        "summary": summary,
+        "pairs": [pair.meta for pair in pairs if id(pair) not in dropped],
     }
     Path(f"{path}.meta.json").write_text(json.dumps(meta, indent=1))
-    return {"out": str(path), "pairs": len(rows), "format": format}
+    return {"out": str(path), "pairs": len(rows), "format": format, "left_out": summary}
 
 
-def _deliberation_preferences(name: str | None, rule: str | None) -> list[dict]:
+def _deliberation_preferences(name: str | None, rule: str | None) -> tuple[list[dict], dict]:
     from django.apps import apps
 
-    from moralgraph.selectors import preferences_for_deliberation
+    from moralgraph.selectors import preference_export
 
     if not name:
         raise ValidationError({"deliberation": "name a deliberation or give a preferences file"})
     deliberation = apps.get_model("elicitation", "Deliberation").objects.filter(name=name).first()
     if deliberation is None:
         raise ValidationError({"deliberation": f"no deliberation called {name!r}"})
-    return preferences_for_deliberation(deliberation=deliberation, rule=rule)
+    lines, summary = preference_export(deliberation=deliberation, rule=rule)
+    return list(lines), summary
 
 
 def dpo_export_start(

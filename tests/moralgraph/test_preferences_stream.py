@@ -24,7 +24,8 @@ def tiny(tiny_mge):
 
 
 def body_as_before(*, rule: str | None = None) -> bytes:
-    """Return the body the export built in memory before it streamed (its code, kept here)."""
+    """Return the body the export built in memory before it streamed (its code, kept here, with
+    each line's strength added; the tiny dump has no pair with an edge each way)."""
     deliberation = Deliberation.objects.get(name="mge")
     built, _document = graph_for_deliberation(deliberation=deliberation, rule=rule)
     cards = ValuesCard.objects.select_related("author").in_bulk()
@@ -36,6 +37,7 @@ def body_as_before(*, rule: str | None = None) -> bytes:
             "wiser": card_as_contract(cards[edge.to_id]),
             "less_wise": card_as_contract(cards[edge.from_id]),
             "counts": edge.counts(),
+            "strength": edge.strength,
             "rule": built.rule,
         }
         for edge in built.edges

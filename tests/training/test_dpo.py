@@ -197,3 +197,54 @@ def test_a_researcher_exports_dpo_pairs_from_the_page_and_downloads_them(
     download = rita_client.get(response["Location"].replace("runs", "dpo") + "download/")
     rows = [json.loads(line) for line in b"".join(download.streaming_content).splitlines()]
     assert rows and set(rows[0]) == {"prompt", "chosen", "rejected"}
+
+
+def test_a_file_with_both_directions_of_a_pair_in_one_context_keeps_neither():
+    line = {"context": "c", "context_id": 1, "wiser": WISER, "less_wise": LESS_WISE}
+    swapped = {"context": "c", "context_id": 1, "wiser": LESS_WISE, "less_wise": WISER}
+    elsewhere = {**swapped, "context": "d", "context_id": 2}
+
+    kept, two_way = preferences.one_way_preferences([line, swapped, elsewhere])
+
+    assert kept == [elsewhere]
+    assert two_way == 1
+
+
+def test_a_pair_whose_two_answers_are_the_same_text_is_dropped_and_counted():
+    pairs = preferences.pairs_from_preferences(
+        [
+            {"context": "c", "prompt": "Tell her?", "wiser": WISER, "less_wise": LESS_WISE},
+            {"context": "c", "prompt": "Ask him?", "wiser": WISER, "less_wise": LESS_WISE},
+        ]
+    )
+    identical = []
+
+    def answer(system: str, prompt: str) -> str:
+        if prompt == "Ask him?":
+            return "Yes."
+        return "gently" if "Gentle Honesty" in system else "bluntly"
+
+    rows = preferences.preference_rows(pairs, answer, format="standard", identical=identical)
+
+    assert rows == [{"prompt": "Tell her?", "chosen": "gently", "rejected": "bluntly"}]
+    assert [pair.prompt for pair in identical] == ["Ask him?"]
+    assert all(row["chosen"] != row["rejected"] for row in rows)
+
+
+def test_a_pair_with_the_same_text_twice_asks_the_rejected_answer_again():
+    pairs = preferences.pairs_from_preferences(
+        [{"context": "c", "prompt": "Ask him?", "wiser": WISER, "less_wise": LESS_WISE}]
+    )
+    tries = iter(["Yes.", "Yes!"])
+    identical = []
+
+    rows = preferences.preference_rows(
+        pairs,
+        lambda system, prompt: "Yes.",
+        format="standard",
+        identical=identical,
+        resample=lambda system, prompt: next(tries),
+    )
+
+    assert rows == [{"prompt": "Ask him?", "chosen": "Yes.", "rejected": "Yes!"}]
+    assert identical == []
