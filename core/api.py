@@ -86,6 +86,8 @@ class JobCancelApi(APIView):
 class LLMCheckStartApi(APIView):
     """Researchers: start the LLM check job (an Idempotency-Key header makes retries safe)."""
 
+    throttle_scope = "llm"  # core.throttling.LLMThrottle
+
     permission_classes = [IsResearcher]
 
     @extend_schema(request=None, responses={202: JobOutputSerializer})

@@ -12,6 +12,7 @@ from rest_framework.authtoken.models import Token
 
 from core.db import fetch_one
 from core.models import User
+from core.throttling import TokenFailureGuard
 
 # The user whose token this is (the key is the token table's primary key).
 USER_QUERY = """
@@ -21,7 +22,21 @@ WHERE id = (SELECT user_id FROM {token} WHERE key = %s)
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
-    """``Authorization: Token <key>``, as DRF's ``TokenAuthentication``."""
+    """``Authorization: Token <key>``, as DRF's ``TokenAuthentication``.
+
+    Failed attempts are counted per IP; past the ``token_failure`` rate the IP gets 429.
+    """
+
+    def authenticate(self, request):
+        if not request.META.get("HTTP_AUTHORIZATION"):
+            return None
+        guard = TokenFailureGuard(request)
+        guard.check()
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            guard.record_failure()
+            raise
 
     def authenticate_credentials(self, key):
         fields = User._meta.concrete_fields

@@ -31,6 +31,7 @@ from core.services import (
     study_create,
     task_complete,
 )
+from core.throttling import rate_limited
 
 ALL_ROLES = (PARTICIPANT, RESEARCHER, ADMIN)
 # Prolific replaces these placeholders with the participant's, study's and session's ids.
@@ -67,6 +68,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 # --- Participants -------------------------------------------------------------------------------
 
 
+@rate_limited("join", per_ip=True)
 @require_GET
 def join(request: HttpRequest, slug: str) -> HttpResponse:
     """Anyone with the study link: create or resume the Prolific participant and sign them in."""

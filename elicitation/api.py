@@ -141,6 +141,8 @@ class ContextListApi(APIView):
 class ChatListCreateApi(APIView):
     """Participants: their own chats, or start one about a scenario (201 with its messages)."""
 
+    throttle_scope = "llm"  # core.throttling.LLMThrottle
+
     permission_classes = [IsParticipant]
 
     class InputSerializer(serializers.Serializer):
@@ -191,6 +193,8 @@ class ChatMessageApi(APIView):
     LLM is asked; an LLM failure answers with its status (429 over budget, 503/504 outage) and
     the message stays, to be answered by the next post (or a post with no text).
     """
+
+    throttle_scope = "llm"  # core.throttling.LLMThrottle
 
     permission_classes = [IsParticipant]
 
@@ -259,6 +263,8 @@ class ChatCardApi(APIView):
 
 class ChatCardWriteApi(APIView):
     """Participants: ask for the card now, or again after it could not be written."""
+
+    throttle_scope = "llm"  # core.throttling.LLMThrottle
 
     permission_classes = [IsParticipant]
 

@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.errors import validation_error_detail
 from core.roles import PARTICIPANT, role_required
+from core.throttling import rate_limited
 from elicitation.interview import MAX_MESSAGE_CHARS, style_hints
 from elicitation.models import Chat
 from elicitation.selectors import (
@@ -62,6 +63,7 @@ def scenarios(request: HttpRequest) -> HttpResponse:
     return render(request, "elicitation/scenarios.html", context)
 
 
+@rate_limited("llm")
 @role_required(PARTICIPANT)
 @require_POST
 def chat_begin(request: HttpRequest, scenario_id: int) -> HttpResponse:
@@ -168,6 +170,7 @@ def _stream_response(chat: Chat, events: Generator[TurnEvent, None, None]) -> St
     return response
 
 
+@rate_limited("llm")
 @role_required(PARTICIPANT)
 @require_POST
 def chat_stream(request: HttpRequest, chat_id: int) -> HttpResponse:
@@ -186,6 +189,7 @@ def chat_stream(request: HttpRequest, chat_id: int) -> HttpResponse:
     return _stream_response(chat, chat_turn(chat=chat))
 
 
+@rate_limited("llm")
 @role_required(PARTICIPANT)
 @require_POST
 @vary_on_headers("HX-Request")

@@ -5,6 +5,7 @@ local LLM. DATABASE_URL and CELERY_BROKER_URL switch to PostgreSQL and Redis.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "template_partials",
+    "axes",
     "core",
     "elicitation",
     "annotation",
@@ -69,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a locked-out sign-in into the 429 page
 ]
 
 ROOT_URLCONF = "valuelab.urls"
@@ -158,6 +161,52 @@ if not DEBUG:
     if env_bool("SECURE_PROXY_SSL_HEADER", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Rate limits (core.throttling) ---------------------------------------------------------------
+
+# Each rate counts per signed-in user, else per client IP ("N/second|minute|hour|day"; an empty
+# value turns that limit off). VALUELAB_PROXIES: how many proxies in front add X-Forwarded-For.
+VALUELAB_PROXIES = int(os.environ.get("VALUELAB_PROXIES", "0"))
+VALUELAB_THROTTLE_RATES = {
+    scope: os.environ.get(f"VALUELAB_THROTTLE_{scope.upper()}", default) or None
+    for scope, default in {
+        "api": "600/minute",  # every API request
+        "api_write": "120/minute",  # API requests that change something
+        "llm": "20/minute",  # interview turns, card writing, the LLM check
+        "join": "60/hour",  # /join/ links opened from one IP
+        "token_failure": "20/hour",  # wrong API tokens from one IP
+    }.items()
+}
+_throttle_cache = os.environ.get("VALUELAB_THROTTLE_CACHE_URL") or (
+    os.environ.get("CELERY_BROKER_URL", "")
+    if os.environ.get("CELERY_BROKER_URL", "").startswith(("redis://", "rediss://"))
+    else ""
+)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Shared by every server process when Redis is there (the broker's, unless set apart).
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _throttle_cache,
+        "KEY_PREFIX": "valuelab-throttle",
+    }
+    if _throttle_cache
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"},
+}
+
+# Sign-in lockout (django-axes): after VALUELAB_LOGIN_FAILURE_LIMIT wrong passwords for one
+# username, or from one IP, sign-in is refused for VALUELAB_LOGIN_LOCKOUT_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "core.throttling.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("VALUELAB_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("VALUELAB_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.throttling.login_lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.throttling.client_ip"
+AXES_VERBOSE = False
+
 # --- REST API ---------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -168,6 +217,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "core.schema.ValueLabAutoSchema",
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.throttling.ApiThrottle",
+        "core.throttling.ApiWriteThrottle",
+        "core.throttling.LLMThrottle",
+    ],
+    "NUM_PROXIES": int(os.environ.get("VALUELAB_PROXIES", "0")) or None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -269,5 +324,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}},
+    "loggers": {"httpx": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
