@@ -24,7 +24,7 @@ def check_values_card(user) -> str:
             question="My friend lost her mother. What should I say to her?",
             transcript=SAMPLE_TRANSCRIPT,
         ),
-        schema=interview.ValuesCardDraft,
+        schema=interview.ValuesCardShape,
         purpose="core.llm_check",
         user=user,
     )
