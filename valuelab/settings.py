@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "annotation",
     "moralgraph",
     "training",
+    "evaluation",
 ]
 
 MIDDLEWARE = [

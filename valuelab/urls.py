@@ -14,6 +14,7 @@ api_patterns = [
     path("annotation/", include("annotation.api_urls")),
     path("moralgraph/", include("moralgraph.api_urls")),
     path("training/", include("training.api_urls")),
+    path("evaluation/", include("evaluation.api_urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,14 @@
+"""REST routes of evaluation, mounted under /api/evaluation/ (each view names its roles)."""
+
+from django.urls import path
+
+from evaluation import api
+
+urlpatterns = [
+    path("subjects/", api.SubjectListCreateApi.as_view(), name="evaluation-api-subjects"),
+    path("pools/", api.PoolListCreateApi.as_view(), name="evaluation-api-pools"),
+    path("runs/", api.RunListCreateApi.as_view(), name="evaluation-api-runs"),
+    path("runs/<int:run_id>/", api.RunDetailApi.as_view(), name="evaluation-api-run"),
+    path("runs/<int:run_id>/resume/", api.RunResumeApi.as_view(), name="evaluation-api-run-resume"),
+    path("runs/<int:run_id>/cancel/", api.RunCancelApi.as_view(), name="evaluation-api-run-cancel"),
+]

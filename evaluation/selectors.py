@@ -1,0 +1,89 @@
+"""Reads of evaluation: a run's responses and scores, profiles side by side."""
+
+from collections import defaultdict
+
+from django.db.models import QuerySet
+
+from evaluation.models import ItemPool, PoolItem, Response, ResponseScore, Run, Subject
+
+
+def run_responses(*, run: Run) -> QuerySet[Response]:
+    """Return the subject's cached responses to the run's prompts under the run's settings."""
+    hashes = PoolItem.objects.filter(pool_id=run.pool_id).values("prompt_hash")
+    return Response.objects.filter(
+        subject_id=run.subject_id, settings_hash=run.settings_hash, prompt_hash__in=hashes
+    )
+
+
+def run_scores(*, run: Run) -> tuple[list[dict], list[str]]:
+    """Return ([{"response", "labels", "expected"}, …], dimensions) of the run's scored responses.
+
+    Only responses scored on every value count (a half-written batch never enters a profile).
+    """
+    rows = ResponseScore.objects.filter(
+        evaluator_path=run.evaluator_path,
+        response__in=run_responses(run=run).filter(status=Response.Status.OK),
+    ).values_list("response_id", "value", "label", "expected")
+    by_response: dict[int, dict] = defaultdict(lambda: {"labels": {}, "expected": {}})
+    for response_id, value, label, expected in rows.iterator(chunk_size=5000):
+        entry = by_response[response_id]
+        entry["labels"][value] = label
+        entry["expected"][value] = expected
+    dimensions = run_dimensions(run)
+    scores = [
+        {"response": pk, **entry}
+        for pk, entry in sorted(by_response.items())
+        if len(entry["labels"]) == len(dimensions)
+    ]
+    return scores, dimensions
+
+
+def run_dimensions(run: Run) -> list[str]:
+    if run.profile.get("dimensions"):
+        return list(run.profile["dimensions"])
+    from evaluation.services import evaluator_card
+
+    return list(evaluator_card(run.evaluator_path)["dimensions"])
+
+
+def runs_list() -> QuerySet[Run]:
+    return Run.objects.select_related("subject", "pool", "evaluator", "job")
+
+
+def runs_done(*, evaluator_path: str | None = None) -> QuerySet[Run]:
+    """Return finished runs (newest first), of one evaluator if given."""
+    runs = runs_list().filter(status=Run.Status.DONE)
+    return runs.filter(evaluator_path=evaluator_path) if evaluator_path else runs
+
+
+def subjects_list() -> QuerySet[Subject]:
+    return Subject.objects.all()
+
+
+def pools_list() -> QuerySet[ItemPool]:
+    from django.db.models import Count
+
+    return ItemPool.objects.annotate(n_items=Count("items"))
+
+
+def responses_behind(
+    *, run: Run, value: str | None = None, label: int | None = None
+) -> QuerySet[Response]:
+    """Return the run's responses, those labelled ``label`` on ``value`` when both are given."""
+    responses = run_responses(run=run).order_by("pk")
+    if value and label is not None:
+        responses = responses.filter(
+            scores__evaluator_path=run.evaluator_path, scores__value=value, scores__label=label
+        )
+    return responses
+
+
+def response_labels(*, run: Run, response_ids: list[int]) -> dict[int, dict]:
+    """Return {response id: {value: {"label", "expected"}}} under the run's evaluator."""
+    labels: dict[int, dict] = defaultdict(dict)
+    rows = ResponseScore.objects.filter(
+        evaluator_path=run.evaluator_path, response_id__in=response_ids
+    ).values_list("response_id", "value", "label", "expected")
+    for response_id, value, label, expected in rows:
+        labels[response_id][value] = {"label": label, "expected": expected}
+    return labels
