@@ -1,6 +1,5 @@
 """REST API of evaluation: subjects, item pools, runs (started as jobs) and their profiles."""
 
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -8,13 +7,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import JobOutputSerializer
-from core.jobs import job_cancel
 from core.roles import IsResearcher
 from evaluation import selectors
 from evaluation.models import ItemPool, Run, Subject
 from evaluation.services import (
     pool_import,
     run_alignment,
+    run_cancel,
     run_create,
     run_start,
     subject_create,
@@ -148,6 +147,7 @@ class RunListCreateApi(APIView):
             created_by=request.user,
         )
         run_start(run=run, user=request.user)
+        run.refresh_from_db()
         return Response(RunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -193,9 +193,5 @@ class RunCancelApi(APIView):
 
     @extend_schema(request=None, responses={202: RunOutputSerializer})
     def post(self, request, run_id: int):
-        run = get_object_or_404(selectors.runs_list(), pk=run_id)
-        if run.job is None:
-            raise ValidationError({"run": "This run has not been started."})
-        job_cancel(job=run.job)
-        run.refresh_from_db()
+        run = run_cancel(run=get_object_or_404(selectors.runs_list(), pk=run_id))
         return Response(RunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 
-from core.jobs import job_start
-from core.models import User
+from core.jobs import job_cancel, job_start
+from core.models import Job, User
 from evaluation import pools, profiles
 from evaluation.generation import SubjectSpec, generate
 from evaluation.models import (
@@ -320,21 +320,32 @@ def run_create(
 def run_start(*, run: Run, user: User | None = None):
     """Queue the run as a job (a resumed run continues where it stopped); return the job.
 
-    Starting a run that is already queued or running returns its job: nothing starts twice.
+    Starting a run whose job is queued or running returns that job: nothing starts twice. A run
+    left active by a job that ended without saying so (a worker that died) starts again.
     """
     with transaction.atomic():
-        won = (
-            Run.objects.filter(pk=run.pk)
-            .exclude(status__in=Run.ACTIVE)
-            .update(status=Run.Status.QUEUED, message="Queued.")
-        )
-        run.refresh_from_db()
-        if not won:
+        run = Run.objects.select_for_update().select_related("job").get(pk=run.pk)
+        job_alive = run.job is not None and run.job.status not in Job.FINISHED
+        if run.status in Run.ACTIVE and job_alive:
             return run.job
         job = job_start(kind=RUN_JOB, params={"run": run.pk}, created_by=user)
-        Run.objects.filter(pk=run.pk).update(job=job)
-        run.job = job
+        Run.objects.filter(pk=run.pk).update(job=job, status=Run.Status.QUEUED, message="Queued.")
     return job
+
+
+def run_cancel(*, run: Run) -> Run:
+    """Ask the run's job to stop; the answers so far are kept (starting it again continues)."""
+    if run.job is None:
+        raise ValidationError({"run": "This run has not been started."})
+    job = job_cancel(job=run.job)
+    if job.status in Job.FINISHED:
+        run_mark_stopped(
+            run=run,
+            status=Run.Status.CANCELLED,
+            message="Cancelled; the answers so far are kept. Start it again to continue.",
+        )
+    run.refresh_from_db()
+    return run
 
 
 def _set(run: Run, **changes) -> None:

@@ -29,4 +29,5 @@ urlpatterns = [
     path("annotation/", include("annotation.urls")),
     path("moralgraph/", include("moralgraph.urls")),
     path("training/", include("training.urls")),
+    path("evaluation/", include("evaluation.urls")),
 ]

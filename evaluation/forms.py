@@ -1,0 +1,50 @@
+"""Forms of the researcher pages: add a subject, import a pool, start a run."""
+
+from django import forms
+
+from evaluation.models import ItemPool, Subject
+from training.models import ModelArtifact, Target
+
+
+class SubjectForm(forms.Form):
+    name = forms.CharField(max_length=200, required=False)
+    kind = forms.ChoiceField(choices=Subject.Kind.choices)
+    endpoint = forms.CharField(
+        max_length=500,
+        required=False,
+        help_text="OpenAI-compatible base URL (…/v1); empty: the LLM ValueLab is configured with.",
+    )
+    model = forms.CharField(max_length=200, required=False)
+    api_key_env = forms.CharField(
+        max_length=100, required=False, label="Key variable", help_text="Environment variable."
+    )
+    policy = forms.ModelChoiceField(
+        queryset=ModelArtifact.objects.filter(kind=ModelArtifact.Kind.POLICY),
+        required=False,
+        help_text="An aligned policy: adds it and the policy it started from (before/after).",
+    )
+    temperature = forms.FloatField(min_value=0, max_value=2, initial=0.0)
+    max_tokens = forms.IntegerField(min_value=1, max_value=8192, initial=256)
+
+
+class PoolForm(forms.Form):
+    name = forms.CharField(max_length=200, required=False, help_text="Empty: the file's name.")
+    file = forms.FileField(
+        help_text='JSONL of {"prompt", "id"?, "value"?} or CSV with a prompt column.'
+    )
+    skip_invalid = forms.BooleanField(required=False, label="Skip unreadable lines")
+
+
+class RunForm(forms.Form):
+    subjects = forms.ModelMultipleChoiceField(queryset=Subject.objects.all())
+    pool = forms.ModelChoiceField(queryset=ItemPool.objects.all())
+    evaluator = forms.ModelChoiceField(
+        queryset=ModelArtifact.objects.filter(kind=ModelArtifact.Kind.EVALUATOR)
+    )
+    max_calls = forms.IntegerField(
+        min_value=1, required=False, label="Cost cap", help_text="LLM calls at most per run."
+    )
+
+
+class TargetChoiceForm(forms.Form):
+    target = forms.ModelChoiceField(queryset=Target.objects.all(), required=False)

@@ -1,0 +1,346 @@
+"""Researcher pages of evaluation: subjects, pools, runs, profiles, comparison, leaderboard."""
+
+import csv
+import io
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from core.jsonl import jsonl_line, text_chunks
+from core.roles import RESEARCHER, role_required
+from evaluation import selectors
+from evaluation.forms import PoolForm, RunForm, SubjectForm
+from evaluation.models import Run
+from evaluation.services import (
+    pool_import,
+    run_alignment,
+    run_cancel,
+    run_create,
+    run_start,
+    subject_create,
+    subjects_for_alignment,
+    target_vector,
+)
+from training.models import Target
+from training.services import error_text
+
+
+def _get_run(run_id: int) -> Run:
+    return get_object_or_404(selectors.runs_list(), pk=run_id)
+
+
+def _target_for(request: HttpRequest) -> Target | None:
+    target_id = request.GET.get("target")
+    if not target_id or not target_id.isdigit():
+        return None
+    return Target.objects.filter(pk=target_id).first()
+
+
+def _alignment_or_error(run: Run, target: Target | None) -> tuple[dict | None, str]:
+    if target is None or run.status != Run.Status.DONE:
+        return None, ""
+    try:
+        vector = target_vector(
+            {"scheme": target.scheme, "target": target.vector},
+            scheme=run.scheme,
+            dimensions=selectors.run_dimensions(run),
+        )
+    except ValidationError as error:
+        return None, error_text(error)
+    return run_alignment(run=run, target=vector), ""
+
+
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+def home(request: HttpRequest) -> HttpResponse:
+    """Researchers: subjects, item pools and runs, with a form to add each."""
+    subject_form, pool_form, run_form = SubjectForm(), PoolForm(), RunForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "subject":
+                subject_form = SubjectForm(request.POST)
+                if subject_form.is_valid():
+                    _add_subject(request, subject_form.cleaned_data)
+                    return redirect("evaluation:home")
+            elif action == "pool":
+                pool_form = PoolForm(request.POST, request.FILES)
+                if pool_form.is_valid():
+                    _add_pool(request, pool_form.cleaned_data)
+                    return redirect("evaluation:home")
+            elif action == "run":
+                run_form = RunForm(request.POST)
+                if run_form.is_valid():
+                    _start_runs(request, run_form.cleaned_data)
+                    return redirect("evaluation:home")
+            else:
+                messages.error(request, "Unknown action.")
+        except ValidationError as error:
+            messages.error(request, error_text(error))
+    return render(
+        request,
+        "evaluation/home.html",
+        {
+            "subjects": selectors.subjects_list(),
+            "pools": selectors.pools_list(),
+            "runs": selectors.runs_list()[:100],
+            "subject_form": subject_form,
+            "pool_form": pool_form,
+            "run_form": run_form,
+        },
+    )
+
+
+def _add_subject(request: HttpRequest, data: dict) -> None:
+    generation = {"temperature": data["temperature"], "max_tokens": data["max_tokens"]}
+    if data["policy"] is not None:
+        subjects = subjects_for_alignment(policy=data["policy"], created_by=request.user)
+        names = ", ".join(subject.name for subject in subjects)
+        messages.success(request, f"Added {names}.")
+        return
+    subject = subject_create(
+        name=data["name"],
+        kind=data["kind"],
+        endpoint=data["endpoint"],
+        model=data["model"],
+        api_key_env=data["api_key_env"],
+        generation=generation,
+        created_by=request.user,
+    )
+    messages.success(request, f"Added the subject “{subject.name}”.")
+
+
+def _add_pool(request: HttpRequest, data: dict) -> None:
+    upload = data["file"]
+    pool, skipped = pool_import(
+        name=data["name"],
+        data=upload.read(),
+        filename=upload.name,
+        skip_invalid=data["skip_invalid"],
+        created_by=request.user,
+    )
+    note = f" Skipped {len(skipped)} lines: {'; '.join(skipped[:5])}" if skipped else ""
+    messages.success(request, f"Pool “{pool}” has {pool.items.count()} prompts.{note}")
+
+
+def _start_runs(request: HttpRequest, data: dict) -> None:
+    for subject in data["subjects"]:
+        run = run_create(
+            subject=subject,
+            pool=data["pool"],
+            evaluator_path=data["evaluator"].path,
+            max_calls=data["max_calls"],
+            created_by=request.user,
+        )
+        run_start(run=run, user=request.user)
+    messages.success(request, f"Started {len(data['subjects'])} run(s).")
+
+
+def profile_chart(runs: list[Run]) -> dict:
+    """Return the chart spec of the runs' profiles (mean expected label per value)."""
+    dimensions = selectors.run_dimensions(runs[0]) if runs else []
+    return {
+        "type": "hbar",
+        "labels": dimensions,
+        "min": -1,
+        "max": 1,
+        "x": "mean expected label (−1 violates … +1 upholds)",
+        "series": [
+            {
+                "label": f"{run.subject.name} (n={run.profile.get('n', 0)})",
+                "values": [run.profile["values"][key]["mean"] for key in dimensions],
+            }
+            for run in runs
+        ],
+    }
+
+
+@role_required(RESEARCHER)
+@require_GET
+@vary_on_headers("HX-Request")
+def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Researchers: a run's progress (polled while it works) and, once done, its profile."""
+    run = _get_run(run_id)
+    target = _target_for(request)
+    alignment, alignment_error = _alignment_or_error(run, target)
+    context = {
+        "run": run,
+        "active": run.status in Run.ACTIVE,
+        "targets": Target.objects.filter(scheme=run.scheme),
+        "target": target,
+        "alignment": alignment,
+        "alignment_error": alignment_error,
+        "chart": profile_chart([run]) if run.profile else None,
+        "rows": _profile_rows(run) if run.profile else [],
+    }
+    template = "evaluation/run.html#status" if request.htmx else "evaluation/run.html"
+    return render(request, template, context)
+
+
+def _profile_rows(run: Run) -> list[dict]:
+    return [{"value": key, **run.profile["values"][key]} for key in selectors.run_dimensions(run)]
+
+
+@role_required(RESEARCHER)
+@require_POST
+def run_cancel_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Researchers: stop a run; its answers so far are kept."""
+    try:
+        run_cancel(run=_get_run(run_id))
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    return redirect("evaluation:run", run_id=run_id)
+
+
+@role_required(RESEARCHER)
+@require_POST
+def run_resume_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Researchers: start a stopped run again; it continues where it stopped."""
+    run_start(run=_get_run(run_id), user=request.user)
+    return redirect("evaluation:run", run_id=run_id)
+
+
+@role_required(RESEARCHER)
+@require_GET
+def responses_page(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Researchers: the responses behind a figure (all, or those with a label on a value)."""
+    run = _get_run(run_id)
+    value = request.GET.get("value") or None
+    label = request.GET.get("label")
+    label = int(label) if label in ("-1", "0", "1") else None
+    if value and value not in selectors.run_dimensions(run):
+        value = None
+    responses = selectors.responses_behind(run=run, value=value, label=label)
+    page = Paginator(responses, 25).get_page(request.GET.get("page"))
+    labels = selectors.response_labels(run=run, response_ids=[r.pk for r in page])
+    rows = [{"response": r, "labels": labels.get(r.pk, {})} for r in page]
+    return render(
+        request,
+        "evaluation/responses.html",
+        {
+            "run": run,
+            "value": value,
+            "label": label,
+            "page": page,
+            "rows": rows,
+            "total": page.paginator.count,
+            "dimensions": selectors.run_dimensions(run),
+        },
+    )
+
+
+@role_required(RESEARCHER)
+@require_GET
+def compare_page(request: HttpRequest) -> HttpResponse:
+    """Researchers: several subjects' profiles side by side (same evaluator's scale)."""
+    chosen = [pk for pk in request.GET.getlist("run") if pk.isdigit()]
+    runs = list(selectors.runs_done().filter(pk__in=chosen)) if chosen else []
+    runs.sort(key=lambda run: chosen.index(str(run.pk)))  # in the order they were chosen
+    schemes = {run.scheme for run in runs}
+    error = "These runs use evaluators of different value schemes." if len(schemes) > 1 else ""
+    dimensions = selectors.run_dimensions(runs[0]) if runs and not error else []
+    table = [
+        {"value": key, "cells": [run.profile["values"][key] for run in runs]} for key in dimensions
+    ]
+    return render(
+        request,
+        "evaluation/compare.html",
+        {
+            "runs": runs,
+            "choices": selectors.runs_done()[:200],
+            "chosen": {int(pk) for pk in chosen},
+            "chart": profile_chart(runs) if runs and not error else None,
+            "table": table,
+            "error": error,
+        },
+    )
+
+
+@role_required(RESEARCHER)
+@require_GET
+def leaderboard_page(request: HttpRequest) -> HttpResponse:
+    """Researchers: finished runs ranked by alignment to a chosen target."""
+    target = _target_for(request)
+    sort = request.GET.get("sort", "distance")
+    rows = []
+    if target is not None:
+        for run in selectors.runs_done()[:200]:
+            alignment, problem = _alignment_or_error(run, target)
+            if alignment is not None:
+                rows.append({"run": run, **alignment})
+        if sort == "weighted":
+            rows.sort(key=lambda row: -row["weighted"])
+        else:
+            sort = "distance"
+            rows.sort(key=lambda row: row["distance"])
+    return render(
+        request,
+        "evaluation/leaderboard.html",
+        {"targets": Target.objects.all(), "target": target, "rows": rows, "sort": sort},
+    )
+
+
+@role_required(RESEARCHER)
+@require_GET
+def run_export_jsonl(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
+    """Researchers: the run's responses with their labels, one JSON object a line."""
+    run = _get_run(run_id)
+    dimensions = selectors.run_dimensions(run)
+
+    def records():
+        responses = selectors.run_responses(run=run).order_by("pk")
+        for start in range(0, responses.count(), 500):
+            chunk = list(responses[start : start + 500])
+            labels = selectors.response_labels(run=run, response_ids=[r.pk for r in chunk])
+            for response in chunk:
+                scored = labels.get(response.pk)
+                yield jsonl_line(
+                    {
+                        "subject": run.subject.name,
+                        "prompt": response.prompt,
+                        "response": response.text,
+                        "status": response.status,
+                        "error": response.error or None,
+                        "evaluator": run.evaluator_name,
+                        "labels": {k: scored[k]["label"] for k in dimensions} if scored else None,
+                        "expected": {k: scored[k]["expected"] for k in dimensions}
+                        if scored
+                        else None,
+                    }
+                )
+
+    response = StreamingHttpResponse(text_chunks(records()), content_type="application/jsonl")
+    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-responses.jsonl"'
+    return response
+
+
+@role_required(RESEARCHER)
+@require_GET
+def profiles_export_csv(request: HttpRequest) -> HttpResponse:
+    """Researchers: the profiles of the chosen runs (all finished runs if none), as CSV."""
+    chosen = [pk for pk in request.GET.getlist("run") if pk.isdigit()]
+    runs = selectors.runs_done()
+    if chosen:
+        runs = runs.filter(pk__in=chosen)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["run", "subject", "pool", "evaluator", "value", "mean", "ci_low", "ci_high"]
+        + ["upholds", "violates", "n"]
+    )
+    for run in runs:
+        for key in selectors.run_dimensions(run):
+            entry = run.profile["values"][key]
+            writer.writerow(
+                [run.pk, run.subject.name, str(run.pool), run.evaluator_name, key]
+                + [entry["mean"], entry["ci"][0], entry["ci"][1]]
+                + [entry["upholds"], entry["violates"], run.profile["n"]]
+            )
+    response = HttpResponse(out.getvalue(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="profiles.csv"'
+    return response
