@@ -39,6 +39,9 @@ class GraphApi(APIView):
 
     class InputSerializer(GraphQuerySerializer):
         format = serializers.ChoiceField(choices=list(moral_graph.FORMATS), default="json")
+        include_uncounted = serializers.BooleanField(
+            default=False, help_text="Also count votes marked as not counting (Vote.counted)."
+        )
 
     def perform_content_negotiation(self, request, force=False):
         # ``?format=`` names the graph's file format (the contracts' route), not a DRF renderer,
@@ -59,6 +62,7 @@ class GraphApi(APIView):
             deliberation=deliberation,
             rule=params.validated_data.get("rule"),
             before=params.validated_data.get("before"),
+            include_uncounted=params.validated_data["include_uncounted"],
         )
         if fmt == "json":
             return Response(document)
@@ -94,8 +98,10 @@ class PreferencesApi(APIView):
 
 
 class VoteCastApi(APIView):
-    """Anyone signed in: answer "is ``to`` wiser than ``from`` here?" for a story shown to them
-    (again to change the answer). Name the ``story``, or the pair and context of one shown."""
+    """Participants of a study with this voting task, in an open deliberation: answer "is ``to``
+    wiser than ``from`` here?" for a story shown to them (again to change the answer). Name the
+    ``story``, or the pair and context of one shown. 403 names why a vote is refused; a
+    researcher's vote is a preview (200, ``"stored": false``)."""
 
     permission_classes = [IsAnyRole]
 
@@ -127,8 +133,14 @@ class VoteCastApi(APIView):
             choice=values["choice"],
             comment=values.get("comment", ""),
         )
+        if vote.pk is None:  # a researcher's preview: checked, not stored
+            body = self.OutputSerializer(vote).data | {
+                "stored": False,
+                "detail": "Preview: votes of researchers are not stored.",
+            }
+            return Response(body, status=status.HTTP_200_OK)
         return Response(
-            self.OutputSerializer(vote).data,
+            self.OutputSerializer(vote).data | {"stored": True},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

@@ -156,6 +156,12 @@ class Vote(models.Model):
     )
     choice = models.CharField(max_length=16, choices=Choice.choices)
     comment = models.TextField(blank=True)
+    counted = models.BooleanField(
+        default=True,
+        help_text="False for a vote cast before voting was gated by someone who may not vote "
+        "here (not a participant of a study with this voting task); kept, and left out of "
+        "the graph unless asked for.",
+    )
     created = models.DateTimeField(default=timezone.now, db_index=True)
     updated = models.DateTimeField(auto_now=True)
 

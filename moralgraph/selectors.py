@@ -26,27 +26,37 @@ def min_votes() -> int:
     return int(getattr(settings, "MORALGRAPH_MIN_VOTES", moral_graph.DEFAULT_MIN_VOTES))
 
 
-def votes_counted(*, deliberation: Deliberation, before: date | None = None) -> QuerySet[Vote]:
-    """Return the deliberation's votes, only those cast before ``before`` (UTC midnight) if set."""
+def votes_counted(
+    *, deliberation: Deliberation, before: date | None = None, include_uncounted: bool = False
+) -> QuerySet[Vote]:
+    """Return the deliberation's counted votes, only those cast before ``before`` if set.
+
+    ``include_uncounted`` adds the votes marked as not counting (``Vote.counted``).
+    """
     votes = Vote.objects.filter(deliberation=deliberation)
+    if not include_uncounted:
+        votes = votes.filter(counted=True)
     if before is not None:
         votes = votes.filter(created__lt=datetime.combine(before, time.min, tzinfo=UTC))
     return votes
 
 
 def vote_tuples(
-    *, deliberation: Deliberation, before: date | None = None
+    *, deliberation: Deliberation, before: date | None = None, include_uncounted: bool = False
 ) -> list[tuple[int, int, int, int, str]]:
     """Return ``(voter, from card, to card, context, choice)`` for every vote counted."""
-    return list(
-        votes_counted(deliberation=deliberation, before=before).values_list(
-            "voter_id", "from_card_id", "to_card_id", "context_id", "choice"
-        )
+    votes = votes_counted(
+        deliberation=deliberation, before=before, include_uncounted=include_uncounted
     )
+    return list(votes.values_list("voter_id", "from_card_id", "to_card_id", "context_id", "choice"))
 
 
 def graph_for_deliberation(
-    *, deliberation: Deliberation, rule: str | None = None, before: date | None = None
+    *,
+    deliberation: Deliberation,
+    rule: str | None = None,
+    before: date | None = None,
+    include_uncounted: bool = False,
 ) -> tuple[moral_graph.MoralGraph, dict]:
     """Return the deliberation's scored graph and its ``graph.json`` document.
 
@@ -54,7 +64,9 @@ def graph_for_deliberation(
     """
     rule = rule or rule_for(deliberation)
     built = moral_graph.build(
-        vote_tuples(deliberation=deliberation, before=before), rule=rule, min_votes=min_votes()
+        vote_tuples(deliberation=deliberation, before=before, include_uncounted=include_uncounted),
+        rule=rule,
+        min_votes=min_votes(),
     )
     cards = ValuesCard.objects.filter(pk__in=built.value_ids).order_by("pk")
     values = [

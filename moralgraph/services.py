@@ -89,10 +89,12 @@ def story_show_next(
     one at a time (the voter's row is locked), so two tabs or a double reload never leave the
     voter with two pairs to judge.
     """
+    from moralgraph.voting import vote_refusal
+
     User.objects.select_for_update().filter(pk=voter.pk).values_list("pk").first()
     story = story_next_for_voter(voter=voter, deliberation=deliberation, rng=rng)
-    if story is not None:
-        impression_record(voter=voter, story=story)
+    if story is not None and vote_refusal(voter=voter, deliberation=deliberation) != "preview":
+        impression_record(voter=voter, story=story)  # a researcher's preview stores nothing
     return story
 
 
@@ -108,11 +110,31 @@ def vote_submit(
     """Record ``voter``'s answer on the pair ``story`` is about; return the vote and whether new.
 
     Raise ``ValidationError`` for a story of another deliberation or an unknown choice, and
-    ``PermissionDenied`` when the story was never shown to the voter; nothing is stored then.
+    ``PermissionDenied`` when the story was never shown to the voter, the deliberation is
+    closed, or the voter is in no study with this voting task; nothing is stored then. A
+    researcher's vote is a preview: checked, returned unsaved (``pk`` None), never stored.
     The context's scores are marked stale and recomputed after the commit.
     """
+    from moralgraph.voting import REFUSALS, vote_refusal
+
     if story.deliberation_id != deliberation.pk:
         raise ValidationError({"story": "The story belongs to another deliberation."})
+    refusal = vote_refusal(voter=voter, deliberation=deliberation)
+    if refusal == "preview":
+        preview = Vote(
+            deliberation=deliberation,
+            voter=voter,
+            from_card=story.from_card,
+            to_card=story.to_card,
+            context=story.context,
+            choice=choice,
+            comment=comment.strip(),
+            story=story,
+        )
+        preview.full_clean(validate_unique=False, validate_constraints=False)
+        return preview, False
+    if refusal is not None:
+        raise PermissionDenied(REFUSALS[refusal])
     if not StoryImpression.objects.filter(voter=voter, story=story).exists():
         raise PermissionDenied("You can only vote on a pair you were shown.")
     vote, created = vote_cast(

@@ -134,7 +134,7 @@ def snapshots_recompute(*, deliberation: Deliberation, force: bool = False) -> d
     stale = set(stale_rows.values_list("context_id", flat=True))
     if not stale:
         return {"contexts": 0, "votes": 0}
-    votes = Vote.objects.filter(deliberation=deliberation)
+    votes = Vote.objects.filter(deliberation=deliberation, counted=True)
     if rule == Rule.MAJORITY:
         votes = votes.filter(context_id__in=stale)
     tuples = list(

@@ -153,3 +153,36 @@ def pair_filter(*, from_id: int, to_id: int, context_id: int) -> Q:
     return Q(context_id=context_id) & (
         Q(from_card_id=from_id, to_card_id=to_id) | Q(from_card_id=to_id, to_card_id=from_id)
     )
+
+
+def vote_refusal(*, voter: User, deliberation: Deliberation) -> str | None:
+    """Return why ``voter``'s vote in ``deliberation`` would not count, or None if it would.
+
+    A vote counts only in an open deliberation, from a participant of a study that has a voting
+    task for this deliberation. ``"preview"``: a researcher or admin trying the page.
+    """
+    from core.models import StudyTask
+    from moralgraph.study_tasks import KIND, task_deliberation
+
+    if voter.role != User.Role.PARTICIPANT or voter.is_staff or voter.is_superuser:
+        return "preview"
+    if not deliberation.is_open:
+        return "closed"
+    tasks = StudyTask.objects.filter(kind=KIND, study__participations__user=voter)
+    if not any(_task_votes_in(task, deliberation, task_deliberation) for task in tasks):
+        return "no_study"
+    return None
+
+
+def _task_votes_in(task, deliberation: Deliberation, task_deliberation) -> bool:
+    name = (task.config or {}).get("deliberation")
+    if name:
+        return name == deliberation.name
+    chosen = task_deliberation(task)
+    return chosen is not None and chosen.pk == deliberation.pk
+
+
+REFUSALS = {
+    "closed": "This deliberation is closed: votes are no longer taken.",
+    "no_study": "You can vote here only as a participant of a study with this voting task.",
+}

@@ -152,6 +152,26 @@ class World:
         self.alice_card = card("My honesty", "Be honest", scenario=self.s1, canonical=self.a)
         self.alice_card.author = alice
         self.alice_card.save()
+        # Votes count only from participants of a study with this voting task.
+        from core.models import Participation, Study, StudyTask
+
+        self.study = Study.objects.create(slug="mg-voting", title="Voting", completion_code="MG")
+        self.task = StudyTask.objects.create(
+            study=self.study,
+            kind="moralgraph.vote",
+            title="Judge stories",
+            position=0,
+            config={"deliberation": "mg"},
+        )
+        Participation.objects.create(study=self.study, user=alice)
+
+    def enrol(self, *voters):
+        """Make ``voters`` participants of the world's voting study; return them."""
+        from core.models import Participation
+
+        for voter in voters:
+            Participation.objects.get_or_create(study=self.study, user=voter)
+        return voters
 
     def story(self, context, from_card, to_card, text="I used to … and then I saw more."):
         from moralgraph.models import UpgradeStory
@@ -166,16 +186,22 @@ class World:
 
 
 @pytest.fixture
-def world(alice) -> World:
-    return World(alice)
+def world(alice, bob) -> World:
+    world = World(alice)
+    world.enrol(bob)
+    return world
 
 
 def make_voter(username: str | None = None):
     """Return a new participant without a password (hashing one costs a second on 2 cores)."""
     import uuid
 
-    from core.models import User
+    from core.models import Participation, Study, User
 
-    return User.objects.create(
+    voter = User.objects.create(
         username=username or f"voter-{uuid.uuid4().hex[:10]}", role=User.Role.PARTICIPANT
     )
+    # A participant of every study that votes (votes count only from such participants).
+    for study in Study.objects.filter(tasks__kind="moralgraph.vote").distinct():
+        Participation.objects.create(study=study, user=voter)
+    return voter

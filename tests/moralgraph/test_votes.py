@@ -3,16 +3,23 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.models import Participation
 from moralgraph.models import UpgradeStory, Vote
 from moralgraph.services import graph_rule_set, impression_record, vote_cast
 from tests.elicitation.factories import DeliberationFactory, MoralContextFactory, ValuesCardFactory
+from tests.factories import StudyFactory, StudyTaskFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def pair():
+def pair(alice, bob):
     deliberation = DeliberationFactory(name="d")
+    # Votes count only from participants of a study with this voting task.
+    study = StudyFactory(slug="voting-d")
+    StudyTaskFactory(study=study, kind="moralgraph.vote", config={"deliberation": "d"})
+    for voter in (alice, bob):
+        Participation.objects.create(study=study, user=voter)
     return {
         "deliberation": deliberation,
         "from_card": ValuesCardFactory(deliberation=deliberation),

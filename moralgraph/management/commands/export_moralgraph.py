@@ -40,13 +40,22 @@ class Command(BaseCommand):
         parser.add_argument("--before", help="Count only votes cast before this date (YYYY-MM-DD).")
         parser.add_argument("--format", default="json", choices=list(moral_graph.FORMATS))
         parser.add_argument(
+            "--include-uncounted",
+            action="store_true",
+            help="Also count votes marked as not counting (cast by someone who may not vote).",
+        )
+        parser.add_argument(
             "-o", "--output", type=Path, help="File to write; stdout when left out."
         )
 
-    def handle(self, *args, deliberation, rule, before, format, output, **options):
+    def handle(
+        self, *args, deliberation, rule, before, format, output, include_uncounted, **options
+    ):
         target = deliberation_named(deliberation)
         before_date = parse_date(before) if before else None
-        built, document = graph_for_deliberation(deliberation=target, rule=rule, before=before_date)
+        built, document = graph_for_deliberation(
+            deliberation=target, rule=rule, before=before_date, include_uncounted=include_uncounted
+        )
         text = moral_graph.render(document, format)
         summary = (
             f"{target.name}: rule {document['rule']}, {len(document['values'])} values, "
