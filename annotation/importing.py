@@ -153,6 +153,21 @@ def record_to_item(record: object, *, line: int, labels: LabelReader) -> ParsedI
     return item
 
 
+def record_or_error(record: object, *, line: int, labels: LabelReader) -> ParsedItem | LineError:
+    """Return the item a decoded record describes, or the ``LineError`` naming what is wrong
+    (the same reading as an import, for code outside this module: training reads with it)."""
+    try:
+        return record_to_item(record, line=line, labels=labels)
+    except _LineInvalid as error:
+        return LineError(line, error.field, error.message)
+
+
+def text_lines(stream: BinaryIO, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, str]]:
+    """Yield (line number, decoded line) of a binary stream as an import reads it; raise
+    ``ImportFileError`` for a line that is not UTF-8 or over the size limit."""
+    return _text_lines(stream, max_line_bytes)
+
+
 def _plain_item(record: dict, *, line: int, labels: LabelReader) -> ParsedItem:
     for name in ("prompt", "response"):
         if name not in record or record[name] is None:

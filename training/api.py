@@ -51,6 +51,9 @@ class EvaluatorListCreateApi(APIView):
         design = serializers.ChoiceField(
             choices=["one-pass", "value-conditioned"], default="one-pass"
         )
+        skip_invalid = serializers.BooleanField(
+            default=False, help_text="train on the readable lines; the run lists the rest"
+        )
 
     @extend_schema(responses=ArtifactOutputSerializer(many=True))
     def get(self, request):
@@ -73,6 +76,7 @@ class EvaluatorListCreateApi(APIView):
                 epochs=data["epochs"],
                 batch_size=data["batch_size"],
                 design=data["design"],
+                skip_invalid=data["skip_invalid"],
                 source={"upload": data["data"].name},
             )
         finally:

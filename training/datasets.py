@@ -1,23 +1,34 @@
 """Training sets from labelled JSONL: read, split by prompt, and fingerprint (no database).
 
-Reads the annotation export (``labels`` aggregated per dimension), any JSONL of the contracts'
-import shape with ``labels``, and the Value FULCRA shape (``dialogue`` + ``value_types``). A
-dimension absent from an example's labels is unknown (``None``) and ignored by the loss, so
-partly labelled items still count.
+Reads the annotation export, any JSONL of the contracts' import shape with ``labels``, and the
+Value FULCRA shape (``dialogue`` + ``value_types``) through annotation's import reader, so a
+line is read, and refused, exactly as ``import_items`` would. An export's item counts with its
+people's aggregated labels once someone labelled it, else with its reference (gold) labels;
+an item with neither is unlabelled and left out, never read as "0 on every value". A dimension
+absent from an example's labels is unknown (``None``) and ignored by the loss.
 """
 
 import hashlib
 import json
 import random
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from annotation import importing
+
 VALID_LABELS = (-1, 0, 1)
+# Where an example's labels came from, as the model card reports it.
+HUMAN, REFERENCE, FILE = "human", "reference", "file"
 
 
 class DatasetError(ValueError):
     """The data cannot be trained on; the message names the file line and field."""
+
+
+class Unlabelled(DatasetError):
+    """The record carries no labels at all: left out of training, not an error."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,7 @@ class Example:
     prompt: str
     response: str
     labels: dict[str, int | None]
+    source: str = FILE
 
     def vector(self, dimensions: Sequence[str]) -> list[int | None]:
         return [self.labels.get(key) for key in dimensions]
@@ -41,68 +53,111 @@ class Splits:
     sizes: dict[str, int] = field(default_factory=dict)
 
 
-def _label(value, *, line: int, key: str) -> int:
-    if isinstance(value, bool):
-        raise DatasetError(f"line {line}: labels.{key}: {value!r} is not -1, 0 or 1")
-    if isinstance(value, str):
-        text = value.strip()
-        value = int(text) if text in {"-1", "0", "1", "+1"} else text
-    if value not in VALID_LABELS:
-        raise DatasetError(f"line {line}: labels.{key}: {value!r} is not -1, 0 or 1")
-    return int(value)
+@dataclass
+class ReadReport:
+    """What a file gave: the examples, every bad line, and the unlabelled items left out."""
+
+    examples: list[Example]
+    errors: list[str]
+    unlabelled: int
+    lines: int
+
+    def sources(self) -> dict[str, int]:
+        """Return how many examples took their labels from each source."""
+        return dict(sorted(Counter(example.source for example in self.examples).items()))
 
 
-def _normalise_key(key: str) -> str:
-    return key.strip().lower().replace("-", "_").replace(" ", "_")
+def _is_export(record: dict) -> bool:
+    return "n_annotations" in record or "annotations" in record
+
+
+def _known(labels: object) -> object:
+    # An export or a partly labelled file may write an unknown dimension as null.
+    if isinstance(labels, dict):
+        return {key: value for key, value in labels.items() if value is not None}
+    return labels
 
 
 def example_from_record(record: dict, *, line: int, dimensions: Sequence[str]) -> Example:
-    """Return the example a JSON record describes; raise DatasetError naming line and field."""
-    fulcra = "dialogue" in record and "prompt" not in record
-    if fulcra:
-        prompt, response = split_fulcra_dialogue(record["dialogue"], line=line)
-        pairs = [tuple(str(entry).partition(":")[::2]) for entry in record.get("value_types") or []]
+    """Return the example a JSON record describes.
+
+    Raise ``Unlabelled`` when it carries no labels, ``DatasetError`` naming the line and field
+    (as an import names it) when it cannot be read.
+    """
+    if not isinstance(record, dict):
+        raise DatasetError(f"line {line}: line: expected an object")
+    source = FILE
+    if _is_export(record):
+        human = _known(record.get("labels"))
+        reference = _known(record.get("reference"))
+        if (record.get("n_annotations") or 0) > 0 and human:
+            labels, source = human, HUMAN
+        elif reference:
+            labels, source = reference, REFERENCE
+        else:
+            raise Unlabelled(f"line {line}: no labels")
+        record = {key: record.get(key) for key in ("id", "prompt", "response")} | {"labels": labels}
+    elif "dialogue" in record and "prompt" not in record:
+        # FULCRA lists the values a response touches; a row listing none was never labelled.
+        if not record.get("value_types"):
+            raise Unlabelled(f"line {line}: no value_types")
     else:
-        for name in ("prompt", "response"):
-            if not isinstance(record.get(name), str) or not record[name].strip():
-                raise DatasetError(f"line {line}: {name}: missing or empty")
-        prompt, response = record["prompt"], record["response"]
-        raw_labels = record.get("labels")
-        if not isinstance(raw_labels, dict):
-            raise DatasetError(f"line {line}: labels: missing (an object of -1/0/1 per value)")
-        pairs = list(raw_labels.items())
-    known = set(dimensions)
-    labels: dict[str, int | None] = {}
-    for raw_key, value in pairs:
-        key = _normalise_key(raw_key)
-        if key not in known:
-            raise DatasetError(
-                f"line {line}: labels.{raw_key.strip()}: not a dimension of the scheme"
-            )
-        if value is None:
-            continue
-        parsed = _label(value, line=line, key=key)
-        if labels.get(key) is not None and labels[key] != parsed:
-            raise DatasetError(f"line {line}: labels.{key}: given two different labels")
-        labels[key] = parsed
-    if fulcra:  # FULCRA lists only the values a response touches: the rest are 0
-        labels = {key: 0 for key in dimensions} | labels
-    if not labels:
-        raise DatasetError(f"line {line}: labels: no dimension is labelled")
-    identifier = str(record.get("id") or _hash_text(prompt + "\x00" + response))
-    return Example(id=identifier, prompt=prompt, response=response, labels=labels)
+        record = dict(record) | {"labels": _known(record.get("labels"))}
+    parsed = importing.record_or_error(
+        record, line=line, labels=importing.LabelReader(list(dimensions))
+    )
+    if isinstance(parsed, importing.LineError):
+        raise DatasetError(str(parsed))
+    if not parsed.reference_labels:
+        raise Unlabelled(f"line {line}: no labels")
+    return Example(
+        id=parsed.external_id,
+        prompt=parsed.prompt,
+        response=parsed.response,
+        labels=dict(parsed.reference_labels),
+        source=source,
+    )
 
 
 def split_fulcra_dialogue(dialogue: str, *, line: int) -> tuple[str, str]:
-    """Split FULCRA's "Human: …\\nBob: …" into the prompt and the response."""
-    if (
-        not isinstance(dialogue, str)
-        or not dialogue.startswith("Human:")
-        or "\nBob:" not in dialogue
-    ):
-        raise DatasetError(f'line {line}: dialogue: expected "Human: …\\nBob: …"')
-    human, _, bob = dialogue.partition("\nBob:")
-    return human.removeprefix("Human:").strip(), bob.strip()
+    """Split FULCRA's "Human: …\nBob: …" into the prompt and the response."""
+    parsed = importing.record_or_error(
+        {"dialogue": dialogue, "value_types": []}, line=line, labels=importing.LabelReader([])
+    )
+    if isinstance(parsed, importing.LineError):
+        raise DatasetError(str(parsed))
+    return parsed.prompt, parsed.response
+
+
+def read_labelled(
+    path: str | Path, *, dimensions: Sequence[str], skip_invalid: bool = False
+) -> ReadReport:
+    """Return the examples of a JSONL file, the bad lines and the unlabelled items left out.
+
+    Without ``skip_invalid`` a file with any bad line is refused: DatasetError lists every one
+    as ``line N: field: what is wrong`` (as an import does).
+    """
+    examples, errors, unlabelled, lines = [], [], 0, 0
+    try:
+        with open(path, "rb") as stream:
+            for number, text in importing.text_lines(stream):
+                if not text.strip():
+                    continue
+                lines += 1
+                try:
+                    examples.append(_parse_line(text, number, dimensions))
+                except Unlabelled:
+                    unlabelled += 1
+                except DatasetError as error:
+                    errors.append(str(error))
+    except importing.ImportFileError as error:
+        raise DatasetError(str(error).replace("; nothing was stored", "")) from None
+    if errors and not skip_invalid:
+        raise DatasetError(
+            f"{len(errors)} of {lines} lines cannot be read (--skip-invalid trains on the "
+            "others): " + "; ".join(errors)
+        )
+    return ReadReport(examples=examples, errors=errors, unlabelled=unlabelled, lines=lines)
 
 
 def read_examples(
@@ -112,36 +167,21 @@ def read_examples(
     skip_invalid: bool = False,
     errors: list[str] | None = None,
 ) -> list[Example]:
-    """Return every example in the JSONL file.
-
-    Raise DatasetError at the first bad line, or with ``skip_invalid`` leave bad lines out and
-    append their messages to ``errors``.
-    """
-    examples = []
-    with open(path, encoding="utf-8") as lines:
-        try:
-            for number, text in enumerate(lines, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    examples.append(_parse_line(text, number, dimensions))
-                except DatasetError as error:
-                    if not skip_invalid:
-                        raise
-                    if errors is not None:
-                        errors.append(str(error))
-        except UnicodeDecodeError:
-            raise DatasetError(f"{path}: not UTF-8 text") from None
-    return examples
+    """Return every labelled example in the JSONL file (see :func:`read_labelled`); with
+    ``skip_invalid`` append the bad lines' messages to ``errors``."""
+    report = read_labelled(path, dimensions=dimensions, skip_invalid=skip_invalid)
+    if errors is not None:
+        errors.extend(report.errors)
+    return report.examples
 
 
 def _parse_line(text: str, number: int, dimensions: Sequence[str]) -> Example:
     try:
         record = json.loads(text)
     except json.JSONDecodeError as error:
-        raise DatasetError(f"line {number}: not valid JSON ({error.msg})") from None
+        raise DatasetError(f"line {number}: json: not valid JSON ({error.msg})") from None
     if not isinstance(record, dict):
-        raise DatasetError(f"line {number}: expected a JSON object")
+        raise DatasetError(f"line {number}: line: expected a JSON object")
     return example_from_record(record, line=number, dimensions=dimensions)
 
 

@@ -55,8 +55,22 @@ class EvaluatorTrainForm(_DataSourceMixin, _OnceForm):
         initial="one-pass",
         required=False,
     )
+    skip_invalid = forms.BooleanField(
+        required=False,
+        label="Skip bad lines",
+        help_text="Train on the readable lines of the file; the run lists every line skipped.",
+    )
 
-    field_order = ["name", "base_model", "design", "project", "file", "epochs", "batch_size"]
+    field_order = [
+        "name",
+        "base_model",
+        "design",
+        "project",
+        "file",
+        "skip_invalid",
+        "epochs",
+        "batch_size",
+    ]
 
 
 class AlignForm(_DataSourceMixin, _OnceForm):

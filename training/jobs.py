@@ -65,11 +65,22 @@ def run_train_evaluator(job: Job, progress: JobProgress) -> dict:
                 max_length=params.get("max_length", 256),
                 max_steps=params.get("max_steps"),
                 design=params.get("design", "one-pass"),
+                skip_invalid=params.get("skip_invalid", False),
                 job=job,
                 progress=report,
             )
         except ValidationError as error:
             raise JobFailed(error_text(error)) from None
+        dataset = artifact.card["dataset"]
+        for error in dataset.get("skipped_lines", []):
+            run_log_append(job=job, line=f"Skipped {error}")
+        sources = ", ".join(f"{n} {source}" for source, n in dataset.get("sources", {}).items())
+        run_log_append(
+            job=job,
+            line=f"Trained on {sum(dataset.get('sources', {}).values())} examples "
+            f"({sources} labels); {len(dataset.get('skipped_lines', []))} bad lines skipped, "
+            f"{dataset.get('unlabelled', 0)} unlabelled items left out.",
+        )
     return {
         "artifact": artifact.pk,
         "path": artifact.path,

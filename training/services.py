@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,18 +38,23 @@ def evaluator_train(
     max_steps: int | None = None,
     seed: int = 13,
     design: str = "one-pass",
+    skip_invalid: bool = False,
     job: Job | None = None,
     progress: ProgressCallback | None = None,
 ) -> ModelArtifact:
     """Train an evaluator (``design`` one-pass or value-conditioned) on ``data``, write it to
     ``out`` and register it.
 
-    Refuses before training (ValidationError naming the problem) when the data cannot be read
-    or trained on; registers nothing unless the model was written completely.
+    ``data`` is read as an import reads it (an annotation export, the import shape, FULCRA):
+    a file with bad lines is refused listing every one, unless ``skip_invalid``; unlabelled
+    items are left out. Refuses before training (ValidationError naming the problem) when the
+    data cannot be read or trained on; registers nothing unless the model was written
+    completely. The card's ``dataset`` says where each example's labels came from.
     """
     try:
         dimensions = scheme_dimensions(scheme)
-        examples = datasets.read_examples(data, dimensions=dimensions)
+        read = datasets.read_labelled(data, dimensions=dimensions, skip_invalid=skip_invalid)
+        examples = read.examples
         datasets.check_trainable(examples, dimensions=dimensions)
     except (OSError, ValueError) as error:
         raise ValidationError({"data": str(error)}) from None
@@ -88,6 +94,7 @@ def evaluator_train(
                 "content_hash": splits.content_hash,
                 "split_seed": seed,
                 "sizes": splits.sizes,
+                **_dataset_sources(read, splits),
             },
         )
     except evaluator.EvaluatorError as error:
@@ -103,6 +110,30 @@ def evaluator_train(
         card=card,
         job=job,
     )
+
+
+def _dataset_sources(read: datasets.ReadReport, splits: datasets.Splits) -> dict:
+    """Return what the card says of the data read: lines skipped, unlabelled items left out,
+    and where each example's labels came from (human, reference or the file)."""
+    by_split = {
+        name: dict(sorted(Counter(example.source for example in part).items()))
+        for name, part in (
+            ("train", splits.train),
+            ("validation", splits.validation),
+            ("test", splits.test),
+        )
+    }
+    example_sources: dict[str, list[str]] = {}
+    for example in read.examples:
+        example_sources.setdefault(example.source, []).append(example.id)
+    return {
+        "lines": read.lines,
+        "skipped_lines": read.errors,
+        "unlabelled": read.unlabelled,
+        "sources": read.sources(),
+        "sources_by_split": by_split,
+        "example_sources": example_sources,
+    }
 
 
 # --- Targets -------------------------------------------------------------------------------------
@@ -551,6 +582,7 @@ def evaluator_train_start(
     batch_size: int = 16,
     max_steps: int | None = None,
     design: str = "one-pass",
+    skip_invalid: bool = False,
     source: dict | None = None,
     idempotency_key: str | None = None,
 ) -> Job:
@@ -596,6 +628,7 @@ def evaluator_train_start(
             "batch_size": batch_size,
             "max_steps": max_steps,
             "design": design,
+            "skip_invalid": skip_invalid,
         },
     )
 

@@ -277,6 +277,7 @@ def train_page(request: HttpRequest) -> HttpResponse:
                 batch_size=data["batch_size"],
                 max_steps=data["max_steps"],
                 design=data["design"] or "one-pass",
+                skip_invalid=data["skip_invalid"],
                 idempotency_key=idempotency_key,
             )
         except ValidationError as error:

@@ -10,6 +10,7 @@ from training.datasets import (
     content_hash,
     example_from_record,
     read_examples,
+    read_labelled,
     split_by_prompt,
 )
 from training.metrics import dimension_metrics, macro_f1
@@ -32,13 +33,12 @@ def test_a_fulcra_row_becomes_prompt_response_and_labels_with_unlisted_values_ze
 @pytest.mark.parametrize(
     "labels, message",
     [
-        ({"security": "=1"}, "line 7: labels.security: '=1' is not -1, 0 or 1"),
-        ({"humility": 1}, "line 7: labels.humility: not a dimension of the scheme"),
-        ({"security": 2}, "line 7: labels.security: 2 is not -1, 0 or 1"),
-        ({}, "line 7: labels: no dimension is labelled"),
+        ({"security": "=1"}, 'line 7: labels.security: "=1" is not a label (use -1, 0 or +1)'),
+        ({"humility": 1}, "line 7: labels.humility: 'humility' is not a dimension of the scheme"),
+        ({"security": 2}, "line 7: labels.security: 2 is not a label (use -1, 0 or +1)"),
     ],
 )
-def test_a_bad_label_is_refused_naming_the_line_and_field(labels, message):
+def test_a_bad_label_is_refused_naming_the_line_and_field_as_an_import_does(labels, message):
     record = {"prompt": "p", "response": "r", "labels": labels}
 
     with pytest.raises(DatasetError) as error:
@@ -50,7 +50,7 @@ def test_a_bad_label_is_refused_naming_the_line_and_field(labels, message):
 def test_a_dimension_given_two_labels_on_one_line_is_refused():
     record = {"dialogue": "Human: q\nBob: a", "value_types": ["security: +1", "security: -1"]}
 
-    with pytest.raises(DatasetError, match="line 3: labels.security: given two different"):
+    with pytest.raises(DatasetError, match="line 3: value_types.1.: security is given two diff"):
         example_from_record(record, line=3, dimensions=SCHWARTZ10)
 
 
@@ -59,7 +59,7 @@ def test_a_corrupt_line_in_a_file_is_named(tmp_path):
     good = json.dumps({"prompt": "p", "response": "r", "labels": {"power": 1}})
     path.write_text(f"{good}\n{{not json\n")
 
-    with pytest.raises(DatasetError, match="^line 2: not valid JSON"):
+    with pytest.raises(DatasetError, match="1 of 2 lines cannot be read.*line 2: json: not valid"):
         read_examples(path, dimensions=SCHWARTZ10)
 
 
@@ -124,3 +124,101 @@ def test_metrics_put_the_majority_baseline_beside_the_model():
     assert metrics["baseline_macro_f1"] < metrics["macro_f1"]
     assert metrics["confusion"][1] == [0, 3, 1]
     assert macro_f1([1, 1], [1, 1]) == 1.0
+
+
+def test_every_bad_line_is_listed_and_skip_invalid_trains_on_the_others(tmp_path):
+    path = tmp_path / "data.jsonl"
+    good = {"prompt": "p", "response": "r", "labels": {"power": 1}}
+    rows = [good, {"prompt": "q", "response": "r", "labels": {"power": "=1"}}, good, {"x": 1}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    with pytest.raises(DatasetError) as refused:
+        read_labelled(path, dimensions=SCHWARTZ10)
+    report = read_labelled(path, dimensions=SCHWARTZ10, skip_invalid=True)
+
+    assert "2 of 4 lines cannot be read" in str(refused.value)
+    assert "line 2: labels.power" in str(refused.value)
+    assert "line 4: prompt: missing" in str(refused.value)
+    assert len(report.examples) == 2
+    assert [error.split(":")[0] for error in report.errors] == ["line 2", "line 4"]
+
+
+def test_an_export_uses_human_labels_else_reference_and_skips_unlabelled_items(tmp_path):
+    zeros = dict.fromkeys(SCHWARTZ10, 0)
+    labelled = {
+        "id": "a",
+        "prompt": "p1",
+        "response": "r",
+        "labels": zeros | {"power": 1},
+        "n_annotations": 2,
+        "reference": {"power": -1},
+        "annotations": [],
+    }
+    gold_only = {
+        "id": "b",
+        "prompt": "p2",
+        "response": "r",
+        "labels": None,
+        "n_annotations": 0,
+        "reference": zeros | {"security": 1},
+        "annotations": [],
+    }
+    old_zeros = {
+        "id": "c",
+        "prompt": "p3",
+        "response": "r",
+        "labels": zeros,
+        "n_annotations": 0,
+        "reference": None,
+        "annotations": [],
+    }
+    absent = {"id": "d", "prompt": "p4", "response": "r", "n_annotations": 0, "reference": None}
+    path = tmp_path / "export.jsonl"
+    path.write_text(
+        "".join(json.dumps(row) + "\n" for row in (labelled, gold_only, old_zeros, absent))
+    )
+
+    report = read_labelled(path, dimensions=SCHWARTZ10)
+
+    by_id = {example.id: example for example in report.examples}
+    assert set(by_id) == {"a", "b"}
+    assert (by_id["a"].labels["power"], by_id["a"].source) == (1, "human")
+    assert (by_id["b"].labels["security"], by_id["b"].source) == (1, "reference")
+    assert report.unlabelled == 2
+    assert report.sources() == {"human": 1, "reference": 1}
+
+
+def test_a_fulcra_row_without_value_types_is_unlabelled_not_all_zero(tmp_path):
+    path = tmp_path / "fulcra.jsonl"
+    rows = [
+        {"dialogue": "Human: q\nBob: a", "value_types": ["power: -1"]},
+        {"dialogue": "Human: q2\nBob: a2", "value_types": []},
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    report = read_labelled(path, dimensions=SCHWARTZ10)
+
+    assert len(report.examples) == 1 and report.unlabelled == 1
+    assert report.examples[0].source == "file"
+
+
+def test_the_published_fulcra_file_reads_as_import_reads_it():
+    from pathlib import Path
+
+    fulcra = Path(__file__).resolve().parents[3] / "shared/data/fulcra/fulcra_trustworthy.jsonl"
+    if not fulcra.is_file():
+        pytest.skip("the FULCRA data (../shared/data/fulcra) is not here")
+    from annotation.importing import LineError, parse_items
+
+    with pytest.raises(DatasetError, match=r"^36 of 1351 lines cannot be read"):
+        read_labelled(fulcra, dimensions=SCHWARTZ10)
+    report = read_labelled(fulcra, dimensions=SCHWARTZ10, skip_invalid=True)
+    with fulcra.open("rb") as stream:
+        import_errors = [
+            str(row)
+            for row in parse_items(stream, dimension_keys=SCHWARTZ10)
+            if isinstance(row, LineError)
+        ]
+
+    assert report.errors == import_errors
+    assert len(report.examples) == 1351 - 36 - 1 and report.unlabelled == 1

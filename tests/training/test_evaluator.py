@@ -135,7 +135,7 @@ def test_a_corrupt_line_stops_training_before_it_starts_and_registers_nothing(
     with labelled_file.open("a") as data:
         data.write('{"prompt": "p", "response": "r", "labels": {"power": 5}}\n')
 
-    with pytest.raises(CommandError, match=r"line 241: labels.power: 5 is not -1, 0 or 1"):
+    with pytest.raises(CommandError, match=r"line 241: labels.power: 5 is not a label"):
         call_command(
             "train_evaluator",
             "--data",
@@ -192,3 +192,87 @@ def test_a_few_steps_on_the_real_minilm_encoder_move_the_loss(tmp_path):
     _, _, report = evaluator.train(splits, config)
 
     assert report.history[1]["loss"] < report.history[0]["loss"]
+
+
+def _train(data, encoder, out, *extra):
+    call_command(
+        "train_evaluator",
+        "--data",
+        str(data),
+        "--base-model",
+        str(encoder),
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--max-steps",
+        "2",
+        "--max-length",
+        "48",
+        *extra,
+    )
+
+
+@pytest.mark.django_db
+def test_an_export_trains_on_human_labels_else_reference_and_the_card_says_which(
+    tiny_encoder, tmp_path, capsys
+):
+    from tests.training.conftest import synthetic_rows
+
+    rows = []
+    for index, row in enumerate(synthetic_rows()):
+        line = {"id": f"i{index}", "prompt": row["prompt"], "response": row["response"]}
+        if index % 3 == 0:  # labelled by people
+            line |= {"labels": row["labels"], "n_annotations": 2, "reference": None}
+        elif index % 3 == 1:  # nobody labelled it; imported gold labels
+            line |= {"labels": None, "n_annotations": 0, "reference": row["labels"]}
+        else:  # nobody labelled it and no gold: never read as zeros
+            line |= {"labels": None, "n_annotations": 0, "reference": None}
+        rows.append(line | {"annotations": []})
+    data = tmp_path / "export.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    _train(data, tiny_encoder, tmp_path / "model")
+
+    dataset = ModelArtifact.objects.get().card["dataset"]
+    assert dataset["sources"] == {"human": 80, "reference": 80}
+    assert dataset["unlabelled"] == 80
+    assert "i0" in dataset["example_sources"]["human"]
+    assert "i1" in dataset["example_sources"]["reference"]
+    assert not any(f"i{i}" in ids for i in (2, 5) for ids in dataset["example_sources"].values())
+    assert sum(sum(part.values()) for part in dataset["sources_by_split"].values()) == 160
+    assert "160 examples (80 human, 80 reference labels)" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_skip_invalid_trains_on_the_good_lines_and_lists_every_bad_one(
+    tiny_encoder, labelled_file, tmp_path, capsys
+):
+    with labelled_file.open("a") as data:
+        data.write('{"prompt": "p", "response": "r", "labels": {"power": 5}}\n')
+        data.write('{"prompt": "p", "response": "r", "labels": {"humility": 1}}\n')
+
+    with pytest.raises(CommandError, match=r"^2 of 242 lines cannot be read.*line 242"):
+        _train(labelled_file, tiny_encoder, tmp_path / "never")
+    _train(labelled_file, tiny_encoder, tmp_path / "model", "--skip-invalid")
+
+    dataset = ModelArtifact.objects.get().card["dataset"]
+    assert [error[:8] for error in dataset["skipped_lines"]] == ["line 241", "line 242"]
+    err = capsys.readouterr().err
+    assert "skipped line 241: labels.power" in err and "skipped line 242" in err
+
+
+@pytest.mark.django_db
+def test_the_published_fulcra_file_trains_with_the_command_alone(tiny_encoder, tmp_path, capsys):
+    fulcra = Path(__file__).resolve().parents[3] / "shared/data/fulcra/fulcra_trustworthy.jsonl"
+    if not fulcra.is_file():
+        pytest.skip("the FULCRA data (../shared/data/fulcra) is not here")
+
+    with pytest.raises(CommandError, match=r"^36 of 1351 lines cannot be read.*line 122: "):
+        _train(fulcra, tiny_encoder, tmp_path / "never")
+    _train(fulcra, tiny_encoder, tmp_path / "model", "--skip-invalid")
+
+    dataset = ModelArtifact.objects.get().card["dataset"]
+    assert len(dataset["skipped_lines"]) == 36 and dataset["unlabelled"] == 1
+    assert dataset["sources"] == {"file": 1314}
+    assert "Read 1351 lines: 1314 examples" in capsys.readouterr().out

@@ -22,6 +22,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--design", choices=["one-pass", "value-conditioned"], default="one-pass"
         )
+        parser.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="train on the readable lines and list the rest (as import_items does)",
+        )
 
     def handle(self, *args, **options):
         def progress(step: int, total: int, message: str, metrics: dict) -> None:
@@ -41,6 +46,7 @@ class Command(BaseCommand):
                 max_steps=options["max_steps"],
                 seed=options["seed"],
                 design=options["design"],
+                skip_invalid=options["skip_invalid"],
                 progress=progress,
             )
         except ValidationError as error:
@@ -50,4 +56,13 @@ class Command(BaseCommand):
             f"Wrote {artifact.path} (artifact {artifact.pk}). Test: accuracy "
             f"{test['accuracy']:.3f} (majority baseline {test['baseline_accuracy']:.3f}), "
             f"macro-F1 {test['macro_f1']:.3f} (baseline {test['baseline_macro_f1']:.3f}).\n"
+        )
+        dataset = artifact.card["dataset"]
+        for error in dataset["skipped_lines"]:
+            self.stderr.write(f"skipped {error}")
+        sources = ", ".join(f"{n} {source}" for source, n in dataset["sources"].items())
+        sys.stdout.write(
+            f"Read {dataset['lines']} lines: {sum(dataset['sources'].values())} examples "
+            f"({sources} labels), {len(dataset['skipped_lines'])} bad lines skipped, "
+            f"{dataset['unlabelled']} unlabelled items left out.\n"
         )
