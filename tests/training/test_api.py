@@ -81,7 +81,7 @@ def test_a_corrupt_dataset_fails_the_job_naming_the_line_and_registers_nothing(
 
     job = Job.objects.get(pk=response.json()["id"])
     assert job.status == Job.Status.FAILED
-    assert "line 241: not valid JSON" in job.error
+    assert "line 241: json: not valid JSON" in job.error
     assert not ModelArtifact.objects.exists()
 
 
