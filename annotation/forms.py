@@ -10,6 +10,15 @@ class ProjectForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = ["name", "slug", "scheme", "overlap", "prelabel", "study", "instructions"]
+        fields = [
+            "name",
+            "slug",
+            "scheme",
+            "overlap",
+            "prelabel",
+            "study",
+            "instructions",
+            "text_format",
+        ]
         labels = {"slug": "Short name (used in addresses and commands)"}
         widgets = {"instructions": forms.Textarea(attrs={"rows": 4})}

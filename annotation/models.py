@@ -15,6 +15,17 @@ class Project(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     scheme = models.ForeignKey(ValueScheme, on_delete=models.PROTECT, related_name="projects")
     instructions = models.TextField(blank=True, help_text="Markdown, shown to annotators.")
+
+    class TextFormat(models.TextChoices):
+        PLAIN = "plain", "Plain text, exactly as imported"
+        MARKDOWN = "markdown", "Markdown (raw HTML in it is shown as text)"
+
+    text_format = models.CharField(
+        max_length=16,
+        choices=TextFormat.choices,
+        default=TextFormat.PLAIN,
+        help_text="How items' prompts and responses are shown to annotators.",
+    )
     overlap = models.PositiveSmallIntegerField(
         default=3,
         validators=[MinValueValidator(1)],

@@ -16,7 +16,9 @@ from tests.factories import ParticipationFactory, StudyFactory
 
 @pytest.fixture
 def project(db):
-    project = ProjectFactory(overlap=1, blind_share=0, gold_rate=0, quota_per_worker=2)
+    project = ProjectFactory(
+        overlap=1, blind_share=0, gold_rate=0, quota_per_worker=2, text_format="markdown"
+    )
     for n in range(3):
         ItemFactory(project=project, prompt=f"Prompt {n}?", response=f"**Bold** answer {n}")
     slots_ensure(project=project)
@@ -59,8 +61,9 @@ def test_the_page_shows_the_leased_item_with_markdown_and_the_prelabel_prefilled
     assert "Benevolence" in html and "0 of 2 done" in text(html)
 
 
-def test_markdown_in_a_response_cannot_run_script(alice_client, db):
-    project = ProjectFactory(overlap=1, blind_share=0, gold_rate=0)
+@pytest.mark.parametrize("text_format", ["plain", "markdown"])
+def test_html_in_a_response_cannot_run_script_and_is_shown_as_text(alice_client, db, text_format):
+    project = ProjectFactory(overlap=1, blind_share=0, gold_rate=0, text_format=text_format)
     ItemFactory(
         project=project,
         response="<script>alert(1)</script> [x](javascript:alert(2)) <img src=x onerror=alert(3)>",
@@ -69,8 +72,10 @@ def test_markdown_in_a_response_cannot_run_script(alice_client, db):
     html = alice_client.get(work_url(project)).content.decode()
 
     assert "<script>alert(1)" not in html
-    assert "javascript:alert" not in html
-    assert "onerror" not in html
+    assert 'href="javascript:' not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown, not dropped
+    assert "&lt;img src=x onerror=alert(3)&gt;" in html
 
 
 def test_a_blind_slot_shows_no_prelabel(alice_client, alice, db):
