@@ -40,6 +40,7 @@ def study_with_project(db):
         min_seconds=0,
         lease_seconds=15,
         instructions="Label **every** value. Most answers touch only one or two.",
+        text_format="markdown",  # its answers are markdown, rendered for annotators
     )
     ItemFactory(
         project=project,
