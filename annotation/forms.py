@@ -22,3 +22,11 @@ class ProjectForm(forms.ModelForm):
         ]
         labels = {"slug": "Short name (used in addresses and commands)"}
         widgets = {"instructions": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out of a form (or a script's POST), items are shown as plain text.
+        self.fields["text_format"].required = False
+
+    def clean_text_format(self) -> str:
+        return self.cleaned_data.get("text_format") or Project.TextFormat.PLAIN

@@ -34,6 +34,7 @@ def project_create(
     overlap: int = 3,
     prelabel: bool = False,
     study: Study | None = None,
+    text_format: str = Project.TextFormat.PLAIN,
 ) -> Project:
     """Create and return a project; raise ``ValidationError`` for a taken slug or bad overlap."""
     project = Project(
@@ -45,6 +46,7 @@ def project_create(
         prelabel=prelabel,
         study=study,
         created_by=created_by,
+        text_format=text_format,
     )
     project.full_clean()
     project.save()
