@@ -6,6 +6,7 @@ limit counts per signed-in user, else per client IP. A refused request gets 429 
 ``Retry-After``; pages say it in words.
 """
 
+import ipaddress
 import math
 from functools import wraps
 
@@ -20,7 +21,7 @@ from rest_framework.throttling import SimpleRateThrottle
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-def client_ip(request: HttpRequest) -> str:
+def client_ip(request: HttpRequest) -> str | None:
     """Return the client's IP: ``REMOTE_ADDR``, or the address the trusted proxies saw.
 
     With ``VALUELAB_PROXIES = N`` (N proxies in front), the Nth address from the right of
@@ -31,8 +32,21 @@ def client_ip(request: HttpRequest) -> str:
     if proxies and forwarded:
         addresses = [part.strip() for part in forwarded.split(",") if part.strip()]
         if addresses:
-            return addresses[-min(proxies, len(addresses))]
-    return request.META.get("REMOTE_ADDR") or "unknown"
+            return _valid_ip(addresses[-min(proxies, len(addresses))])
+    return _valid_ip(request.META.get("REMOTE_ADDR", ""))
+
+
+def _valid_ip(address: str) -> str | None:
+    """Return ``address`` if it is an IPv4/IPv6 address, else None.
+
+    django-axes stores it in a ``GenericIPAddressField``: on PostgreSQL (``inet``) anything else
+    is an error, and a request built without ``REMOTE_ADDR`` (``force_login``, some proxies)
+    has none.
+    """
+    try:
+        return str(ipaddress.ip_address(address.strip()))
+    except ValueError:
+        return None
 
 
 class ValueLabThrottle(SimpleRateThrottle):
@@ -56,7 +70,7 @@ class ValueLabThrottle(SimpleRateThrottle):
         if not self.per_ip and user is not None and user.is_authenticated:
             ident = f"user-{user.pk}"
         else:
-            ident = f"ip-{client_ip(request)}"
+            ident = f"ip-{client_ip(request) or 'unknown'}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def applies(self, request, view) -> bool:
@@ -101,7 +115,7 @@ class TokenFailureGuard:
         self.throttle = ValueLabThrottle(self.scope, per_ip=True)
         self.key = self.throttle.cache_format % {
             "scope": self.scope,
-            "ident": f"ip-{client_ip(request)}",
+            "ident": f"ip-{client_ip(request) or 'unknown'}",
         }
 
     def check(self) -> None:

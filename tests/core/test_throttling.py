@@ -125,3 +125,22 @@ def test_a_limit_set_empty_is_off(client, study, settings):
     answers = {client.get(join_url(f"{n:024x}"), **HOME).status_code for n in range(70)}
 
     assert answers == {302}
+
+
+def test_a_sign_in_from_a_request_with_no_client_address_is_not_an_error(client):
+    # force_login builds a request without REMOTE_ADDR; PostgreSQL's inet refuses "unknown".
+    user = UserFactory(username="nora")
+    client.force_login(user)
+    assert client.get("/").status_code in (200, 302)
+
+
+def test_a_forged_forwarded_address_counts_as_no_address(client, settings):
+    settings.VALUELAB_PROXIES = 1
+    UserFactory(username="olga")
+    response = client.post(
+        "/login/",
+        {"username": "olga", "password": "wrong"},
+        HTTP_X_FORWARDED_FOR="not-an-address",
+    )
+    assert response.status_code == 200
+    assert AccessAttempt.objects.filter(username="olga", ip_address=None).exists()
