@@ -4,7 +4,7 @@ import statistics
 import time
 from collections import defaultdict
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from annotation.models import (
     Annotation,
@@ -49,7 +49,12 @@ def worker_may_label(*, project: Project, user: User) -> bool:
         return True
     if project.study_id is None:
         return True
-    return Participation.objects.filter(study_id=project.study_id, user=user).exists()
+    # The project's own study, or any study whose labelling task names this project.
+    return Participation.objects.filter(
+        Q(study_id=project.study_id)
+        | Q(study__tasks__kind="annotation.label", study__tasks__config__project=project.pk),
+        user=user,
+    ).exists()
 
 
 def slot_shows_prelabel(*, slot: Slot) -> bool:

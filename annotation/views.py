@@ -35,8 +35,10 @@ from annotation.services import (
     annotation_submit,
     project_create,
 )
+from annotation.study_tasks import KIND as LABEL_TASK
 from core.models import Job
 from core.roles import PARTICIPANT, RESEARCHER, role_required
+from core.selectors import task_out_of_order
 
 
 def _get_project_for_user(request: HttpRequest, slug: str) -> Project:
@@ -285,6 +287,8 @@ def work(request: HttpRequest, project_id: int) -> HttpResponse:
     """Participants of the project's study: label the item leased to them (the whole page, or
     the ``work`` fragment for htmx: the next item, come back later, or all done)."""
     project = _get_project_for_worker(request, project_id)
+    if detour := task_out_of_order(user=request.user, kind=LABEL_TASK, target=project.pk):
+        return redirect(detour)  # tasks are taken in order
     return _render_work(request, _work_context(request, project))
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.urls import reverse
 
 from core.models import Job, LLMCall, Participation, Study, StudyTask, User
 from core.study_tasks import TASK_TYPES
@@ -14,6 +15,21 @@ class TaskState:
     label: str
     url: str | None
     done: bool
+    # Why the task cannot be taken (what it was about was deleted); the participant skips it.
+    unavailable: str = ""
+
+    @property
+    def settled(self) -> bool:
+        """Whether the participant is past this task: done, or skipped as unavailable."""
+        return self.done or bool(self.unavailable)
+
+
+def task_unavailable(task: StudyTask) -> str:
+    """Return why ``task`` cannot be taken now (its app, project or deliberation is gone), or ""."""
+    task_type = TASK_TYPES.get(task.kind)
+    if task_type is None:
+        return "This kind of task is not installed here."
+    return (task_type.unavailable(task) or "") if task_type.unavailable else ""
 
 
 def participation_task_states(*, participation: Participation) -> list[TaskState]:
@@ -22,8 +38,12 @@ def participation_task_states(*, participation: Participation) -> list[TaskState
     states = []
     for task in participation.study.tasks.all():
         task_type = TASK_TYPES.get(task.kind)
-        if task_type is None:  # the app that provides it is not installed
-            states.append(TaskState(task=task, label=task.kind, url=None, done=False))
+        unavailable = task_unavailable(task)
+        if task_type is None or (unavailable and task.pk not in completed):
+            label = task_type.label if task_type else task.kind
+            states.append(
+                TaskState(task=task, label=label, url=None, done=False, unavailable=unavailable)
+            )
             continue
         done = task.pk in completed or bool(
             task_type.is_done and task_type.is_done(participation, task)
@@ -34,6 +54,33 @@ def participation_task_states(*, participation: Participation) -> list[TaskState
             )
         )
     return states
+
+
+def task_out_of_order(*, user: User, kind: str, target: object) -> str | None:
+    """Return where to send ``user`` instead, when the task of ``kind`` at ``target`` (a project
+    id, a deliberation name, a task id) comes after a task they have not finished; else None.
+
+    Tasks are taken in order: a participant who opens a later task's address is sent to the
+    task they are on. Outside any study (or once earlier tasks are done) there is no detour.
+    """
+    task_type = TASK_TYPES.get(kind)
+    if task_type is None or task_type.is_at is None or not getattr(user, "is_authenticated", 0):
+        return None
+    detour = None
+    participations = Participation.objects.filter(
+        user=user, study__tasks__kind=kind, completed__isnull=True
+    ).select_related("study")
+    for participation in participations.distinct():
+        states = participation_task_states(participation=participation)
+        for index, state in enumerate(states):
+            if state.task.kind != kind or not task_type.is_at(state.task, target):
+                continue
+            earlier = next((s for s in states[:index] if not s.settled), None)
+            if earlier is None:
+                return None  # in one of their studies this is the task they are on
+            if detour is None:
+                detour = earlier.url or reverse("core:study", args=[participation.study.slug])
+    return detour
 
 
 def participation_for_user(*, study: Study, user: User) -> Participation | None:

@@ -17,7 +17,7 @@ from core.models import (
     ValueDimension,
     ValueScheme,
 )
-from core.study_tasks import TASK_TYPES
+from core.study_tasks import TASK_TYPES, task_type_choices
 
 PROLIFIC_ID_PATTERN = re.compile(r"^[A-Za-z0-9]{24}$")
 OTHER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -53,7 +53,12 @@ def study_create(
     description: str = "",
     tasks: list[dict] | None = None,
 ) -> Study:
-    """Create a study with its tasks (``[{"kind", "title", "instructions"?, "config"?}]``)."""
+    """Create a study with its tasks (``[{"kind", "title", "instructions"?, "config"?}]``, in
+    the order participants take them).
+
+    Every task is checked before anything is stored: a bad one raises ``ValidationError`` with
+    ``tasks[i].<field>`` (``tasks[2].config.project``), and no study is created.
+    """
     study = Study(
         slug=slug,
         title=title,
@@ -61,12 +66,50 @@ def study_create(
         description=description,
         created_by=created_by,
     )
-    study.full_clean()
+    errors: dict[str, list[str]] = {}
+    try:
+        study.full_clean()
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    cleaned = []
+    for index, spec in enumerate(tasks or []):
+        try:
+            cleaned.append(study_task_check(**spec))
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                errors[f"tasks[{index}].{field}"] = messages
+        except TypeError:
+            errors[f"tasks[{index}]"] = ["must have kind, title and config only"]
+    if errors:
+        raise ValidationError(errors)
     with transaction.atomic():
         study.save()
-        for position, spec in enumerate(tasks or []):
+        for position, spec in enumerate(cleaned):
             study_task_add(study=study, position=position, **spec)
     return study
+
+
+def study_task_check(
+    *, kind: str, title: str = "", instructions: str = "", config: dict | None = None
+) -> dict:
+    """Return a task's spec with its config cleaned by its task type; raise ``ValidationError``
+    naming ``kind``, ``title`` or ``config.<field>``."""
+    task_type = TASK_TYPES.get(kind)
+    if task_type is None or not task_type.is_installed():
+        installed = ", ".join(kind for kind, _ in task_type_choices())
+        raise ValidationError({"kind": f"Unknown task type {kind!r}; use one of: {installed}."})
+    if config is not None and not isinstance(config, dict):
+        raise ValidationError({"config": "must be an object"})
+    config = dict(config or {})
+    if task_type.clean_config is not None:
+        try:
+            config = task_type.clean_config(config)
+        except ValidationError as error:
+            raise ValidationError(
+                {f"config.{field}": messages for field, messages in error.message_dict.items()}
+            ) from None
+    title = (title or "").strip() or task_type.label
+    return {"kind": kind, "title": title, "instructions": instructions or "", "config": config}
 
 
 def study_task_add(
@@ -78,22 +121,41 @@ def study_task_add(
     config: dict | None = None,
     position: int | None = None,
 ) -> StudyTask:
-    """Add a task of a registered type to ``study``."""
-    if kind not in TASK_TYPES:
-        raise ValidationError({"kind": f"Unknown task type {kind!r}."})
+    """Add a task of a registered type to ``study`` (its config checked by its task type)."""
+    spec = study_task_check(kind=kind, title=title, instructions=instructions, config=config)
     if position is None:
         position = study.tasks.count()
-    task = StudyTask(
-        study=study,
-        kind=kind,
-        title=title,
-        instructions=instructions,
-        config=config or {},
-        position=position,
-    )
+    task = StudyTask(study=study, position=position, **spec)
     task.full_clean()
     task.save()
     return task
+
+
+def study_tasks_replace(*, study: Study, tasks: list[dict]) -> Study:
+    """Replace ``study``'s tasks with ``tasks`` (as in ``study_create``) while nobody has joined.
+
+    Once a participant arrived their tasks are fixed: raise ``ValidationError`` on ``tasks``.
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned = []
+    for index, spec in enumerate(tasks):
+        try:
+            cleaned.append(study_task_check(**spec))
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                errors[f"tasks[{index}].{field}"] = messages
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        locked = Study.objects.select_for_update().get(pk=study.pk)
+        if locked.participations.exists():
+            raise ValidationError(
+                {"tasks": "Participants have joined this study, so its tasks can no longer change."}
+            )
+        locked.tasks.all().delete()
+        for position, spec in enumerate(cleaned):
+            StudyTask.objects.create(study=locked, position=position, **spec)
+    return study
 
 
 def _check_ids(prolific_pid: str | None, study_id: str, session_id: str) -> str:
@@ -177,7 +239,7 @@ def participation_refresh_completion(*, participation: Participation) -> bool:
     from core.selectors import participation_task_states
 
     states = participation_task_states(participation=participation)
-    if states and all(state.done for state in states):
+    if states and all(state.settled for state in states):
         Participation.objects.filter(pk=participation.pk, completed__isnull=True).update(
             completed=timezone.now()
         )

@@ -27,6 +27,23 @@ class TaskType:
     # Whether the task is done beyond its TaskCompletion row (e.g. k items labelled); None: only
     # the completion row counts.
     is_done: Callable[[Participation, StudyTask], bool] | None = None
+    # Return the config cleaned, or raise ValidationError({field: message}) for a bad one.
+    clean_config: Callable[[dict], dict] | None = None
+    # Why a stored task cannot be taken now (its project or deliberation was deleted), or None.
+    unavailable: Callable[[StudyTask], str | None] | None = None
+    # Whether the task type can run on this installation (e.g. its data file is present).
+    installed: Callable[[], bool] | None = None
+    # Whether ``task`` is this type's task at ``target`` (a project id, a deliberation name...):
+    # lets a task's page find the study task it belongs to, to keep tasks in order.
+    is_at: Callable[[StudyTask, object], bool] | None = None
+    # The New-study page's fields for this type's config ({config key: form field}), built per
+    # request so their choices are what exists now.
+    form_fields: Callable[[], dict] | None = None
+    # Where the New-study page puts this type by default (consent first).
+    default_order: int = 50
+
+    def is_installed(self) -> bool:
+        return self.installed is None or bool(self.installed())
 
 
 TASK_TYPES: dict[str, TaskType] = {}
@@ -38,8 +55,22 @@ def register_task_type(task_type: TaskType) -> None:
 
 
 def task_type_choices() -> list[tuple[str, str]]:
-    """Return (kind, label) pairs for every registered task type, for forms."""
-    return sorted((t.kind, t.label) for t in TASK_TYPES.values())
+    """Return (kind, label) pairs for every task type installed here, for forms."""
+    return sorted((t.kind, t.label) for t in TASK_TYPES.values() if t.is_installed())
+
+
+def positive_int(config: dict, field: str, *, required: bool = False, most: int = 100_000):
+    """Return ``config[field]`` as a positive whole number (None when absent and optional)."""
+    from django.core.exceptions import ValidationError
+
+    value = config.get(field)
+    if value in (None, "") and not required:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise ValidationError({field: f"must be a whole number from 1 to {most:,}"})
+    return value
 
 
 register_task_type(
@@ -49,5 +80,7 @@ register_task_type(
         url=lambda participation, task: reverse(
             "core:consent", args=[participation.study.slug, task.pk]
         ),
+        is_at=lambda task, task_id: task.pk == task_id,
+        default_order=1,
     )
 )

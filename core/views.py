@@ -23,6 +23,8 @@ from core.selectors import (
     participation_for_user,
     participation_task_states,
     studies_with_counts,
+    task_out_of_order,
+    task_unavailable,
 )
 from core.services import (
     completion_url,
@@ -115,7 +117,7 @@ def study_page(request: HttpRequest, slug: str) -> HttpResponse:
     participation = _get_participation_for_user(request, slug)
     states = participation_task_states(participation=participation)
     done = participation_refresh_completion(participation=participation)
-    next_task = next((state for state in states if not state.done), None)
+    next_task = next((state for state in states if not state.settled), None)
     context = {
         "study": participation.study,
         "participation": participation,
@@ -133,6 +135,8 @@ def consent(request: HttpRequest, slug: str, task_id: int) -> HttpResponse:
     """Participants of the study: read the consent text and agree (agreeing twice is harmless)."""
     participation = _get_participation_for_user(request, slug)
     task = get_object_or_404(StudyTask, pk=task_id, study=participation.study, kind="consent")
+    if detour := task_out_of_order(user=request.user, kind="consent", target=task.pk):
+        return redirect(detour)  # tasks are taken in order
     if request.method == "POST":
         if request.POST.get("agree") != "yes":
             messages.error(request, "Tick the box to agree, or close this page to leave the study.")
@@ -164,22 +168,32 @@ def study_new(request: HttpRequest) -> HttpResponse:
     """Researchers: create a study and choose its tasks."""
     form = StudyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        tasks = [
-            {
-                "kind": kind,
-                "title": dict(form.fields["task_kinds"].choices)[kind],
-                "instructions": form.cleaned_data["consent_text"] if kind == "consent" else "",
-            }
-            for kind in form.cleaned_data["task_kinds"]
-        ]
+        chosen = form.task_specs()
         try:
-            study = study_create(created_by=request.user, tasks=tasks, **_study_fields(form))
+            study = study_create(
+                created_by=request.user, tasks=[spec for _, spec in chosen], **_study_fields(form)
+            )
         except ValidationError as error:
-            form.add_error(None, error)
+            _task_errors_to_form(form, error, [prefix for prefix, _ in chosen])
         else:
             messages.success(request, f"Study “{study.title}” created.")
             return redirect("core:researcher_study", slug=study.slug)
     return render(request, "core/study_new.html", {"form": form})
+
+
+def _task_errors_to_form(form: StudyForm, error: ValidationError, prefixes: list[str]) -> None:
+    """Put ``tasks[i].config.<field>`` errors beside the field of the i-th chosen task."""
+    for name, problems in error.message_dict.items():
+        field = name if name in form.fields else None
+        if name.startswith("tasks["):
+            index_text, _, rest = name.removeprefix("tasks[").partition("].")
+            key = rest.removeprefix("config.")
+            if index_text.isdigit() and int(index_text) < len(prefixes):
+                candidate = f"{prefixes[int(index_text)]}-{key}"
+                field = candidate if candidate in form.fields else None
+                if field is None:
+                    problems = [f"{name}: {problem}" for problem in problems]
+        form.add_error(field, problems)
 
 
 def _study_fields(form: StudyForm) -> dict:
@@ -198,6 +212,7 @@ def researcher_study(request: HttpRequest, slug: str) -> HttpResponse:
         "join_url": join_url,
         "completion_url": completion_url(study=study),
         "participations": participations,
+        "task_rows": [(task, task_unavailable(task)) for task in study.tasks.all()],
     }
     return render(request, "core/researcher_study.html", context)
 

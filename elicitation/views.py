@@ -17,7 +17,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.errors import validation_error_detail
 from core.roles import PARTICIPANT, role_required
+from core.selectors import task_out_of_order
 from core.throttling import rate_limited
+from elicitation.apps import STUDY_TASK_KIND
 from elicitation.interview import MAX_MESSAGE_CHARS, style_hints
 from elicitation.models import Chat
 from elicitation.selectors import (
@@ -50,6 +52,9 @@ def scenarios(request: HttpRequest) -> HttpResponse:
     deliberation = None
     if request.GET.get("deliberation"):
         deliberation = get_object_or_404(deliberations_open(), name=request.GET["deliberation"])
+    target = deliberation.name if deliberation else None
+    if detour := task_out_of_order(user=request.user, kind=STUDY_TASK_KIND, target=target):
+        return redirect(detour)  # tasks are taken in order
     open_scenarios = scenarios_open(deliberation=deliberation)
     if request.GET.get("scenario", "").isdigit():
         # A study may name the one scenario its participants talk about.
@@ -69,6 +74,9 @@ def scenarios(request: HttpRequest) -> HttpResponse:
 def chat_begin(request: HttpRequest, scenario_id: int) -> HttpResponse:
     """Participants: start an interview about a scenario (a double click starts one)."""
     scenario = get_object_or_404(scenarios_open(), pk=scenario_id)
+    target = scenario.deliberation.name
+    if detour := task_out_of_order(user=request.user, kind=STUDY_TASK_KIND, target=target):
+        return redirect(detour)  # tasks are taken in order
     chat = chat_start(
         participant=request.user,
         scenario=scenario,

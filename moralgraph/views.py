@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.models import Participation, Study, StudyTask
 from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required
+from core.selectors import task_out_of_order
 from elicitation.models import Deliberation, MoralContext, Scenario, ValuesCard
 from moralgraph import graph as moral_graph
 from moralgraph.models import (
@@ -37,8 +38,8 @@ from moralgraph.services import (
 )
 from moralgraph.snapshots import rule_text
 from moralgraph.study_tasks import KIND as VOTE_TASK_KIND
-from moralgraph.study_tasks import task_votes_needed
-from moralgraph.voting import graph_settings, votes_by_voter
+from moralgraph.study_tasks import task_votes_for_voter
+from moralgraph.voting import graph_settings
 
 EVERYONE = (PARTICIPANT, RESEARCHER, ADMIN)
 
@@ -226,15 +227,12 @@ def _voting_task(request: HttpRequest, deliberation: Deliberation) -> StudyTask 
 
 def _vote_context(request: HttpRequest, deliberation: Deliberation, **extra) -> dict:
     task = _voting_task(request, deliberation)
-    needed = (
-        task_votes_needed(task, deliberation)
-        if task
-        else graph_settings(deliberation).votes_per_session
-    )
-    done = votes_by_voter(voter=request.user, deliberation=deliberation)
+    done, needed = task_votes_for_voter(task, deliberation, request.user)
     story = None
     if done < needed:
         story = story_show_next(voter=request.user, deliberation=deliberation)
+        if story is None:  # nothing left for this voter after all: what they did is the task
+            needed = done
     return {
         "deliberation": deliberation,
         "story": story,
@@ -253,6 +251,9 @@ def _vote_context(request: HttpRequest, deliberation: Deliberation, **extra) -> 
 def vote(request: HttpRequest, name: str) -> HttpResponse:
     """Anyone signed in: read a story and say whether its person became wiser; next pair."""
     deliberation = _get_deliberation(request, name)
+    detour = task_out_of_order(user=request.user, kind=VOTE_TASK_KIND, target=deliberation.name)
+    if detour and request.method == "GET":
+        return redirect(detour)  # tasks are taken in order
     error = ""
     status = 200
     if request.method == "POST":

@@ -64,6 +64,23 @@ def story_next_for_voter(
     pending = story_pending_for_voter(voter=voter, deliberation=deliberation)
     if pending is not None:
         return pending
+    latest, candidates = _candidate_pairs(voter=voter, deliberation=deliberation)
+    if not candidates:
+        return None
+    policy = graph_settings(deliberation)
+    vote_counts = pair_vote_counts(deliberation=deliberation, pairs=candidates)
+    power = max(0.0, policy.pair_weight_power)
+    weights = [1.0 / (1 + vote_counts[key]) ** power for key in candidates]
+    chosen = (rng or random).choices(candidates, weights=weights, k=1)[0]
+    return UpgradeStory.objects.select_related("from_card", "to_card", "context").get(
+        pk=latest[chosen]
+    )
+
+
+def _candidate_pairs(
+    *, voter: User, deliberation: Deliberation
+) -> tuple[dict[tuple[int, int, int], int], list[tuple[int, int, int]]]:
+    """Return each pair's latest story id, and the pairs ``voter`` may still be shown."""
     policy = graph_settings(deliberation)
     latest: dict[tuple[int, int, int], int] = {}
     for story_id, from_id, to_id, context_id in (
@@ -73,7 +90,7 @@ def story_next_for_voter(
     ):
         latest[(from_id, to_id, context_id)] = story_id
     if not latest:
-        return None
+        return latest, []
     seen = set(
         Vote.objects.filter(voter=voter, deliberation=deliberation).values_list(
             "from_card_id", "to_card_id", "context_id"
@@ -92,15 +109,15 @@ def story_next_for_voter(
         for key in latest
         if key not in blocked and (allow_own or not (key[0] in own or key[1] in own))
     ]
-    if not candidates:
-        return None
-    vote_counts = pair_vote_counts(deliberation=deliberation, pairs=candidates)
-    power = max(0.0, policy.pair_weight_power)
-    weights = [1.0 / (1 + vote_counts[key]) ** power for key in candidates]
-    chosen = (rng or random).choices(candidates, weights=weights, k=1)[0]
-    return UpgradeStory.objects.select_related("from_card", "to_card", "context").get(
-        pk=latest[chosen]
-    )
+    return latest, candidates
+
+
+def pairs_left_for_voter(*, voter: User, deliberation: Deliberation) -> int:
+    """Return how many more pairs ``voter`` could judge in ``deliberation`` (the one shown and
+    waiting for their answer included)."""
+    pending = story_pending_for_voter(voter=voter, deliberation=deliberation)
+    _, candidates = _candidate_pairs(voter=voter, deliberation=deliberation)
+    return len(candidates) + (1 if pending is not None else 0)
 
 
 # Above this many candidate pairs, the count query filters by the pairs' cards and contexts (a

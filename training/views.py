@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from core.jobs import JOB_TYPES
 from core.models import Job, StudyTask
 from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required
-from core.selectors import job_for_key, participation_for_user
+from core.selectors import job_for_key, participation_for_user, task_out_of_order
 from core.services import task_complete
 from training import pvq, reports, targets
 from training.forms import AlignForm, DpoExportForm, EvaluatorTrainForm, ScoreProjectForm
@@ -178,6 +178,10 @@ PVQ_TASK = "training.pvq40"
 def pvq_page(request: HttpRequest) -> HttpResponse:
     """Participants: answer the 40 PVQ items; their centred scores become their own target."""
     study_task = _task_for_user(request)
+    if study_task and (
+        detour := task_out_of_order(user=request.user, kind=PVQ_TASK, target=study_task[1].pk)
+    ):
+        return redirect(detour)  # tasks are taken in order
     try:
         items = pvq.load_items(pvq_items_path())
     except (OSError, pvq.PVQError):

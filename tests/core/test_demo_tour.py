@@ -38,9 +38,14 @@ def test_the_demo_study_walks_a_participant_through_every_app(demo):
     assert re.search(r'href="/elicitation/[^"]*">Start</a>', html)
 
     participation = Participation.objects.get(user__prolific_pid=PID)
-    for task in StudyTask.objects.filter(study__slug="demo").exclude(kind="consent"):
+    interview = StudyTask.objects.get(study__slug="demo", kind="elicitation")
+    interview_url = TASK_TYPES["elicitation"].url(participation, interview)
+    assert worker.get(interview_url).status_code == 200
+    # Tasks are taken in order: a later task's address leads back to the interview.
+    for task in StudyTask.objects.filter(study__slug="demo", position__gt=interview.position):
         url = TASK_TYPES[task.kind].url(participation, task)
-        assert worker.get(url).status_code == 200, (task.kind, url)
+        response = worker.get(url)
+        assert (response.status_code, response.url) == (302, interview_url), (task.kind, url)
 
 
 @pytest.mark.parametrize(

@@ -76,7 +76,7 @@ def test_the_researcher_creates_a_study_from_the_page(rita_client):
             "slug": "abortion-advice",
             "description": "",
             "completion_code": "CODE1",
-            "task_kinds": ["consent"],
+            "task-consent-on": "on",
             "consent_text": "We store answers under a pseudonym.",
         },
         follow=True,

@@ -35,7 +35,7 @@ def test_the_page_shows_context_story_both_cards_question_and_progress(world, bo
     assert "I learned to stay &lt;b&gt;with&lt;/b&gt; her." in page
     assert page.index("Gentle honesty") < page.index("Deep care")  # from, then to
     assert "Did this person become wiser?" in page
-    assert "Pair 1 of 10" in page
+    assert "Pair 1 of 1</span>" in page  # the one pair that exists for bob, not "of 10"
     assert StoryImpression.objects.filter(voter=bob, story=story).exists()
 
 
@@ -55,7 +55,7 @@ def test_voting_by_htmx_stores_the_vote_and_swaps_in_the_next_pair(world, bob_cl
     assert response.status_code == 200
     assert html.lstrip().startswith('<section id="pair"')
     assert "<html" not in html
-    assert "Pair 2 of 10" in html
+    assert "Pair 2 of 2</span>" in html  # two pairs exist for bob
     assert response["Vary"].count("HX-Request") == 1
     vote = Vote.objects.get(voter=bob)
     assert (vote.story, vote.choice, vote.comment) == (shown, "wiser", "Yes, clearly")
@@ -212,6 +212,24 @@ def test_the_voting_task_links_to_the_page_and_is_done_after_n_votes(world, bob,
     assert "all the pairs" in html and f"/study/{study.slug}/" in html
     assert participation_task_states(participation=participation)[0].done
     assert len(stories) == 3
+
+
+def test_a_voting_task_asking_more_pairs_than_exist_ends_at_what_exists(world, bob, bob_client):
+    study = StudyFactory(slug="few-pairs")
+    task = StudyTaskFactory(study=study, kind=KIND, config={"deliberation": "mg", "votes": 10})
+    participation = Participation.objects.create(study=study, user=bob)
+    for args in [(world.distress, world.b, world.c), (world.deciding, world.d, world.e)]:
+        world.story(*args)
+    url = f"/moralgraph/mg/vote/?task={task.pk}"
+    assert "Pair 1 of 2</span>" in bob_client.get(url).content.decode()
+
+    for _ in range(2):
+        shown = StoryImpression.objects.filter(voter=bob).order_by("-pk").first().story
+        response = bob_client.post(url, {"story": shown.pk, "choice": "wiser"})
+
+    html = response.content.decode()
+    assert "all the pairs" in html and f"/study/{study.slug}/" in html
+    assert participation_task_states(participation=participation)[0].done
 
 
 # --- concurrency ------------------------------------------------------------------------------
