@@ -331,11 +331,17 @@ def _parse_jsonl(lines: Iterator[tuple[int, str]], labels: LabelReader):
         except json.JSONDecodeError as error:
             yield LineError(number, "json", f"not valid JSON ({error.msg} at column {error.colno})")
             continue
+        except RecursionError:
+            yield LineError(number, "json", TOO_DEEP)
+            continue
         try:
             yield record_to_item(record, line=number, labels=labels)
         except _LineInvalid as error:
             yield LineError(number, error.field, error.message)
 
+
+# json.loads recurses once per nesting level: a line of 100k "[" exhausts the stack.
+TOO_DEEP = "not valid JSON here (nested too deeply)"
 
 CSV_JSON_COLUMNS = ("meta", "labels", "value_types", "value_items")
 
@@ -391,6 +397,8 @@ def _parse_csv(lines: Iterator[tuple[int, str]], labels: LabelReader, max_field:
                         record[name] = json.loads(record[name])
                     except json.JSONDecodeError:
                         raise _LineInvalid(name, "must be JSON in this CSV column")
+                    except RecursionError:
+                        raise _LineInvalid(name, TOO_DEEP) from None
             yield record_to_item(record, line=number, labels=labels)
         except _LineInvalid as error:
             yield LineError(number, error.field, error.message)

@@ -4,7 +4,6 @@ The routes in contracts.md "The interview" are fixed; everything else here only 
 Participants see open deliberations only, and only their own chats (anyone else's is a 403).
 """
 
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -79,11 +78,9 @@ def _deliberation_filter(request) -> Deliberation | None:
 
 
 def _get_chat_for_user(request, chat_id: int) -> Chat:
-    """Return the caller's own chat: 404 if there is none, 403 if it is someone else's."""
-    chat = get_object_or_404(Chat.objects.select_related("scenario", "card"), pk=chat_id)
-    if chat.participant_id != request.user.pk:
-        raise PermissionDenied("This chat belongs to another participant.")
-    return chat
+    """Return the caller's own chat; anyone else's is a 404 like a missing one (no probing)."""
+    chats = Chat.objects.select_related("scenario", "card").filter(participant=request.user)
+    return get_object_or_404(chats, pk=chat_id)
 
 
 class DeliberationListApi(APIView):

@@ -53,7 +53,7 @@ def read_prompts(path: str | Path) -> list[str]:
                 continue
             try:
                 record = json.loads(text)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 raise AlignmentError(f"line {number}: not valid JSON") from None
             prompt = record.get("prompt") if isinstance(record, dict) else None
             if not isinstance(prompt, str) or not prompt.strip():

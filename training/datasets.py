@@ -180,6 +180,8 @@ def _parse_line(text: str, number: int, dimensions: Sequence[str]) -> Example:
         record = json.loads(text)
     except json.JSONDecodeError as error:
         raise DatasetError(f"line {number}: json: not valid JSON ({error.msg})") from None
+    except RecursionError:  # json.loads recurses once per nesting level
+        raise DatasetError(f"line {number}: json: nested too deeply") from None
     if not isinstance(record, dict):
         raise DatasetError(f"line {number}: line: expected a JSON object")
     return example_from_record(record, line=number, dimensions=dimensions)

@@ -152,6 +152,8 @@ def read_preferences(path: str | Path) -> list[dict[str, Any]]:
                 records.append(json.loads(text))
             except json.JSONDecodeError as error:
                 raise PreferenceError(f"line {number}: not valid JSON ({error.msg})") from None
+            except RecursionError:
+                raise PreferenceError(f"line {number}: JSON nested too deeply") from None
     return records
 
 

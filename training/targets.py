@@ -111,6 +111,8 @@ def parse_upload(text: str | bytes, dimensions: Sequence[str]) -> tuple[str, dic
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise TargetError(f"not valid JSON: {error}") from None
+    except RecursionError:  # json.loads recurses once per nesting level
+        raise TargetError("not valid JSON here: nested too deeply") from None
     name = data.get("name", "") if isinstance(data, Mapping) else ""
     if not isinstance(name, str):
         raise TargetError("name: must be text")

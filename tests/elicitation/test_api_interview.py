@@ -141,12 +141,15 @@ def test_a_20000_character_message_is_refused(api_for, alice, scenario, llm_doub
     assert llm_double.requests == []
 
 
-def test_another_participants_chat_is_403(api_for, alice, bob, rita, scenario, llm_double):
+def test_another_participants_chat_is_404_like_a_missing_one(
+    api_for, alice, bob, rita, scenario, llm_double
+):
     chat_id = start(api_for(alice), scenario).json()["id"]
     bob_client = api_for(bob)
-    assert bob_client.get(f"/api/elicitation/chats/{chat_id}/").status_code == 403
-    assert say(bob_client, chat_id, "hi").status_code == 403
-    assert bob_client.post(f"/api/elicitation/chats/{chat_id}/card/approve/").status_code == 403
+    assert bob_client.get(f"/api/elicitation/chats/{chat_id}/").status_code == 404
+    assert say(bob_client, chat_id, "hi").status_code == 404
+    assert bob_client.post(f"/api/elicitation/chats/{chat_id}/card/approve/").status_code == 404
+    assert bob_client.get(f"/api/elicitation/chats/{chat_id + 1000}/").status_code == 404
     assert bob_client.get("/api/elicitation/chats/").json() == []
     assert (
         api_for(rita).post("/api/elicitation/chats/", {"scenario": scenario.pk}).status_code == 403
