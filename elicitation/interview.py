@@ -286,6 +286,20 @@ def _shape_message(error: dict) -> str:
     return message[:1].upper() + message[1:]
 
 
+# A sentence ends in . ! ? (or …), maybe followed by closing quotes or brackets.
+LAST_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s|$)")
+
+
+def end_at_sentence(text: str) -> str:
+    """Return ``text`` cut after its last complete sentence (a reply stopped by the token limit
+    ends mid-sentence); unchanged when it ends a sentence or has no complete sentence at all."""
+    text = text.rstrip()
+    ends = list(LAST_SENTENCE_END.finditer(text))
+    if not ends or ends[-1].end() == len(text):
+        return text
+    return text[: ends[-1].end()]
+
+
 # --- what the model is sent --------------------------------------------------------------------
 
 

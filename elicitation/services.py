@@ -252,7 +252,8 @@ def chat_turn(*, chat: Chat) -> Iterator[TurnEvent]:
     tail = marker.finish()
     if tail:
         yield TurnEvent("delta", text=tail)
-    text = marker.text or (CARD_INTRO_TEXT if marker.submitted else "")
+    # Never store a reply cut mid-sentence by the token limit (small models run into it).
+    text = interview.end_at_sentence(marker.text) or (CARD_INTRO_TEXT if marker.submitted else "")
     if not text:
         error = llm.LLMUnavailable("The interviewer sent an empty reply.")
         yield _turn_failed(chat=chat, error=error)

@@ -251,3 +251,11 @@ def test_interview_calls_are_booked_to_the_participants_study(
 
     assert {call.study_id for call in LLMCall.objects.all()} == {study.pk}
     assert LLMCall.objects.count() == 2
+
+
+def test_a_reply_stopped_mid_sentence_is_stored_up_to_its_last_sentence(chat, llm_double):
+    llm_double.reply("What did you notice then? I wonder whether you felt th")
+
+    reply, _, failure = chat_reply(chat=chat)
+
+    assert failure is None and reply.text == "What did you notice then?"

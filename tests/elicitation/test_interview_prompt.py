@@ -94,3 +94,20 @@ def test_the_interviewer_is_sent_its_instructions_then_the_chat():
         transcript=[("assistant", "Hi"), ("user", "Hello")],
     )
     assert [m["role"] for m in messages] == ["system", "assistant", "user"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "stored"),
+    [
+        ("What did you notice? I wonder if you felt th", "What did you notice?"),
+        (
+            "That matters. Can you tell me “when it happened.” And wh",
+            "That matters. Can you tell me “when it happened.”",
+        ),
+        ("What were you looking for?", "What were you looking for?"),
+        ("Tell me more about that moment", "Tell me more about that moment"),
+        ("It cost 3.5 euros and then", "It cost 3.5 euros and then"),
+    ],
+)
+def test_a_reply_cut_by_the_token_limit_ends_at_its_last_sentence(reply, stored):
+    assert interview.end_at_sentence(reply) == stored
