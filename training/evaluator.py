@@ -66,8 +66,16 @@ def _device():
 
 
 def load_base(base_model: str):
-    """Return (tokenizer, encoder) from a hub name or a local folder; never downloads here."""
+    """Return (tokenizer, encoder) from an alias (``minilm``), a local folder or a hub name
+    (cached, or downloaded when the hub can be reached)."""
     from transformers import AutoModel, AutoTokenizer
+
+    from training.basemodels import ModelNotFound, resolve
+
+    try:
+        base_model = resolve(base_model)
+    except ModelNotFound as error:
+        raise EvaluatorError(f"cannot load base model: {error}") from None
 
     local_only = os.environ.get("HF_HUB_OFFLINE") == "1" or Path(base_model).exists()
     try:

@@ -40,7 +40,9 @@ class _DataSourceMixin(forms.Form):
 class EvaluatorTrainForm(_DataSourceMixin, _OnceForm):
     name = forms.SlugField(max_length=80, help_text="Letters, digits, - and _.")
     base_model = forms.CharField(
-        max_length=500, help_text="A Hugging Face encoder: a local folder or a cached hub name."
+        max_length=500,
+        initial="minilm",
+        help_text="minilm (the shipped all-MiniLM-L6-v2), a local folder, or a hub name.",
     )
     epochs = forms.IntegerField(min_value=1, max_value=50, initial=4)
     batch_size = forms.IntegerField(min_value=1, max_value=512, initial=16)
@@ -77,7 +79,10 @@ class AlignForm(_DataSourceMixin, _OnceForm):
     name = forms.SlugField(max_length=80)
     evaluator = forms.ModelChoiceField(queryset=None)
     policy = forms.CharField(
-        max_length=500, help_text="The policy LLM: a local folder or a cached hub name."
+        max_length=500,
+        initial="smollm2-135m",
+        help_text="The policy LLM: smollm2-135m (the shipped SmolLM2-135M-Instruct), a local "
+        "folder, or a hub name.",
     )
     target = forms.ModelChoiceField(queryset=None)
     steps = forms.IntegerField(min_value=1, max_value=10_000, initial=50)
@@ -132,6 +137,11 @@ class DpoExportForm(_OnceForm):
         ],
         required=False,
     )
-    policy = forms.CharField(max_length=500, help_text="The policy LLM that writes the answers.")
+    policy = forms.CharField(
+        max_length=500,
+        initial="smollm2-135m",
+        help_text="The policy LLM that writes the answers: smollm2-135m (shipped), a folder or "
+        "a hub name.",
+    )
     format = forms.ChoiceField(choices=[(f, f) for f in FORMATS], initial="conversational")
     max_new_tokens = forms.IntegerField(min_value=4, max_value=2048, initial=128)

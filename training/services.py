@@ -52,6 +52,12 @@ def evaluator_train(
     completely. The card's ``dataset`` says where each example's labels came from.
     """
     try:
+        base_folder = policy_check(base_model)
+    except ValidationError as error:
+        raise ValidationError(
+            {"base_model": f"cannot load base model {base_model!r}: {error_text(error)}"}
+        ) from None
+    try:
         dimensions = scheme_dimensions(scheme)
         read = datasets.read_labelled(data, dimensions=dimensions, skip_invalid=skip_invalid)
         examples = read.examples
@@ -64,7 +70,7 @@ def evaluator_train(
     if design not in DESIGNS:
         raise ValidationError({"design": f"use one of {', '.join(DESIGNS)}"})
     common = dict(
-        base_model=base_model,
+        base_model=base_folder,
         dimensions=dimensions,
         scheme=scheme,
         epochs=epochs,
@@ -232,23 +238,16 @@ def training_dir(*parts: str) -> Path:
     return folder
 
 
-def policy_check(policy: str) -> None:
-    """Refuse a policy that is neither a local model folder nor a hub name cached here."""
-    folder = Path(policy).expanduser()
-    if folder.is_dir():
-        if not (folder / "config.json").is_file():
-            raise ValidationError({"policy": f"{policy}: a folder without config.json"})
-        return
-    from huggingface_hub import try_to_load_from_cache
+def policy_check(policy: str) -> str:
+    """Return the folder (or reachable hub name) ``policy`` names: an alias of a shipped model
+    (``minilm``, ``smollm2-135m``), a local model folder, or a hub model cached here or
+    reachable now. Refuse anything else at once, listing the aliases."""
+    from training.basemodels import ModelNotFound, resolve
 
     try:
-        cached = try_to_load_from_cache(policy, "config.json")
-    except ValueError:  # not even a valid repo id
-        cached = None
-    if not isinstance(cached, str):
-        raise ValidationError(
-            {"policy": f"{policy}: no such model folder, and no hub model of that name here"}
-        )
+        return resolve(policy)
+    except ModelNotFound as error:
+        raise ValidationError({"policy": str(error)}) from None
 
 
 def prompts_write(*, prompts: list[str], path: Path) -> Path:
@@ -360,7 +359,7 @@ def alignment_run(
         vector = alignment.read_target(target, loaded.dimensions)
         prompts = alignment.read_prompts(prompts_file)
         config = alignment.AlignConfig(
-            policy=policy,
+            policy=policy_check(policy),
             steps=steps,
             num_generations=num_generations,
             max_completion_length=max_completion_length,
@@ -691,9 +690,9 @@ def dpo_export(
             records, graph_summary = _deliberation_preferences(deliberation, rule)
         records, two_way = preferences.one_way_preferences(records)
         pairs = preferences.pairs_from_preferences(records, prompt_for=_questions_for(records))
-        policy_check(policy)
+        policy_folder = policy_check(policy)
         identical: list = []
-        generator = preferences.CardGuidedPolicy(policy, max_new_tokens=max_new_tokens)
+        generator = preferences.CardGuidedPolicy(policy_folder, max_new_tokens=max_new_tokens)
         rows = preferences.preference_rows(
             pairs,
             generator.answer,
