@@ -4,9 +4,10 @@ Pure module (no database). A chat stores the prompt's name and version it was st
 keeps using that prompt, so changing the wording means adding a new version here, never editing
 one that chats already used.
 
-The gateway's chat calls take no tools, so the interviewer "calls" ``submit_values_card`` by
-ending a reply with ``SUBMIT_MARKER``; the card itself is then written by a second, structured
-call (``llm.structured`` with ``ValuesCardShape``), which the gateway validates and retries.
+The interviewer "calls" ``submit_values_card`` natively (``SUBMIT_TOOL``, offered where the
+endpoint takes tools) or by ending a reply with ``SUBMIT_MARKER`` (everywhere, the local model
+included); either counts. The card itself is then written by a second, structured call
+(``llm.structured`` with ``ValuesCardShape``), which the gateway validates and retries.
 A card of the right shape that breaks a wording rule is sent back once with ``restyle``; what
 still breaks a rule after that is shown to the participant as a hint (``style_hints``).
 """
@@ -20,6 +21,18 @@ from typing import Annotated
 from pydantic import BaseModel, Field, field_validator
 
 SUBMIT_MARKER = "[[submit_values_card]]"
+# Offered as a native tool where the endpoint takes tools: calling it counts as the marker.
+SUBMIT_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "submit_values_card",
+        "description": (
+            "Call this instead of writing the end marker, once you understand what the person "
+            "attends to well enough to write it down as a card; the card is written next."
+        ),
+        "parameters": {"type": "object", "properties": {}},
+    },
+}
 MAX_MESSAGE_CHARS = 4000
 # An interviewer's message is a question or two: this bounds a runaway reply (and local runs).
 INTERVIEW_MAX_TOKENS = 300

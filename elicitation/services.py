@@ -235,6 +235,7 @@ def chat_turn(*, chat: Chat) -> Iterator[TurnEvent]:
             user=chat.participant,
             study=_study_of(chat),
             max_tokens=interview.INTERVIEW_MAX_TOKENS,
+            tools=[interview.SUBMIT_TOOL],
         )
     except llm.LLMError as error:
         yield _turn_failed(chat=chat, error=error)
@@ -252,15 +253,17 @@ def chat_turn(*, chat: Chat) -> Iterator[TurnEvent]:
     tail = marker.finish()
     if tail:
         yield TurnEvent("delta", text=tail)
+    called = stream.tool_call or {}
+    submitted = marker.submitted or called.get("name") == "submit_values_card"
     # Never store a reply cut mid-sentence by the token limit (small models run into it).
-    text = interview.end_at_sentence(marker.text) or (CARD_INTRO_TEXT if marker.submitted else "")
+    text = interview.end_at_sentence(marker.text) or (CARD_INTRO_TEXT if submitted else "")
     if not text:
         error = llm.LLMUnavailable("The interviewer sent an empty reply.")
         yield _turn_failed(chat=chat, error=error)
         return
     reply, stored = _reply_store(chat=chat, question=pending, text=text)
     yield TurnEvent("reply", message=reply)
-    if stored and marker.submitted:
+    if stored and submitted:
         yield from _card_write(chat=chat)
 
 

@@ -384,16 +384,22 @@ def chat_stream(
     temperature: float | None = None,
     max_tokens: int | None = None,
     model: str | None = None,
+    tools: list[dict] | None = None,
 ) -> ChatStream:
     """Return an iterator of the reply's text deltas.
 
     The budget is checked and the request opened before this returns, so an exhausted budget or
     an unreachable endpoint raises here, before a view starts its streaming response.
+
+    ``tools`` (OpenAI function definitions) are offered with ``tool_choice: "auto"`` where the
+    endpoint accepts them; ``ChatStream.tool_call`` then says which one the model called. An
+    endpoint that refuses them is remembered and asked without; the local model gets none.
     """
     backend, call = _start("stream", purpose, model, user, study)
+    extra = {"tools": tools} if tools and backend.name == "openai" else {}
     try:
         source = backend.stream(
-            messages, model=call.model, temperature=temperature, max_tokens=max_tokens
+            messages, model=call.model, temperature=temperature, max_tokens=max_tokens, **extra
         )
     except LLMError as error:
         call.failed(error)

@@ -278,16 +278,30 @@ class OpenAIBackend:
         model: str,
         temperature: float | None,
         max_tokens: int | None,
+        tools: list[dict] | None = None,
     ) -> "OpenAIStream":
-        """Open a streamed completion now (so connection errors surface here) and return it."""
+        """Open a streamed completion now (so connection errors surface here) and return it.
+
+        ``tools`` are offered unless this endpoint refused them before; a refusal of them is
+        remembered and the request sent again without.
+        """
+        if tools and self.capabilities(model).auto_tools is False:
+            tools = None
         fitted = self.fit(messages, model=model, max_tokens=max_tokens)
         try:
-            return self._open_stream(fitted, model, temperature, max_tokens)
+            return self._open_stream(fitted, model, temperature, max_tokens, tools)
+        except LLMParameterRefused as error:
+            if not tools or error.parameter != "tools":
+                raise
+            capabilities.remember(self.base_url, model, auto_tools=False)
+            return self.stream(
+                messages, model=model, temperature=temperature, max_tokens=max_tokens
+            )
         except LLMContextExceeded as error:
             refitted = self.learn_context(error, fitted, model=model, max_tokens=max_tokens)
             if refitted is None:
                 raise
-            return self._open_stream(refitted, model, temperature, max_tokens)
+            return self._open_stream(refitted, model, temperature, max_tokens, tools)
 
     def _open_stream(
         self,
@@ -295,8 +309,11 @@ class OpenAIBackend:
         model: str,
         temperature: float | None,
         max_tokens: int | None,
+        tools: list[dict] | None = None,
     ) -> "OpenAIStream":
         options = _options(temperature, max_tokens)
+        if tools:
+            options |= {"tools": tools, "tool_choice": "auto"}
 
         def send():
             return self.client.chat.completions.create(

@@ -83,3 +83,37 @@ def test_a_long_interview_on_a_small_context_server_is_trimmed_not_stuck(alice, 
     assert sent[-1]["content"].startswith("Answer 11")
     assert "context" in refusals and len(sent) < 2 + 23  # the server refused once; then trimmed
     assert Message.objects.filter(chat=chat, role="user").count() == 12  # nothing lost
+
+
+def test_a_native_tool_call_submits_the_card_where_the_server_takes_tools(
+    alice, scenario, llm_double
+):
+    chat = chat_start(participant=alice, scenario=scenario)
+    llm_double.reply_tool_call("submit_values_card", {})
+    llm_double.reply_json(CARD)
+
+    reply, card, failure = say(chat, "Her own words, always")
+
+    assert failure is None and card is not None and card.title == CARD["title"]
+    assert "[[" not in reply.text
+    interview_request = llm_double.chat_requests[0]
+    assert interview_request["tools"][0]["function"]["name"] == "submit_values_card"
+    assert interview_request["tool_choice"] == "auto"
+
+
+def test_a_server_refusing_tools_is_asked_without_them_and_the_marker_still_works(
+    alice, scenario, settings
+):
+    with OpenAIDouble(profile="vllm") as double:
+        settings.OPENAI_BASE_URL = double.url
+        script_interview(double, turns=1)
+        chat = chat_start(participant=alice, scenario=scenario)
+        first, _, _ = say(chat, "Honesty")
+        _, card, failure = say(chat, "My sister")
+        with_tools = [("tools" in r) for r in double.chat_requests if r.get("stream")]
+
+    assert first.text == QUESTIONS[0]
+    assert failure is None and card is not None
+    # Refused once (vLLM without --enable-auto-tool-choice), then never offered again.
+    assert with_tools == [True, False, False]
+    assert double.refusals.count("auto_tools") == 1
