@@ -48,3 +48,19 @@ class RunForm(forms.Form):
 
 class TargetChoiceForm(forms.Form):
     target = forms.ModelChoiceField(queryset=Target.objects.all(), required=False)
+
+
+class EvolveForm(forms.Form):
+    pool = forms.ModelChoiceField(queryset=ItemPool.objects.all(), help_text="Seeds come from it.")
+    subjects = forms.ModelMultipleChoiceField(
+        queryset=Subject.objects.all(), help_text="At least two: the items go where they differ."
+    )
+    evaluator = forms.ModelChoiceField(
+        queryset=ModelArtifact.objects.filter(kind=ModelArtifact.Kind.EVALUATOR)
+    )
+    value = forms.CharField(
+        max_length=64, required=False, help_text="The value to aim at (key); empty: every value."
+    )
+    rounds = forms.IntegerField(min_value=1, max_value=10, initial=3)
+    keep = forms.IntegerField(min_value=1, max_value=50, initial=3, label="Keep per round")
+    max_calls = forms.IntegerField(min_value=3, initial=200, label="Cost cap (LLM calls)")

@@ -8,8 +8,14 @@ from django.core.exceptions import ValidationError
 
 from core.jobs import JobCancelled, JobFailed, JobProgress, job_type
 from core.models import Job
-from evaluation.models import Run
-from evaluation.services import RUN_JOB, RunPaused, run_execute, run_mark_stopped
+from evaluation.models import ItemPool, Run, Subject
+from evaluation.services import (
+    EVOLVE_JOB,
+    RUN_JOB,
+    RunPaused,
+    run_execute,
+    run_mark_stopped,
+)
 
 
 @job_type(RUN_JOB, title="Profile a model", queue="training", needs_own_process=True, max_retries=0)
@@ -40,3 +46,45 @@ def run_profile(job: Job, progress: JobProgress) -> dict:
         run_mark_stopped(run=run, status=Run.Status.FAILED, message=f"Failed: {error}")
         raise
     return {"run": run.pk, "n": profile["n"], "failed": profile["failed"]}
+
+
+@job_type(
+    EVOLVE_JOB,
+    title="Evolve test items where subjects disagree",
+    queue="training",
+    needs_own_process=True,
+    max_retries=0,
+)
+def run_evolve(job: Job, progress: JobProgress) -> dict:
+    """Run the rounds of evolving items; store the kept items as a new pool."""
+    from evaluation.evolve import evolve_items
+
+    params = job.params
+    existing = ItemPool.objects.filter(details__job=str(job.pk)).first()
+    if existing is not None:  # delivered twice: the first delivery made the pool
+        return {"pool": existing.pk, "items": existing.items.count()}
+    pool = ItemPool.objects.filter(pk=params["pool"]).first()
+    subjects = list(Subject.objects.filter(pk__in=params["subjects"]))
+    if pool is None or len(subjects) != len(params["subjects"]):
+        raise JobFailed("The pool or a subject no longer exists.")
+    try:
+        evolved = evolve_items(
+            pool=pool,
+            subjects=subjects,
+            evaluator_path=params["evaluator"],
+            value=params.get("value", ""),
+            rounds=params.get("rounds", 3),
+            keep_per_round=params.get("keep", 3),
+            max_calls=params.get("max_calls", 200),
+            created_by=job.created_by,
+            progress=lambda done, total, message: progress.update(
+                done=done, total=total, message=message
+            ),
+        )
+    except RunPaused as pause:
+        raise JobFailed(f"Stopped: {pause}") from None
+    except ValidationError as error:
+        raise JobFailed(" ".join(error.messages)) from None
+    details = evolved.details | {"job": str(job.pk)}
+    ItemPool.objects.filter(pk=evolved.pk).update(details=details)
+    return {"pool": evolved.pk, "items": evolved.items.count(), "calls": details["calls"]}

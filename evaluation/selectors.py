@@ -87,3 +87,17 @@ def response_labels(*, run: Run, response_ids: list[int]) -> dict[int, dict]:
     for response_id, value, label, expected in rows:
         labels[response_id][value] = {"label": label, "expected": expected}
     return labels
+
+
+def response_labels_by_id(*, evaluator_path: str, ids: list[int]) -> dict[int, dict]:
+    """Return {response id: {"labels", "expected"}} of the responses scored on every value."""
+    found: dict[int, dict] = defaultdict(lambda: {"labels": {}, "expected": {}})
+    rows = ResponseScore.objects.filter(
+        evaluator_path=evaluator_path, response_id__in=ids
+    ).values_list("response_id", "value", "label", "expected")
+    for response_id, value, label, expected in rows:
+        found[response_id]["labels"][value] = label
+        found[response_id]["expected"][value] = expected
+    sizes = {len(entry["labels"]) for entry in found.values()}
+    full = max(sizes) if sizes else 0
+    return {pk: entry for pk, entry in found.items() if len(entry["labels"]) == full}

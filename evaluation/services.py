@@ -30,6 +30,7 @@ from training.models import ModelArtifact
 from training.targets import TargetError, normalise_key, validate_vector
 
 RUN_JOB = "evaluation.run"
+EVOLVE_JOB = "evaluation.evolve"
 MAX_ATTEMPTS = 3  # a prompt that failed this many times is left marked failed
 SCORE_BATCH = 64
 
@@ -422,21 +423,13 @@ def _generate_missing(run, spec, todo, *, done: int, total: int, report: Progres
             _response_failed(run, prompt, digest, str(outcome.error))
             failed += 1
         else:
-            Response.objects.update_or_create(
+            response_store(
                 subject=run.subject,
-                prompt_hash=digest,
                 settings_hash=run.settings_hash,
-                defaults={
-                    "prompt": prompt,
-                    "text": outcome.text,
-                    "status": Response.Status.OK,
-                    "error": "",
-                    "model": outcome.model[:200],
-                },
+                prompt=prompt,
+                text=outcome.text,
+                model=outcome.model,
             )
-            Response.objects.filter(
-                subject=run.subject, prompt_hash=digest, settings_hash=run.settings_hash
-            ).update(attempts=F("attempts") + 1)
             answered += 1
         done += 1
         message = f"Generating: {done} of {total} answered" + (
@@ -459,6 +452,65 @@ def _generate_missing(run, spec, todo, *, done: int, total: int, report: Progres
         raise RunPaused(message)
 
 
+def response_store(
+    *, subject: Subject, settings_hash: str, prompt: str, text: str, model: str
+) -> Response:
+    """Store (or replace a failed) answer of ``subject`` to ``prompt``; count the attempt."""
+    digest = prompt_hash(prompt)
+    response, _ = Response.objects.update_or_create(
+        subject=subject,
+        prompt_hash=digest,
+        settings_hash=settings_hash,
+        defaults={
+            "prompt": prompt,
+            "text": text,
+            "status": Response.Status.OK,
+            "error": "",
+            "model": model[:200],
+        },
+    )
+    Response.objects.filter(pk=response.pk).update(attempts=F("attempts") + 1)
+    return response
+
+
+def responses_score(
+    *,
+    evaluator_path: str,
+    responses: list[Response],
+    report: Callable[[int, int], None] | None = None,
+) -> dict[int, dict]:
+    """Score ``responses`` not yet scored by the evaluator (in batches); return
+    {response id: {"labels", "expected"}} for all of them."""
+    from evaluation.selectors import response_labels_by_id
+
+    known = response_labels_by_id(evaluator_path=evaluator_path, ids=[r.pk for r in responses])
+    todo = [r for r in responses if r.pk not in known]
+    if todo:
+        model = evaluator_loaded(evaluator_path)
+        for start in range(0, len(todo), SCORE_BATCH):
+            batch = todo[start : start + SCORE_BATCH]
+            results = model.score([(r.prompt, r.text) for r in batch], batch_size=SCORE_BATCH)
+            ResponseScore.objects.bulk_create(
+                [
+                    ResponseScore(
+                        response=response,
+                        evaluator_path=evaluator_path,
+                        value=key,
+                        label=result["labels"][key],
+                        expected=result["expected"][key],
+                    )
+                    for response, result in zip(batch, results, strict=True)
+                    for key in model.dimensions
+                ],
+                ignore_conflicts=True,
+            )
+            for response, result in zip(batch, results, strict=True):
+                known[response.pk] = result
+            if report:
+                report(len(known), len(responses))
+    return known
+
+
 def _response_failed(run: Run, prompt: str, digest: str, error: str) -> None:
     response, _ = Response.objects.get_or_create(
         subject=run.subject,
@@ -472,36 +524,14 @@ def _response_failed(run: Run, prompt: str, digest: str, error: str) -> None:
 
 
 def _score_and_profile(run: Run, report: Progress) -> dict:
-    responses = run_responses(run=run).filter(status=Response.Status.OK)
-    unscored = list(
-        responses.exclude(scores__evaluator_path=run.evaluator_path).values_list(
-            "pk", "prompt", "text"
-        )
+    responses = list(run_responses(run=run).filter(status=Response.Status.OK))
+    _set(run, status=Run.Status.SCORING, message=f"Scoring {len(responses)} responses.")
+    responses_score(
+        evaluator_path=run.evaluator_path,
+        responses=responses,
+        report=lambda scored, total: report(scored, total, f"Scoring: {scored} of {total}."),
     )
-    answered = responses.count()
-    _set(run, status=Run.Status.SCORING, message=f"Scoring {len(unscored)} responses.")
-    if unscored:
-        model = evaluator_loaded(run.evaluator_path)
-        scored = answered - len(unscored)
-        for start in range(0, len(unscored), SCORE_BATCH):
-            batch = unscored[start : start + SCORE_BATCH]
-            results = model.score([(p, t) for _, p, t in batch], batch_size=SCORE_BATCH)
-            ResponseScore.objects.bulk_create(
-                [
-                    ResponseScore(
-                        response_id=pk,
-                        evaluator_path=run.evaluator_path,
-                        value=key,
-                        label=result["labels"][key],
-                        expected=result["expected"][key],
-                    )
-                    for (pk, _, _), result in zip(batch, results, strict=True)
-                    for key in model.dimensions
-                ],
-                ignore_conflicts=True,  # a second delivery of the job scores nothing twice
-            )
-            scored += len(batch)
-            report(scored, answered, f"Scoring: {scored} of {answered} responses.")
+    answered = len(responses)
     scores, dimensions = run_scores(run=run)
     failed = run_responses(run=run).filter(status=Response.Status.FAILED).count()
     if not scores:
@@ -537,4 +567,40 @@ def run_mark_stopped(*, run: Run, status: str, message: str) -> None:
     """Mark a run that stopped outside ``run_execute``'s own handling (cancel, crash)."""
     Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE).update(
         status=status, message=message[:500]
+    )
+
+
+def evolve_start(
+    *,
+    pool: ItemPool,
+    subjects: list[Subject],
+    evaluator_path: str,
+    value: str = "",
+    rounds: int = 3,
+    keep: int = 3,
+    max_calls: int = 200,
+    user: User | None = None,
+):
+    """Check the request and start the evolving-items job; return the job."""
+    if len(subjects) < 2:
+        raise ValidationError({"subjects": "choose at least two subjects to compare"})
+    card = evaluator_card(evaluator_path)
+    if value and value not in card["dimensions"]:
+        raise ValidationError({"value": f"{value!r} is not a value the evaluator scores"})
+    if not 1 <= rounds <= 10:
+        raise ValidationError({"rounds": "from 1 to 10"})
+    if max_calls < len(subjects) + 1:
+        raise ValidationError({"max_calls": f"at least {len(subjects) + 1} calls for one prompt"})
+    return job_start(
+        kind=EVOLVE_JOB,
+        params={
+            "pool": pool.pk,
+            "subjects": [subject.pk for subject in subjects],
+            "evaluator": str(Path(evaluator_path).resolve()),
+            "value": value,
+            "rounds": rounds,
+            "keep": keep,
+            "max_calls": max_calls,
+        },
+        created_by=user,
     )

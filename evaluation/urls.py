@@ -14,6 +14,7 @@ urlpatterns = [
     path("runs/<int:run_id>/responses/", views.responses_page, name="responses"),
     path("runs/<int:run_id>/responses.jsonl", views.run_export_jsonl, name="run_export"),
     path("compare/", views.compare_page, name="compare"),
+    path("evolve/", views.evolve_page, name="evolve"),
     path("leaderboard/", views.leaderboard_page, name="leaderboard"),
     path("profiles.csv", views.profiles_export_csv, name="profiles_export"),
 ]

@@ -14,9 +14,10 @@ from django.views.decorators.vary import vary_on_headers
 from core.jsonl import jsonl_line, text_chunks
 from core.roles import RESEARCHER, role_required
 from evaluation import selectors
-from evaluation.forms import PoolForm, RunForm, SubjectForm
-from evaluation.models import Run
+from evaluation.forms import EvolveForm, PoolForm, RunForm, SubjectForm
+from evaluation.models import ItemPool, PoolItem, Run
 from evaluation.services import (
+    evolve_start,
     pool_import,
     run_alignment,
     run_cancel,
@@ -344,3 +345,39 @@ def profiles_export_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(out.getvalue(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="profiles.csv"'
     return response
+
+
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+def evolve_page(request: HttpRequest) -> HttpResponse:
+    """Researchers: evolve test items where subjects disagree; the pools it made, item by item."""
+    form = EvolveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = evolve_start(
+                pool=data["pool"],
+                subjects=list(data["subjects"]),
+                evaluator_path=data["evaluator"].path,
+                value=data["value"].strip().lower(),
+                rounds=data["rounds"],
+                keep=data["keep"],
+                max_calls=data["max_calls"],
+                user=request.user,
+            )
+        except ValidationError as error:
+            messages.error(request, error_text(error))
+        else:
+            return redirect("core:job", job_id=job.pk)
+    generated = ItemPool.objects.filter(provenance=ItemPool.Provenance.GENERATED).select_related(
+        "parent"
+    )[:20]
+    items = PoolItem.objects.filter(pool__in=list(generated)).order_by("pool", "position")
+    by_pool: dict[int, list] = {}
+    for item in items:
+        by_pool.setdefault(item.pool_id, []).append(item)
+    return render(
+        request,
+        "evaluation/evolve.html",
+        {"form": form, "pools": [(pool, by_pool.get(pool.pk, [])) for pool in generated]},
+    )

@@ -126,3 +126,52 @@ def test_the_home_page_lists_runs_and_adds_a_subject_and_a_pool(rita_client, two
     upload.name = "p.jsonl"
     refused = rita_client.post("/evaluation/", {"action": "pool", "file": upload}, follow=True)
     assert "line 2: line: not valid JSON" in refused.content.decode()
+
+
+def test_the_evolve_page_says_what_it_is_and_lists_kept_items_with_their_history(
+    rita_client, two_runs
+):
+    from evaluation.models import ItemPool
+    from evaluation.pools import PoolLine
+    from evaluation.services import pool_store
+
+    careful, _ = two_runs
+    pool_store(
+        name="house (evolved)",
+        lines=[
+            PoolLine(
+                key="k1",
+                prompt="Would you <script>lock</script> it?",
+                value="security",
+                meta={"round": 2, "parent": "q1", "disagreement": 0.4321},
+            )
+        ],
+        provenance=ItemPool.Provenance.GENERATED,
+        parent=careful.pool,
+        details={"calls": 12, "max_calls": 50},
+    )
+    page = rita_client.get("/evaluation/evolve/").content.decode()
+    assert "not the Value Compass Leaderboard" in page
+    assert "Would you &lt;script&gt;lock&lt;/script&gt; it?" in page
+    assert "0.432" in page and "12 LLM calls of at most 50" in page
+
+
+def test_evolving_needs_two_subjects(rita_client, two_runs):
+    careful, _ = two_runs
+    from training.models import ModelArtifact
+
+    evaluator = ModelArtifact.objects.create(
+        kind="evaluator", name="e", path="/nowhere", base_model="m"
+    )
+    page = rita_client.post(
+        "/evaluation/evolve/",
+        {
+            "pool": careful.pool.pk,
+            "subjects": [careful.subject.pk],
+            "evaluator": evaluator.pk,
+            "rounds": 2,
+            "keep": 2,
+            "max_calls": 20,
+        },
+    ).content.decode()
+    assert "choose at least two subjects" in page
