@@ -166,6 +166,14 @@ class Run(models.Model):
     n_scored = models.PositiveIntegerField(default=0)
     profile = models.JSONField(default=dict, blank=True, help_text="The profile, once done.")
     job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL)
+    human_check = models.ForeignKey(
+        "annotation.Project",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="evaluation_runs",
+        help_text="The annotation project a sample of this run's pairs was sent to.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

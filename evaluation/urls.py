@@ -11,6 +11,7 @@ urlpatterns = [
     path("runs/<int:run_id>/", views.run_page, name="run"),
     path("runs/<int:run_id>/cancel/", views.run_cancel_view, name="run_cancel"),
     path("runs/<int:run_id>/resume/", views.run_resume_view, name="run_resume"),
+    path("runs/<int:run_id>/human-check/", views.human_check_view, name="human_check"),
     path("runs/<int:run_id>/responses/", views.responses_page, name="responses"),
     path("runs/<int:run_id>/responses.jsonl", views.run_export_jsonl, name="run_export"),
     path("compare/", views.compare_page, name="compare"),

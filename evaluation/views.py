@@ -15,6 +15,7 @@ from core.jsonl import jsonl_line, text_chunks
 from core.roles import RESEARCHER, role_required
 from evaluation import selectors
 from evaluation.forms import EvolveForm, PoolForm, RunForm, SubjectForm
+from evaluation.human_check import human_agreement, human_check_send
 from evaluation.models import ItemPool, PoolItem, Run
 from evaluation.services import (
     evolve_start,
@@ -178,6 +179,7 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
         "alignment_error": alignment_error,
         "chart": profile_chart([run]) if run.profile else None,
         "rows": _profile_rows(run) if run.profile else [],
+        "agreement": human_agreement(run=run) if run.profile else None,
     }
     template = "evaluation/run.html#status" if request.htmx else "evaluation/run.html"
     return render(request, template, context)
@@ -203,6 +205,27 @@ def run_cancel_view(request: HttpRequest, run_id: int) -> HttpResponse:
 def run_resume_view(request: HttpRequest, run_id: int) -> HttpResponse:
     """Researchers: start a stopped run again; it continues where it stopped."""
     run_start(run=_get_run(run_id), user=request.user)
+    return redirect("evaluation:run", run_id=run_id)
+
+
+@role_required(RESEARCHER)
+@require_POST
+def human_check_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Researchers: send a sample of the run's pairs to an annotation project for people."""
+    run = _get_run(run_id)
+    sample = request.POST.get("sample", "50")
+    try:
+        sent = human_check_send(
+            run=run, sample=int(sample) if sample.isdigit() else 0, user=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(
+            request,
+            f"Sent {sent['stored']} pairs to the annotation project “{sent['project'].name}”"
+            + (f" ({sent['duplicates']} were there already)." if sent["duplicates"] else "."),
+        )
     return redirect("evaluation:run", run_id=run_id)
 
 
