@@ -178,15 +178,29 @@ def _check_ids(prolific_pid: str | None, study_id: str, session_id: str) -> str:
 
 
 def participant_join(
-    *, study: Study, prolific_pid: str | None, study_id: str = "", session_id: str = ""
+    *,
+    study: Study,
+    prolific_pid: str | None,
+    study_id: str = "",
+    session_id: str = "",
+    signed_in: User | None = None,
 ) -> Participation:
     """Return the participation of the Prolific participant ``prolific_pid`` in ``study``.
 
     Creates the participant and the participation on their first visit; a return visit (the
     same PID) resumes them and never creates a second user or participation, also when two
-    requests race.
+    requests race. Resuming needs the browser's session (``signed_in`` is that participant) or
+    the same PID *and* Prolific ``SESSION_ID``: a PID alone is not a credential. A returning
+    participant may resume after the study closed; only new participants are refused then.
     """
     pid = _check_ids(prolific_pid, study_id, session_id)
+    existing = (
+        Participation.objects.select_related("user")
+        .filter(study=study, user__prolific_pid=pid)
+        .first()
+    )
+    if existing is not None:
+        return _participation_resume(existing, session_id=session_id, signed_in=signed_in)
     if not study.is_open:
         raise ValidationError({"study": "This study is closed and accepts no new participants."})
     user = _participant_for_pid(pid)
@@ -201,7 +215,25 @@ def participant_join(
             )
     except IntegrityError:
         participation, created = Participation.objects.get(study=study, user=user), False
-    if not created and session_id and participation.prolific_session_id != session_id:
+    if not created:
+        return _participation_resume(participation, session_id=session_id, signed_in=signed_in)
+    return participation
+
+
+def _participation_resume(
+    participation: Participation, *, session_id: str, signed_in: User | None
+) -> Participation:
+    """Return ``participation`` to a returning participant, or refuse one who cannot prove it."""
+    own_browser = signed_in is not None and signed_in.pk == participation.user_id
+    stored = participation.prolific_session_id
+    if not own_browser and stored and session_id != stored:
+        raise ValidationError(
+            {
+                "SESSION_ID": "This Prolific participant is already taking part in another "
+                "Prolific session. Open the study from Prolific in the browser where you started."
+            }
+        )
+    if session_id and stored != session_id:
         Participation.objects.filter(pk=participation.pk).update(
             prolific_session_id=session_id, last_seen=timezone.now()
         )

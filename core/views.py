@@ -78,9 +78,13 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 @rate_limited("join", per_ip=True)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, slug: str) -> HttpResponse:
-    """Anyone with the study link: create or resume the Prolific participant and sign them in."""
+    """Anyone with the study link: create or resume the Prolific participant and sign them in.
+
+    Someone else signed in in this browser is asked first (a POST with CSRF): a plain GET of a
+    crafted link never replaces their session.
+    """
     study = Study.objects.filter(slug=slug).first()
     if study is None:
         return render(
@@ -89,12 +93,18 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
             {"reason": "There is no study at this address."},
             status=404,
         )
+    pid = request.GET.get("PROLIFIC_PID")
+    signed_in = request.user if request.user.is_authenticated else None
+    if signed_in is not None and signed_in.prolific_pid != pid and request.method != "POST":
+        context = {"study": study, "signed_in": signed_in, "action": request.get_full_path()}
+        return render(request, "core/join_confirm.html", context)
     try:
         participation = participant_join(
             study=study,
-            prolific_pid=request.GET.get("PROLIFIC_PID"),
+            prolific_pid=pid,
             study_id=request.GET.get("STUDY_ID", ""),
             session_id=request.GET.get("SESSION_ID", ""),
+            signed_in=signed_in,
         )
     except ValidationError as error:
         return render(

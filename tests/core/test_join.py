@@ -41,14 +41,72 @@ def test_joining_from_prolific_creates_a_signed_in_participant(anon, study):
     assert b"Values study" in page.content and b"Consent" in page.content
 
 
-def test_returning_with_the_same_pid_resumes_and_never_duplicates(anon, study, client):
+def test_returning_with_the_same_pid_and_session_resumes_and_never_duplicates(anon, study, client):
     anon.get(join_url("values"))
-    client.get(join_url("values", SESSION_ID="second-session"))
+    resumed = client.get(join_url("values"))  # another browser, the same Prolific session
 
+    assert resumed.status_code == 302
     assert User.objects.filter(prolific_pid=PID).count() == 1
-    participation = Participation.objects.get(study=study)
-    assert participation.prolific_session_id == "second-session"
+    assert Participation.objects.filter(study=study).count() == 1
     assert client.get("/study/values/").status_code == 200
+
+
+def test_the_pid_alone_does_not_resume_a_participant_from_another_browser(anon, study, client):
+    anon.get(join_url("values"))
+
+    response = client.get(join_url("values", SESSION_ID="someone-elses-session"))
+
+    assert response.status_code == 400
+    assert b"already taking part in another Prolific session" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_participants_own_browser_resumes_with_a_new_prolific_session(anon, study):
+    anon.get(join_url("values"))
+
+    response = anon.get(join_url("values", SESSION_ID="second-session"))
+
+    assert response.status_code == 302
+    assert Participation.objects.get(study=study).prolific_session_id == "second-session"
+
+
+def test_a_returning_participant_may_resume_after_the_study_closes(anon, study, client):
+    anon.get(join_url("values"))
+    study.is_open = False
+    study.save()
+
+    from django.test import Client
+
+    returning = client.get(join_url("values"))
+    newcomer = Client().get(join_url("values", pid=OTHER_PID))
+
+    assert returning.status_code == 302
+    assert newcomer.status_code == 400 and b"closed" in newcomer.content
+
+
+def test_a_signed_in_researcher_following_a_join_link_is_asked_first(rita_client, rita, study):
+    asked = rita_client.get(join_url("values"))
+
+    assert asked.status_code == 200
+    assert b"You are signed in as rita" in asked.content
+    assert rita_client.session["_auth_user_id"] == str(rita.pk), "a GET never switches account"
+    assert not User.objects.filter(prolific_pid=PID).exists()
+
+    switched = rita_client.post(join_url("values"))
+
+    assert switched.status_code == 302
+    participant = User.objects.get(prolific_pid=PID)
+    assert rita_client.session["_auth_user_id"] == str(participant.pk)
+
+
+def test_the_switch_needs_a_csrf_token(rita, study):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(rita)
+
+    assert browser.post(join_url("values")).status_code == 403
+    assert browser.session["_auth_user_id"] == str(rita.pk)
 
 
 @pytest.mark.parametrize(
