@@ -3,6 +3,7 @@
 Each view names its roles.
 """
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -15,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.assignment import lease_heartbeat, lease_release
+from annotation.import_jobs import import_job_start
 from annotation.labelling import worker_may_label, worker_quality_rows
 from annotation.loop import next_for_worker, submit_for_worker
 from annotation.models import Item, Project
@@ -27,10 +29,12 @@ from annotation.services import (
     project_create,
     project_settings_update,
 )
+from core.api import JobOutputSerializer
 from core.jsonl import text_chunks
 from core.models import Study, User, ValueScheme
 from core.roles import IsParticipant, IsResearcher
 from core.services import scheme_import
+from core.throttling import upload_too_large
 
 
 class NDJSONRenderer(BaseRenderer):
@@ -135,7 +139,8 @@ class ItemImportApi(APIView):
     """Researchers: import items from a JSONL or CSV upload (all-or-nothing unless skip_invalid).
 
     400 with the report (every bad line as ``line N: field: what is wrong``) when nothing was
-    stored.
+    stored. A file over ``VALUELAB_IMPORT_INLINE_MB`` is imported by a job, as on the page:
+    202 ``{"job": {...}}`` (follow ``/api/jobs/<id>/``). Over ``VALUELAB_MAX_UPLOAD_MB``: 413.
     """
 
     permission_classes = [IsResearcher]
@@ -151,9 +156,21 @@ class ItemImportApi(APIView):
     )
     def post(self, request, project_id: int):
         project = get_object_or_404(Project.objects.select_related("scheme"), pk=project_id)
+        too_large = upload_too_large(request)
+        if too_large:
+            return Response({"file": [too_large]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data["file"]
+        if upload.size > settings.VALUELAB_IMPORT_INLINE_MB * 1024 * 1024:
+            job = import_job_start(
+                project=project,
+                upload=upload,
+                skip_invalid=serializer.validated_data["skip_invalid"],
+                user=request.user,
+                token=request.headers.get("Idempotency-Key", "")[:64],
+            )
+            return Response({"job": JobOutputSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
         try:
             report = item_import(
                 project=project,

@@ -39,6 +39,7 @@ from annotation.study_tasks import KIND as LABEL_TASK
 from core.models import Job
 from core.roles import PARTICIPANT, RESEARCHER, role_required
 from core.selectors import task_out_of_order
+from core.throttling import upload_too_large
 
 
 def _get_project_for_user(request: HttpRequest, slug: str) -> Project:
@@ -75,8 +76,11 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     project = _get_project_for_user(request, slug)
     import_job, upload_error = None, ""
     if request.method == "POST":
-        upload = request.FILES.get("file")
-        if upload is None:
+        upload_error = upload_too_large(request)
+        upload = None if upload_error else request.FILES.get("file")
+        if upload_error:
+            pass
+        elif upload is None:
             upload_error = "Choose a JSONL or CSV file to import."
         else:
             import_job = import_job_start(

@@ -211,3 +211,18 @@ class LoginLockoutBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def upload_too_large(request: HttpRequest) -> str:
+    """Return why the request's body is over ``VALUELAB_MAX_UPLOAD_MB``, or "" if it is not.
+
+    Read from ``Content-Length`` before the body is parsed, so nothing big is received.
+    """
+    limit = settings.VALUELAB_MAX_UPLOAD_MB
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit * 1024 * 1024:
+        return f"The upload is larger than the {limit:g} MB limit (VALUELAB_MAX_UPLOAD_MB)."
+    return ""

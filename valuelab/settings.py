@@ -208,6 +208,11 @@ AXES_LOCKOUT_CALLABLE = "core.throttling.login_lockout_response"
 AXES_CLIENT_IP_CALLABLE = "core.throttling.client_ip"
 AXES_VERBOSE = False
 
+# Uploads (imports, targets): larger requests are refused with 413 before the body is read.
+# An API import larger than VALUELAB_IMPORT_INLINE_MB runs as a job (202), like the page's.
+VALUELAB_MAX_UPLOAD_MB = float(os.environ.get("VALUELAB_MAX_UPLOAD_MB", "100"))
+VALUELAB_IMPORT_INLINE_MB = float(os.environ.get("VALUELAB_IMPORT_INLINE_MB", "5"))
+
 # --- REST API ---------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
