@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from pydantic import BaseModel, ValidationError
 
 from core.llm.base import (
@@ -119,12 +120,12 @@ def _used_today(user) -> int:
 
     now = datetime.now(UTC)
     start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    # One query: counted in two, a row turning from pending to ok between them (another
+    # call finishing) would be in neither, and PostgreSQL's READ COMMITTED lets that happen.
+    answered = Q(outcome=LLMCall.Outcome.OK)
+    in_flight = Q(outcome=LLMCall.Outcome.PENDING, created__gte=now - PENDING_EXPIRY)
     today = LLMCall.objects.filter(user=user, created__gte=start_of_day)
-    answered = today.filter(outcome=LLMCall.Outcome.OK).count()
-    in_flight = today.filter(
-        outcome=LLMCall.Outcome.PENDING, created__gte=now - PENDING_EXPIRY
-    ).count()
-    return answered + in_flight
+    return today.filter(answered | in_flight).count()
 
 
 def budget_remaining(user) -> int | None:
