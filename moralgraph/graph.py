@@ -291,6 +291,83 @@ def build(
     return MoralGraph(rule=rule, edges=edges, scores=scores, value_ids=value_ids)
 
 
+WINNER_RESAMPLES = 100
+CLEAR_WINNER_SHARE = 0.8
+
+
+def winner_stability(
+    votes: Iterable[Sequence],
+    *,
+    rule: str = MAJORITY,
+    min_votes: int = DEFAULT_MIN_VOTES,
+    built: MoralGraph | None = None,
+    resamples: int = WINNER_RESAMPLES,
+    seed: int = 0,
+) -> dict:
+    """Return, per context with a winner, the share of bootstrap resamples of the voters in
+    which the same value wins (and is not tied).
+
+    Each resample draws as many voters as voted, with replacement, keeping all of each drawn
+    voter's votes (a voter drawn twice counts as two people), and rebuilds the graph under
+    ``rule``. The seed makes the figure the same on every recompute of the same votes.
+    """
+    votes = list(votes)
+    built = built or build(votes, rule=rule, min_votes=min_votes)
+    winners = {
+        context_id: score.winner
+        for context_id, score in built.scores.items()
+        if score.winner is not None and score.support > 1e-9
+    }
+    if not winners:
+        return {}
+    by_voter: dict[Hashable, list[Sequence]] = defaultdict(list)
+    for vote in votes:
+        by_voter[vote[0]].append(vote)
+    voters = sorted(by_voter, key=_sort_key)
+    generator = np.random.default_rng(seed)
+    same: Counter = Counter()
+    for _ in range(resamples):
+        draws = generator.integers(0, len(voters), size=len(voters))
+        sample = [
+            (draw_index, vote[1], vote[2], vote[3], vote[4])
+            for draw_index, voter_index in enumerate(draws)
+            for vote in by_voter[voters[voter_index]]
+        ]
+        resampled = _context_winners(sample, rule=rule, min_votes=min_votes)
+        for context_id, winner in winners.items():
+            if resampled.get(context_id) == winner:
+                same[context_id] += 1
+    return {context_id: same[context_id] / resamples for context_id in winners}
+
+
+def _context_winners(votes: list[Sequence], *, rule: str, min_votes: int) -> dict:
+    """Return each context's untied winner, as :func:`build` would pick it (without cycles)."""
+    edges = (
+        majority_edges(votes, min_votes=min_votes) if rule == MAJORITY else dft_2023_edges(votes)
+    )
+    nodes_by_context: dict[Hashable, set] = defaultdict(set)
+    for _voter, from_id, to_id, context_id, _choice in votes:
+        nodes_by_context[context_id].update((from_id, to_id))
+    edges_by_context: dict[Hashable, list[Edge]] = defaultdict(list)
+    for edge in edges:
+        for context_id in edge.contexts:
+            edges_by_context[context_id].append(edge)
+    winners = {}
+    for context_id, context_edges in edges_by_context.items():
+        nodes = sorted(
+            nodes_by_context[context_id]
+            | {e.from_id for e in context_edges}
+            | {e.to_id for e in context_edges},
+            key=_sort_key,
+        )
+        ranks = pagerank(nodes, [(e.from_id, e.to_id, e.strength) for e in context_edges])
+        ordered = sorted(ranks.items(), key=lambda item: (-item[1], _sort_key(item[0])))
+        lead = ordered[0][1] - ordered[1][1] if len(ordered) > 1 else ordered[0][1]
+        if lead > 1e-9:
+            winners[context_id] = ordered[0][0]
+    return winners
+
+
 @dataclass(slots=True)
 class Preferences:
     """The graph's training pairs: ``(context, edge)`` for each pair the rule made an edge in

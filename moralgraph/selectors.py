@@ -182,13 +182,19 @@ def explorer_document(*, context: MoralContext, study_slug: str | None = None) -
     rule = rule_for(deliberation)
     if rule == Rule.MAJORITY:
         votes = votes.filter(context=context)
-    built = moral_graph.build(
-        votes.values_list("voter_id", "from_card_id", "to_card_id", "context_id", "choice"),
-        rule=rule,
-        min_votes=min_votes(),
+    tuples = list(
+        votes.values_list("voter_id", "from_card_id", "to_card_id", "context_id", "choice")
     )
+    built = moral_graph.build(tuples, rule=rule, min_votes=min_votes())
     titles = dict(ValuesCard.objects.filter(pk__in=built.value_ids).values_list("pk", "title"))
-    document = context_document(built, context=context, titles=titles, min_votes=min_votes())
+    shares = moral_graph.winner_stability(tuples, rule=rule, min_votes=min_votes(), built=built)
+    document = context_document(
+        built,
+        context=context,
+        titles=titles,
+        min_votes=min_votes(),
+        winner_share=shares.get(context.pk),
+    )
     document["group"] = study_slug
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")), False
 
@@ -330,7 +336,8 @@ def positions_for_voter(*, voter, deliberation: Deliberation) -> list[dict]:
                     "rank": ranked[value_id]["rank"],
                     "of": len(ranked),
                     "pagerank": ranked[value_id]["pagerank"],
-                    "is_winner": document["winner"] == value_id,
+                    "is_winner": document["winner"] == value_id
+                    and document.get("clear_winner", True),
                     "wiser": [{"title": titles.get(e["to"], ""), **e} for e in wiser],
                     "less_wise": [{"title": titles.get(e["from"], ""), **e} for e in less_wise],
                     "answer": answers.get((value_id, context.pk)),

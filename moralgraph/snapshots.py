@@ -61,8 +61,14 @@ def context_document(
     titles: dict[int, str],
     min_votes: int,
     grouped: dict | None = None,
+    winner_share: float | None = None,
 ) -> dict:
-    """Return the explorer's data for one context of ``built``: values ranked, edges, analysis."""
+    """Return the explorer's data for one context of ``built``: values ranked, edges, analysis.
+
+    ``winner_share`` (from ``graph.winner_stability``) is how often the same value wins when
+    the voters are resampled; below ``MORALGRAPH_CLEAR_WINNER`` (default 0.8) the context has
+    no clear winner.
+    """
     view = moral_graph.context_view(built, context.pk, grouped=grouped)
     in_cycle = {value for cycle in view["cycles"] for value in cycle}
     values = [
@@ -96,8 +102,22 @@ def context_document(
         "support": round(view.get("support", 0.0), 6),
         # A winner with no lead over the runner-up (e.g. two values in a cycle) is a tie.
         "tied": view["winner"] is not None and view.get("support", 0.0) < 1e-9,
+        "winner_share": None if winner_share is None else round(winner_share, 3),
+        "winner_resamples": moral_graph.WINNER_RESAMPLES,
+        "clear_winner": (
+            view["winner"] is not None
+            and view.get("support", 0.0) >= 1e-9
+            and (winner_share or 0.0) >= clear_winner_share()
+        ),
+        "clear_winner_share": clear_winner_share(),
         "cycles": view["cycles"],
     }
+
+
+def clear_winner_share() -> float:
+    """Return ``MORALGRAPH_CLEAR_WINNER``: how often (share of voter resamples) the same value
+    must win before the explorer names it the winner."""
+    return float(getattr(settings, "MORALGRAPH_CLEAR_WINNER", moral_graph.CLEAR_WINNER_SHARE))
 
 
 def _rule_and_min_votes(deliberation: Deliberation) -> tuple[str, int]:
@@ -143,6 +163,7 @@ def snapshots_recompute(*, deliberation: Deliberation, force: bool = False) -> d
     built = moral_graph.build(tuples, rule=rule, min_votes=min_votes)
     titles = dict(ValuesCard.objects.filter(pk__in=built.value_ids).values_list("pk", "title"))
     grouped = moral_graph.edges_by_context(built)
+    shares = moral_graph.winner_stability(tuples, rule=rule, min_votes=min_votes, built=built)
     now = timezone.now()
     for context_id in sorted(stale):
         document = context_document(
@@ -151,6 +172,7 @@ def snapshots_recompute(*, deliberation: Deliberation, force: bool = False) -> d
             titles=titles,
             min_votes=min_votes,
             grouped=grouped,
+            winner_share=shares.get(context_id),
         )
         ContextSnapshot.objects.filter(context_id=context_id).update(
             rule=rule,

@@ -36,7 +36,7 @@ from moralgraph.services import (
     vote_submit,
     voting_policy_set,
 )
-from moralgraph.snapshots import rule_text
+from moralgraph.snapshots import clear_winner_share, rule_text
 from moralgraph.study_tasks import KIND as VOTE_TASK_KIND
 from moralgraph.study_tasks import task_votes_for_voter
 from moralgraph.voting import graph_settings
@@ -199,6 +199,7 @@ def explorer(request: HttpRequest, name: str) -> HttpResponse:
         "group": study_slug,
         "rule": rule,
         "rule_text": rule_text(rule, min_votes()),
+        "clear_winner_percent": round(clear_winner_share() * 100),
         "formats": list(moral_graph.FORMATS),
     }
     return render(request, "moralgraph/explorer.html", context)

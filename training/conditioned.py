@@ -161,7 +161,10 @@ def evaluate(model, tokenizer, examples, dimensions, config, train_examples) -> 
         )
         guess = (probabilities.argmax(-1) - 1).tolist()
         train_labels = [ex.labels[key] for ex in train_examples if ex.labels.get(key) is not None]
-        per_dimension[key] = dimension_metrics([c.label for c in test_cells], guess, train_labels)
+        rows = [row for row, ex in enumerate(examples) if ex.labels.get(key) is not None]
+        per_dimension[key] = dimension_metrics(
+            [c.label for c in test_cells], guess, train_labels, rows
+        )
     return summarise(per_dimension)
 
 

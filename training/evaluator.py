@@ -225,14 +225,15 @@ def evaluate(
     predicted = (probabilities.argmax(-1) - 1).tolist()
     per_dimension = {}
     for index, key in enumerate(config.dimensions):
-        gold, guess, train_labels = [], [], []
+        gold, guess, rows = [], [], []
         for row, example in enumerate(examples):
             label = example.labels.get(key)
             if label is not None:
                 gold.append(label)
                 guess.append(predicted[row][index])
+                rows.append(row)
         train_labels = [ex.labels[key] for ex in train_examples if ex.labels.get(key) is not None]
-        per_dimension[key] = dimension_metrics(gold, guess, train_labels)
+        per_dimension[key] = dimension_metrics(gold, guess, train_labels, rows)
     return summarise(per_dimension)
 
 

@@ -24,7 +24,27 @@ def evaluator_report(card: dict[str, Any]) -> dict[str, Any]:
             }
         )
     history = card.get("history", [])
+    dataset = card.get("dataset", {})
+    by_split = dataset.get("sources_by_split", {})
+    source_names = sorted({name for part in by_split.values() for name in part})
+    splits = [
+        {
+            "name": name,
+            "n": dataset.get("sizes", {}).get(name, 0),
+            "sources": [by_split.get(name, {}).get(source, 0) for source in source_names],
+        }
+        for name in ("train", "validation", "test")
+    ]
+    config = card.get("config", {})
+    config_rows = [
+        (key, ", ".join(map(str, value)) if isinstance(value, list) else value)
+        for key, value in config.items()
+        if not isinstance(value, dict)
+    ]
     return {
+        "splits": splits,
+        "source_names": source_names,
+        "config_rows": config_rows,
         "overall": test.get("overall"),
         "validation": metrics.get("validation", {}).get("overall"),
         "rows": rows,

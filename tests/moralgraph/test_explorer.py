@@ -1,8 +1,12 @@
 """The researcher's explorer: page, per-context JSON, a value's and a pair's details, groups."""
 
+import json
+
 import pytest
 
 from core.models import Participation
+from elicitation.models import Deliberation
+from moralgraph.selectors import explorer_document
 from moralgraph.services import impression_record, vote_submit
 from tests.factories import StudyFactory
 from tests.moralgraph.conftest import make_voter
@@ -150,3 +154,24 @@ def test_the_deliberation_page_saves_the_rule_and_the_voting_policy(voted, rita_
     assert bad.status_code == 400
     assert "Enter a whole number." in bad.content.decode()
     assert graph_settings(voted.deliberation).rule == "dft-2023"
+
+
+@pytest.mark.django_db
+def test_the_real_study_names_a_winner_only_where_resampled_voters_agree(real_mge):
+    from elicitation.models import MoralContext
+    from moralgraph.importing import mge_import
+    from moralgraph.snapshots import snapshots_recompute
+
+    mge_import(directory=real_mge)
+    deliberation = Deliberation.objects.get(name="mge")
+    snapshots_recompute(deliberation=deliberation, force=True)
+
+    documents = [
+        json.loads(explorer_document(context=context)[0])
+        for context in MoralContext.objects.filter(deliberation=deliberation)
+    ]
+    led = [d for d in documents if d["winner"] is not None and not d["tied"]]
+    assert led and all(0 <= d["winner_share"] <= 1 for d in led)
+    assert all(d["clear_winner"] == (d["winner_share"] >= 0.8) for d in led)
+    # Some contexts' leaders win in under 80% of voter resamples: no clear winner there.
+    assert any(not d["clear_winner"] for d in led) and any(d["clear_winner"] for d in led)

@@ -250,3 +250,19 @@ def test_min_votes_setting_is_checked(settings):
     assert [error.id for error in check_min_votes(None)] == ["moralgraph.E001"]
     settings.MORALGRAPH_MIN_VOTES = 3
     assert check_min_votes(None) == []
+
+
+def test_a_winner_a_few_voters_could_flip_is_not_a_clear_winner():
+    from moralgraph.graph import winner_stability
+
+    # Context 1: ten people agree B is wiser than A. Context 2: C wiser than A, 3 votes to 2.
+    clear = [(voter, "A", "B", 1, "wiser") for voter in range(10)]
+    split = [(100 + voter, "A", "C", 2, "wiser") for voter in range(3)] + [
+        (200 + voter, "A", "C", 2, "not_wiser") for voter in range(2)
+    ]
+
+    shares = winner_stability(clear + split, rule="majority", min_votes=2, resamples=200)
+
+    assert shares[1] == 1.0
+    assert shares[2] < 0.8
+    assert winner_stability(clear + split, rule="majority", resamples=200) == shares  # seeded

@@ -222,3 +222,25 @@ def test_the_published_fulcra_file_reads_as_import_reads_it():
 
     assert report.errors == import_errors
     assert len(report.examples) == 1351 - 36 - 1 and report.unlabelled == 1
+
+
+def test_the_headline_averages_only_values_the_test_split_supports_with_intervals():
+    from training.metrics import summarise
+
+    gold_power = [1, 0, -1, 0, 1, 0, 0, -1, 1, 0]
+    guess_power = [1, 0, 0, 0, 1, 0, 1, -1, 0, 0]
+    never_touched = [0] * 10  # stimulation: every test label 0, any "0" model scores 1.0
+    per_dimension = {
+        "power": dimension_metrics(gold_power, guess_power, [0, 0, 1, -1, 0]),
+        "stimulation": dimension_metrics(never_touched, never_touched, [0, 0, 0]),
+    }
+
+    overall = summarise(per_dimension)["overall"]
+
+    assert overall["supported"] == ["power"] and overall["unsupported"] == ["stimulation"]
+    assert overall["macro_f1"] == per_dimension["power"]["macro_f1"] < 1.0
+    assert overall["all_dimensions"]["macro_f1"] > overall["macro_f1"]  # what used to flatter
+    low, high = overall["macro_f1_ci"]
+    assert low <= overall["macro_f1"] <= high and high - low > 0
+    assert overall["baseline_accuracy_ci"][0] <= overall["baseline_accuracy"]
+    assert "_cells" not in per_dimension["power"]

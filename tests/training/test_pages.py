@@ -112,6 +112,12 @@ def test_the_registry_lists_models_with_metrics_beside_the_baseline(rita_client,
     assert shown in listing
     assert 'id="dimension-table"' in detail and detail.count('class="confusion"') == 10
     assert "f1-chart" in detail and "history-chart" in detail
+    # The headline says which values it averages, with intervals; no dict is shown raw.
+    assert overall["supported"] and "macro_f1_ci" in overall
+    named = ", ".join(overall["supported"])
+    assert f"(at least one test label that is not 0): {named}." in detail
+    assert "95% interval" in detail and 'id="split-table"' in detail
+    assert "{'" not in detail and "{&#x27;" not in detail
 
 
 def test_a_double_submit_starts_one_job_and_the_job_writes_the_project_file(

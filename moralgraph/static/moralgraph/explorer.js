@@ -112,7 +112,7 @@
     var fragment = document.createDocumentFragment();
     data.values.forEach(function (v) {
       var tr = el("tr", null, { "data-value": v.id });
-      if (v.id === data.winner && !data.tied) tr.className = "mg-winner";
+      if (v.id === data.winner && !data.tied && data.clear_winner !== false) tr.className = "mg-winner";
       tr.appendChild(el("td", v.rank, { class: "num" }));
       var td = el("td");
       var link = el("a", v.title || ("Value " + v.id), { href: "#" });
@@ -159,7 +159,7 @@
     var elements = drawn.map(function (v) {
       var scale = maxRank > minRank ? (v.pagerank - minRank) / (maxRank - minRank) : 0.5;
       return { data: { id: "v" + v.id, value: v.id, label: v.title, size: 14 + 46 * scale,
-        kind: v.id === data.winner && !data.tied ? "winner" : (v.in_cycle ? "cycle" : "value") } };
+        kind: v.id === data.winner && !data.tied && data.clear_winner !== false ? "winner" : (v.in_cycle ? "cycle" : "value") } };
     });
     data.edges.forEach(function (e, i) {
       if (!ids[e.from] || !ids[e.to]) return;
@@ -196,10 +196,17 @@
     var started = performance.now();
     getJSON(root.dataset.url).then(function (data) {
       data.values.forEach(function (v) { titles[v.id] = v.title; });
-      var hasWinner = data.winner !== null && data.winner !== undefined && !data.tied;
-      var winner = hasWinner ? (titles[data.winner] || data.winner) : (data.tied ? "no clear winner (tie)" : "none yet");
+      var leads = data.winner !== null && data.winner !== undefined && !data.tied;
+      // A leader counts as the winner only when it wins in most resamples of the voters.
+      var hasWinner = leads && data.clear_winner !== false;
+      var share = data.winner_share === null || data.winner_share === undefined ? null : Math.round(data.winner_share * 100);
+      var winner = hasWinner ? (titles[data.winner] || data.winner) :
+        (data.tied ? "no clear winner (tie)" : (leads ? "no clear winner (" + (titles[data.winner] || data.winner) +
+          " leads, but wins in only " + share + "% of " + data.winner_resamples + " resamples of the voters)" : "none yet"));
       var text = data.values.length + " values, " + data.edges.length + " edges · winner: " + winner +
-        (hasWinner ? " (support " + Number(data.support).toFixed(3) + ")" : "") +
+        (hasWinner ? " (wins in " + (share === null ? "?" : share) + "% of " + data.winner_resamples +
+          " resamples of the voters; support " + Number(data.support).toFixed(3) +
+          " = its PageRank lead over the runner-up)" : "") +
         " · " + data.cycles.length + " cycle" + (data.cycles.length === 1 ? "" : "s") +
         (data.stale ? " · being recomputed, figures may lag behind the latest votes" : "") +
         (data.pending ? " · not computed yet, reload in a moment" : "");
