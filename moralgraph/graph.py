@@ -292,7 +292,19 @@ def build(
 
 
 WINNER_RESAMPLES = 100
+# Votes rebuilt in all resamples together: a large deliberation gets fewer resamples (at least
+# MIN_WINNER_RESAMPLES) so a recompute stays within seconds; the document says how many.
+WINNER_RESAMPLE_VOTE_BUDGET = 1_000_000
+MIN_WINNER_RESAMPLES = 10
 CLEAR_WINNER_SHARE = 0.8
+
+
+def winner_resamples(n_votes: int) -> int:
+    """Return how many voter resamples :func:`winner_stability` draws for ``n_votes`` votes."""
+    if n_votes <= 0:
+        return WINNER_RESAMPLES
+    fitting = WINNER_RESAMPLE_VOTE_BUDGET // n_votes
+    return max(MIN_WINNER_RESAMPLES, min(WINNER_RESAMPLES, fitting))
 
 
 def winner_stability(
@@ -301,17 +313,19 @@ def winner_stability(
     rule: str = MAJORITY,
     min_votes: int = DEFAULT_MIN_VOTES,
     built: MoralGraph | None = None,
-    resamples: int = WINNER_RESAMPLES,
+    resamples: int | None = None,
     seed: int = 0,
 ) -> dict:
     """Return, per context with a winner, the share of bootstrap resamples of the voters in
-    which the same value wins (and is not tied).
+    which the same value wins (and is not tied); ``resamples`` defaults to
+    :func:`winner_resamples` of the number of votes.
 
     Each resample draws as many voters as voted, with replacement, keeping all of each drawn
     voter's votes (a voter drawn twice counts as two people), and rebuilds the graph under
     ``rule``. The seed makes the figure the same on every recompute of the same votes.
     """
     votes = list(votes)
+    resamples = resamples or winner_resamples(len(votes))
     built = built or build(votes, rule=rule, min_votes=min_votes)
     winners = {
         context_id: score.winner

@@ -62,6 +62,7 @@ def context_document(
     min_votes: int,
     grouped: dict | None = None,
     winner_share: float | None = None,
+    winner_resamples: int | None = None,
 ) -> dict:
     """Return the explorer's data for one context of ``built``: values ranked, edges, analysis.
 
@@ -103,7 +104,7 @@ def context_document(
         # A winner with no lead over the runner-up (e.g. two values in a cycle) is a tie.
         "tied": view["winner"] is not None and view.get("support", 0.0) < 1e-9,
         "winner_share": None if winner_share is None else round(winner_share, 3),
-        "winner_resamples": moral_graph.WINNER_RESAMPLES,
+        "winner_resamples": winner_resamples,
         "clear_winner": (
             view["winner"] is not None
             and view.get("support", 0.0) >= 1e-9
@@ -173,6 +174,7 @@ def snapshots_recompute(*, deliberation: Deliberation, force: bool = False) -> d
             min_votes=min_votes,
             grouped=grouped,
             winner_share=shares.get(context_id),
+            winner_resamples=moral_graph.winner_resamples(len(tuples)),
         )
         ContextSnapshot.objects.filter(context_id=context_id).update(
             rule=rule,

@@ -26,7 +26,12 @@ from moralgraph.models import (
     UpgradeStory,
     Vote,
 )
-from moralgraph.selectors import min_votes, positions_for_voter, rule_for
+from moralgraph.selectors import (
+    deliberations_with_counts,
+    min_votes,
+    positions_for_voter,
+    rule_for,
+)
 from moralgraph.services import (
     fairness_answer_set,
     graph_rule_set,
@@ -55,12 +60,9 @@ def _get_deliberation(request: HttpRequest, name: str) -> Deliberation:
 @role_required(RESEARCHER)
 def deliberation_list(request: HttpRequest) -> HttpResponse:
     """Researchers: every deliberation with its numbers of values, stories and votes."""
-    deliberations = Deliberation.objects.annotate(
-        n_stories=Count("upgrade_stories", distinct=True),
-        n_votes=Count("votes", distinct=True),
-        n_contexts=Count("contexts", distinct=True),
-    ).order_by("name")
-    return render(request, "moralgraph/deliberations.html", {"deliberations": deliberations})
+    return render(
+        request, "moralgraph/deliberations.html", {"deliberations": deliberations_with_counts()}
+    )
 
 
 @role_required(RESEARCHER)

@@ -175,3 +175,21 @@ def test_the_real_study_names_a_winner_only_where_resampled_voters_agree(real_mg
     assert all(d["clear_winner"] == (d["winner_share"] >= 0.8) for d in led)
     # Some contexts' leaders win in under 80% of voter resamples: no clear winner there.
     assert any(not d["clear_winner"] for d in led) and any(d["clear_winner"] for d in led)
+
+
+@pytest.mark.django_db
+def test_the_deliberation_list_counts_each_table_on_its_own(
+    tiny_mge, rita_client, django_assert_max_num_queries
+):
+    from moralgraph.importing import mge_import
+
+    mge_import(directory=tiny_mge)
+    Deliberation.objects.create(name="empty", title="Nothing yet")
+
+    with django_assert_max_num_queries(8):
+        page = rita_client.get("/moralgraph/").content.decode()
+
+    row = page.split("<code>mge</code>")[1].split("</tr>")[0]
+    assert [cell.split(">")[-1] for cell in row.split("</td>")[1:4]] == ["2", "4", "6"]
+    empty = page.split("<code>empty</code>")[1].split("</tr>")[0]
+    assert [cell.split(">")[-1] for cell in empty.split("</td>")[1:4]] == ["0", "0", "0"]
