@@ -547,7 +547,15 @@ def context_view(
 def to_networkx(document: Mapping) -> nx.MultiDiGraph:
     """Return a graph.json ``document`` as a networkx multigraph (one edge per edge entry)."""
     graph = nx.MultiDiGraph(scheme=document["scheme"], rule=document["rule"])
+    texts = {str(context["id"]): context["text"] for context in document.get("contexts", [])}
+    scores = document.get("scores", {})
     for value in document["values"]:
+        # One scalar per context (Gephi reads no lists): the value's PageRank there.
+        per_context = {
+            f"score_context_{context_id}": ranks[value["id"]]
+            for context_id, ranks in scores.items()
+            if value["id"] in ranks
+        }
         graph.add_node(
             value["id"],
             label=value["title"],
@@ -555,12 +563,14 @@ def to_networkx(document: Mapping) -> nx.MultiDiGraph:
             description=value["description"],
             policies=list(value["policies"]),
             source_id=value.get("source_id", ""),
+            **per_context,
         )
     for edge in document["edges"]:
         graph.add_edge(
             edge["from"],
             edge["to"],
             contexts=list(edge["contexts"]),
+            context_names=" | ".join(texts.get(str(c), str(c)) for c in edge["contexts"]),
             weight=edge["strength"],
             strength=edge["strength"],
             **{key: count for key, count in edge["counts"].items()},
@@ -578,9 +588,14 @@ def _graphml_safe(value: object) -> object:
 
 
 def to_graphml(document: Mapping) -> str:
-    """Return a graph.json ``document`` as GraphML text (opens in Gephi)."""
+    """Return a graph.json ``document`` as GraphML text (opens in Gephi).
+
+    Edges carry ``context_names`` beside the ids; nodes carry ``score_context_<id>``, their
+    PageRank in each context; the graph names each context as ``context_<id>``.
+    """
     graph = to_networkx(document)
-    safe = nx.MultiDiGraph(**{k: _graphml_safe(v) for k, v in graph.graph.items()})
+    names = {f"context_{c['id']}": c["text"] for c in document.get("contexts", [])}
+    safe = nx.MultiDiGraph(**{k: _graphml_safe(v) for k, v in graph.graph.items()}, **names)
     safe.add_nodes_from(
         (node, {k: _graphml_safe(v) for k, v in data.items()})
         for node, data in graph.nodes(data=True)

@@ -285,10 +285,15 @@ def pair_detail(
             "run_id": story.run_id,
             "prompt": f"{story.prompt_name} {story.prompt_version}".strip(),
             "created": story.created.isoformat(),
-            "impressions": story.n_impressions,
+            # Every vote on a story followed a showing of it: an imported story (the MGE
+            # study's) has votes but no impression rows, and was shown at least that often.
+            "impressions": max(story.n_impressions, story.n_votes),
         }
         for story in UpgradeStory.objects.filter(both, deliberation=deliberation)
-        .annotate(n_impressions=Count("impressions"))
+        .annotate(
+            n_impressions=Count("impressions", distinct=True),
+            n_votes=Count("votes", distinct=True),
+        )
         .order_by("created", "pk")
     ]
     comments = [

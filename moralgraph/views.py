@@ -107,7 +107,11 @@ def deliberation_detail(request: HttpRequest, name: str) -> HttpResponse:
             "contexts": deliberation.contexts.count(),
             "values": deliberation.cards.filter(canonical__isnull=True).count(),
             "stories": UpgradeStory.objects.filter(deliberation=deliberation).count(),
-            "impressions": StoryImpression.objects.filter(story__deliberation=deliberation).count(),
+            # Imported stories were shown before ValueLab recorded showings: their votes count.
+            "impressions": StoryImpression.objects.filter(story__deliberation=deliberation).count()
+            + Vote.objects.filter(
+                story__deliberation=deliberation, story__impressions__isnull=True
+            ).count(),
             "votes": Vote.objects.filter(deliberation=deliberation).count(),
             "fairness": FairnessAnswer.objects.filter(card__deliberation=deliberation).count(),
         },

@@ -193,3 +193,22 @@ def test_the_deliberation_list_counts_each_table_on_its_own(
     assert [cell.split(">")[-1] for cell in row.split("</td>")[1:4]] == ["2", "4", "6"]
     empty = page.split("<code>empty</code>")[1].split("</tr>")[0]
     assert [cell.split(">")[-1] for cell in empty.split("</td>")[1:4]] == ["0", "0", "0"]
+
+
+@pytest.mark.django_db
+def test_an_imported_story_counts_the_votes_cast_on_it_as_showings(tiny_mge, rita, api_for):
+    from elicitation.models import MoralContext, ValuesCard
+    from moralgraph.importing import mge_import
+
+    mge_import(directory=tiny_mge)
+    context = MoralContext.objects.get(text="When in distress")
+    one, two = (ValuesCard.objects.get(source_id=str(n), canonical__isnull=True) for n in (1, 2))
+
+    data = (
+        api_for(rita)
+        .get(f"/api/moralgraph/deliberations/mge/contexts/{context.pk}/pairs/{one.pk}/{two.pk}/")
+        .json()
+    )
+
+    # Two people voted on the story "I moved from 1 to 2." in this context: shown twice.
+    assert [s["impressions"] for s in data["stories"] if s["from"] == one.pk] == [2]

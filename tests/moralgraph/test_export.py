@@ -59,7 +59,18 @@ def test_export_writes_graphml_to_a_file(tiny, tmp_path, capsys):
     path = tmp_path / "g.graphml"
     call_command("export_moralgraph", "--format", "graphml", "-o", str(path))
     assert "3 values" in capsys.readouterr().out
-    assert nx.read_graphml(path).number_of_nodes() == 3
+    graph = nx.read_graphml(path)
+    assert graph.number_of_nodes() == 3
+    # A Gephi user tells contexts apart: names on edges, a score per context on each value.
+    document = export()
+    texts = {str(c["id"]): c["text"] for c in document["contexts"]}
+    for _a, _b, data in graph.edges(data=True):
+        assert data["context_names"] in {" | ".join(texts.values()), *texts.values()}
+    for context_id, ranks in document["scores"].items():
+        assert graph.graph[f"context_{context_id}"] == texts[context_id]
+        for value_id, rank in ranks.items():
+            node = graph.nodes[str(value_id)]
+            assert node[f"score_context_{context_id}"] == pytest.approx(rank)
 
 
 def test_export_refuses_bad_input_in_one_line(tiny):
