@@ -67,15 +67,20 @@ def sign_in(page, base_url: str) -> None:
 
 
 def test_a_researcher_explores_the_graph_clicks_a_value_and_an_edge(
-    live_server, desktop, screenshot
+    live_server, desktop, screenshot, settings
 ):
+    # This world's few voters make Deep care win in about half of the voter resamples: below
+    # the default 80% it is "no clear winner"; at 50% it is named, with how often it wins.
+    settings.MORALGRAPH_CLEAR_WINNER = 0.5
     world = build_graph()
     sign_in(desktop, live_server.url)
 
     desktop.goto(f"{live_server.url}/moralgraph/mg/explorer/?context={world.distress.pk}")
 
     expect(desktop.locator("#mg-explorer")).to_have_attribute("data-loaded", "true")
-    expect(desktop.locator("#mg-summary")).to_contain_text("winner: Deep care")
+    expect(desktop.locator("#mg-summary")).to_contain_text("winner: Deep care (wins in ")
+    expect(desktop.locator("#mg-summary")).to_contain_text("% of 100 resamples of the voters")
+    expect(desktop.locator("#mg-winner-rule")).to_contain_text("at least 50% of resamples")
     expect(desktop.locator("#mg-rule")).to_contain_text("strict majority")
     drawn = desktop.evaluate("window.mgGraph.nodes().length")
     assert drawn == 7
@@ -116,6 +121,19 @@ def test_the_explorer_shows_a_cycle_and_works_on_a_phone(live_server, phone, scr
     kinds = phone.evaluate("window.mgGraph.nodes().map(n => n.data('kind'))")
     assert kinds == ["cycle", "cycle"]
     screenshot(phone, "moralgraph-explorer-phone")
+
+
+def test_a_leader_few_voters_back_is_not_called_the_winner(live_server, desktop):
+    world = build_graph()
+    sign_in(desktop, live_server.url)
+
+    desktop.goto(f"{live_server.url}/moralgraph/mg/explorer/?context={world.distress.pk}")
+
+    expect(desktop.locator("#mg-summary")).to_contain_text(
+        "winner: no clear winner (Deep care leads, but wins in only"
+    )
+    kind = desktop.evaluate(f"window.mgGraph.getElementById('v{world.c.pk}').data('kind')")
+    assert kind != "winner"
 
 
 def test_the_published_studys_graph_is_drawn_with_its_rule(live_server, desktop, screenshot):
