@@ -311,6 +311,11 @@ THREAD_POOL_REFUSAL = (
 )
 
 
+def heartbeat_beat(job_id: str) -> None:
+    """Mark a running job as alive now (called from the worker's heartbeat thread)."""
+    Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(heartbeat=timezone.now())
+
+
 class _Heartbeat:
     """Beat a running job's heartbeat from a thread, so a slow step never looks like a dead worker.
 
@@ -338,9 +343,7 @@ class _Heartbeat:
         try:
             while not self.stopped.wait(settings.JOB_HEARTBEAT_SECONDS):
                 try:
-                    Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(
-                        heartbeat=timezone.now()
-                    )
+                    heartbeat_beat(self.job_id)
                 except Exception:  # a database hiccup must not kill the job; the next beat retries
                     logger.warning("Heartbeat of job %s failed", self.job_id, exc_info=True)
         finally:

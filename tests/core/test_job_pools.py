@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from core.jobs import JOB_TYPES, THREAD_POOL_REFUSAL, JobProgress, job_type
+from core.jobs import JOB_TYPES, THREAD_POOL_REFUSAL, JobProgress, job_execute, job_type
 from core.models import Job
 from core.tasks import run_job
 from training.jobs import ALIGN_POLICY, EXPORT_DPO, SCORE_PROJECT, TRAIN_EVALUATOR
@@ -29,12 +29,23 @@ def test_every_training_job_type_needs_a_process_of_its_own():
     assert not JOB_TYPES["core.llm_check"].needs_own_process
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_training_job_in_a_thread_pool_fails_saying_which_worker_to_start():
-    job = Job.objects.create(kind="tests.needs_process")
+def test_the_task_knows_it_runs_in_a_thread_pool(monkeypatch):
+    import core.tasks
+
+    seen = []
+    monkeypatch.setattr(core.tasks, "job_execute", lambda job_id, **kw: seen.append(kw))
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # what `celery worker --pool threads` does
-        pool.submit(run_job, str(job.pk)).result()
+        pool.submit(run_job, "job-1").result()
+    run_job("job-2")  # the solo and prefork pools call the task on the main thread
+
+    assert [kw["in_thread_pool"] for kw in seen] == [True, False]
+
+
+def test_a_training_job_in_a_thread_pool_fails_saying_which_worker_to_start(db):
+    job = Job.objects.create(kind="tests.needs_process")
+
+    job_execute(str(job.pk), in_thread_pool=True)
 
     job.refresh_from_db()
     assert RUNS == []
