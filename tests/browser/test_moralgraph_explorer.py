@@ -108,6 +108,15 @@ def test_a_researcher_explores_the_graph_clicks_a_value_and_an_edge(
     expect(rows.first).to_have_class("mg-winner")
     screenshot(desktop, "moralgraph-explorer-table")
 
+    # The table sorts by a column, and the search finds a value by part of its title.
+    desktop.get_by_role("button", name="Sort by Value").click()
+    titles = desktop.locator("#mg-table tbody tr td:nth-child(2)").all_text_contents()
+    assert titles == sorted(titles)
+    desktop.get_by_label("Find a value").fill("honest")
+    expect(desktop.locator("#mg-search-status")).to_contain_text("2 values match")
+    expect(desktop.locator("#mg-table tbody tr:visible")).to_have_count(2)
+    assert desktop.evaluate("window.mgGraph.nodes(':selected').length") == 2
+
 
 def test_the_explorer_shows_a_cycle_and_works_on_a_phone(live_server, phone, screenshot):
     world = build_graph()

@@ -101,6 +101,52 @@
     }).catch(function (err) { clear(side); side.appendChild(el("p", "Could not load the pair: " + err.message, { class: "error" })); });
   }
 
+  function sortTable(table, column, numeric) {
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var header = table.tHead.rows[0].cells[column];
+    var ascending = header.getAttribute("aria-sort") !== "ascending";
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell) { cell.removeAttribute("aria-sort"); });
+    header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+    rows.sort(function (a, b) {
+      var x = a.cells[column].textContent, y = b.cells[column].textContent;
+      var order = numeric ? (parseFloat(x) || 0) - (parseFloat(y) || 0) : x.localeCompare(y);
+      return ascending ? order : -order;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  }
+
+  function makeSortable(table) {
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell, column) {
+      var button = el("button", cell.textContent, { type: "button", class: "mg-sort", "aria-label": "Sort by " + cell.textContent });
+      var numeric = cell.classList.contains("num");
+      button.addEventListener("click", function () { sortTable(table, column, numeric); });
+      cell.textContent = "";
+      cell.appendChild(button);
+    });
+  }
+
+  function search(text) {
+    var query = text.trim().toLowerCase();
+    var rows = document.querySelectorAll("#mg-table tbody tr");
+    var found = 0;
+    Array.prototype.forEach.call(rows, function (row) {
+      var match = !query || row.cells[1].textContent.toLowerCase().indexOf(query) !== -1;
+      row.hidden = !match;
+      if (match && query) found += 1;
+    });
+    if (cy) {
+      cy.nodes().unselect();
+      if (query) {
+        var hits = cy.nodes().filter(function (n) { return String(n.data("label") || "").toLowerCase().indexOf(query) !== -1; });
+        hits.select();
+        if (hits.length) cy.fit(hits, 60);
+      }
+    }
+    var status = document.getElementById("mg-search-status");
+    if (status) status.textContent = query ? found + " value" + (found === 1 ? "" : "s") + " match" : "";
+  }
+
   function fillTables(data) {
     var wiserThan = {}, lessThan = {};
     data.edges.forEach(function (e) {
@@ -156,9 +202,13 @@
     var minRank = Math.min.apply(null, drawn.map(function (v) { return v.pagerank; }).concat([maxRank]));
     var cycleEdge = {};
     data.cycles.forEach(function (cycle) { cycle.forEach(function (id) { cycleEdge[id] = true; }); });
-    var elements = drawn.map(function (v) {
+    var radius = 40 + 12 * drawn.length;
+    var elements = drawn.map(function (v, i) {
       var scale = maxRank > minRank ? (v.pagerank - minRank) / (maxRank - minRank) : 0.5;
-      return { data: { id: "v" + v.id, value: v.id, label: v.title, size: 14 + 46 * scale,
+      // Start every value at a fixed place (by rank, on a circle): the same data always draws
+      // the same picture, instead of a random layout on every load.
+      var angle = 2 * Math.PI * i / Math.max(drawn.length, 1);
+      return { position: { x: radius * Math.cos(angle), y: radius * Math.sin(angle) }, data: { id: "v" + v.id, value: v.id, label: v.title, size: 14 + 46 * scale,
         kind: v.id === data.winner && !data.tied && data.clear_winner !== false ? "winner" : (v.in_cycle ? "cycle" : "value") } };
     });
     data.edges.forEach(function (e, i) {
@@ -184,7 +234,7 @@
           "target-arrow-shape": "triangle", "curve-style": "bezier", "arrow-scale": 0.9 } },
         { selector: "edge:selected", style: { "line-color": "#2f5fd0", "target-arrow-color": "#2f5fd0" } }
       ],
-      layout: { name: "cose", animate: false, randomize: true, nodeRepulsion: function () { return 6000; },
+      layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: function () { return 6000; },
         idealEdgeLength: function () { return 60; }, numIter: drawn.length > 300 ? 300 : 1000, fit: true, padding: 20 }
     });
     cy.on("tap", "node", function (evt) { showValue(evt.target.data("value")); });
@@ -235,5 +285,9 @@
   }
   graphButton.addEventListener("click", function () { show(false); });
   tableButton.addEventListener("click", function () { show(true); });
+  makeSortable(document.getElementById("mg-table"));
+  makeSortable(document.getElementById("mg-edge-table"));
+  var searchBox = document.getElementById("mg-search");
+  if (searchBox) searchBox.addEventListener("input", function () { search(searchBox.value); });
   load();
 })();
