@@ -1,6 +1,7 @@
 """Writes and workflows of evaluation: subjects, pools, runs (generate → score → profile)."""
 
 import threading
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,7 @@ from training.targets import TargetError, normalise_key, validate_vector
 
 RUN_JOB = "evaluation.run"
 EVOLVE_JOB = "evaluation.evolve"
+PROGRESS_SECONDS = 0.5
 MAX_ATTEMPTS = 3  # a prompt that failed this many times is left marked failed
 SCORE_BATCH = 64
 
@@ -410,11 +412,35 @@ def _cap_reached(run: Run) -> bool:
 
 def _generate_missing(run, spec, todo, *, done: int, total: int, report: Progress) -> None:
     prompts = [prompt for prompt, _ in todo]
+    tried = dict(
+        Response.objects.filter(
+            subject=run.subject,
+            settings_hash=run.settings_hash,
+            prompt_hash__in=[d for _, d in todo],
+        ).values_list("prompt_hash", "attempts")
+    )
     down = None
-    answered = failed = 0
-    for outcome in generate(spec, prompts, stop=lambda: _cap_reached(run)):
+    failed = calls = 0
+    flushed = time.monotonic()
+
+    def flush() -> None:
+        nonlocal calls, flushed
+        message = f"Generating: {done} of {total} answered" + (
+            f", {failed} failed." if failed else "."
+        )
+        _set(run, calls_made=F("calls_made") + calls, message=message)
+        calls, flushed = 0, time.monotonic()
+        report(done, total, message)
+
+    def cap_reached() -> bool:
+        if run.max_calls is None:
+            return False
+        flush()  # count the calls made so far before comparing with the cap
+        return _cap_reached(run)
+
+    for outcome in generate(spec, prompts, stop=cap_reached):
         prompt, digest = todo[outcome.index]
-        _set(run, calls_made=F("calls_made") + max(1, outcome.attempts))
+        calls += max(1, outcome.attempts)
         if outcome.endpoint_down:
             # Not this prompt's fault: leave it unanswered (not failed) for the resume.
             down = outcome.error
@@ -429,14 +455,13 @@ def _generate_missing(run, spec, todo, *, done: int, total: int, report: Progres
                 prompt=prompt,
                 text=outcome.text,
                 model=outcome.model,
+                attempts=tried.get(digest, 0) + 1,
             )
-            answered += 1
         done += 1
-        message = f"Generating: {done} of {total} answered" + (
-            f", {failed} failed." if failed else "."
-        )
-        _set(run, message=message)
-        report(done, total, message)
+        # Progress (a heartbeat and a cancel check) twice a second, not once per response.
+        if time.monotonic() - flushed >= PROGRESS_SECONDS:
+            flush()
+    flush()
     if down is not None:
         message = (
             f"Paused: {down} The answers so far are kept; resume to continue where it stopped."
@@ -453,10 +478,32 @@ def _generate_missing(run, spec, todo, *, done: int, total: int, report: Progres
 
 
 def response_store(
-    *, subject: Subject, settings_hash: str, prompt: str, text: str, model: str
+    *,
+    subject: Subject,
+    settings_hash: str,
+    prompt: str,
+    text: str,
+    model: str,
+    attempts: int | None = None,
 ) -> Response:
-    """Store (or replace a failed) answer of ``subject`` to ``prompt``; count the attempt."""
+    """Store (or replace a failed) answer of ``subject`` to ``prompt``; count the attempt
+    (``attempts``: the count to store, when the caller knows it)."""
     digest = prompt_hash(prompt)
+    if attempts is not None:
+        response, _ = Response.objects.update_or_create(
+            subject=subject,
+            prompt_hash=digest,
+            settings_hash=settings_hash,
+            defaults={
+                "prompt": prompt,
+                "text": text,
+                "status": Response.Status.OK,
+                "error": "",
+                "model": model[:200],
+                "attempts": attempts,
+            },
+        )
+        return response
     response, _ = Response.objects.update_or_create(
         subject=subject,
         prompt_hash=digest,

@@ -160,3 +160,21 @@ def test_subject_arguments_are_checked(prompts_file, evaluator_dir, tmp_path):
             "--out",
             str(tmp_path / "x.json"),
         )
+
+
+def test_the_cost_cap_pauses_the_run_and_a_higher_cap_finishes_it(
+    careful, prompts_file, evaluator_dir, tmp_path, settings
+):
+    settings.VALUELAB_LLM_CONCURRENCY = 1
+    script(careful, CAREFUL, 12)
+    with pytest.raises(CommandError, match="cap of 5 LLM calls"):
+        profile_of(careful, prompts_file, evaluator_dir, tmp_path / "a.json", "--max-calls", "5")
+    answered = Response.objects.filter(status=Response.Status.OK).count()
+    assert 5 <= answered <= 6  # the request in flight when the cap was reached is kept too
+    assert Run.objects.get().status == Run.Status.PAUSED
+
+    result = profile_of(
+        careful, prompts_file, evaluator_dir, tmp_path / "a.json", "--max-calls", "100"
+    )
+    assert result["n"] == 12
+    assert len(careful.chat_requests) == 12
