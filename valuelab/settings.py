@@ -237,6 +237,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Values cards, moral graphs, value annotations and the models trained on them.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a "kind" field with its own choices: name each set.
+    "ENUM_NAME_OVERRIDES": {"SubjectKindEnum": "evaluation.models.Subject.Kind"},
 }
 
 # --- Celery -----------------------------------------------------------------------------------
