@@ -8,7 +8,8 @@ from rest_framework.views import APIView
 
 from core.api import JobOutputSerializer
 from core.roles import IsResearcher
-from training.alignment import DISTANCES
+from training.alignment import DEFAULTS as D
+from training.alignment import DISTANCES, GUARDS
 from training.models import ModelArtifact, Target
 from training.selectors import artifacts_list, evaluator_loaded
 from training.services import (
@@ -140,11 +141,21 @@ class AlignmentStartApi(APIView):
         policy = serializers.CharField(max_length=500)
         target = serializers.PrimaryKeyRelatedField(queryset=Target.objects.all())
         prompts = serializers.FileField(help_text='JSONL, {"prompt": "…"} a line')
-        steps = serializers.IntegerField(default=50, min_value=1, max_value=10_000)
-        num_generations = serializers.IntegerField(default=4, min_value=2, max_value=64)
-        max_completion_length = serializers.IntegerField(default=64, min_value=4, max_value=2048)
-        report_prompts = serializers.IntegerField(default=8, min_value=1, max_value=200)
-        distance = serializers.ChoiceField(choices=list(DISTANCES), default="l2")
+        steps = serializers.IntegerField(default=D.steps, min_value=1, max_value=10_000)
+        num_generations = serializers.IntegerField(
+            default=D.num_generations, min_value=2, max_value=64
+        )
+        max_completion_length = serializers.IntegerField(
+            default=D.max_completion_length, min_value=4, max_value=2048
+        )
+        learning_rate = serializers.FloatField(
+            default=D.learning_rate, min_value=1e-7, max_value=1e-2
+        )
+        report_prompts = serializers.IntegerField(
+            default=D.report_prompts, min_value=1, max_value=1000
+        )
+        distance = serializers.ChoiceField(choices=list(DISTANCES), default=D.distance)
+        guard = serializers.ChoiceField(choices=list(GUARDS), default=D.guard)
         lora = serializers.BooleanField(default=True)
 
     @extend_schema(request=InputSerializer, responses={202: JobOutputSerializer})

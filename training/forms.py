@@ -4,6 +4,7 @@ import uuid
 
 from django import forms
 
+from training.alignment import DEFAULTS as ALIGN_DEFAULTS
 from training.alignment import DISTANCES
 from training.models import ModelArtifact, Target
 from training.preferences import FORMATS
@@ -75,6 +76,9 @@ class EvaluatorTrainForm(_DataSourceMixin, _OnceForm):
     ]
 
 
+DISTANCE_NAMES = {"fulcra": "fulcra (the paper's masked reward)"}
+
+
 class AlignForm(_DataSourceMixin, _OnceForm):
     name = forms.SlugField(max_length=80)
     evaluator = forms.ModelChoiceField(queryset=None)
@@ -85,16 +89,34 @@ class AlignForm(_DataSourceMixin, _OnceForm):
         "folder, or a hub name.",
     )
     target = forms.ModelChoiceField(queryset=None)
-    steps = forms.IntegerField(min_value=1, max_value=10_000, initial=50)
-    num_generations = forms.IntegerField(min_value=2, max_value=64, initial=4)
-    max_completion_length = forms.IntegerField(min_value=4, max_value=2048, initial=64)
+    steps = forms.IntegerField(min_value=1, max_value=10_000, initial=ALIGN_DEFAULTS.steps)
+    num_generations = forms.IntegerField(
+        min_value=2, max_value=64, initial=ALIGN_DEFAULTS.num_generations
+    )
+    max_completion_length = forms.IntegerField(
+        min_value=4, max_value=2048, initial=ALIGN_DEFAULTS.max_completion_length
+    )
+    learning_rate = forms.FloatField(
+        min_value=1e-7, max_value=1e-2, initial=ALIGN_DEFAULTS.learning_rate, required=False
+    )
     report_prompts = forms.IntegerField(
         min_value=1,
-        max_value=200,
-        initial=8,
-        help_text="Held-out prompts for the before/after report.",
+        max_value=1000,
+        initial=ALIGN_DEFAULTS.report_prompts,
+        help_text="Held-out prompts for the before/after report (at most half the prompts).",
     )
-    distance = forms.ChoiceField(choices=[(d, d) for d in DISTANCES], initial="l2")
+    distance = forms.ChoiceField(
+        choices=[(d, DISTANCE_NAMES.get(d, d)) for d in DISTANCES],
+        initial=ALIGN_DEFAULTS.distance,
+    )
+    guard = forms.ChoiceField(
+        choices=[
+            ("floor", "Saying nothing scores no better than the all-unrelated vector (default)"),
+            ("none", "No guard: the plain distance (reproduction only)"),
+        ],
+        initial=ALIGN_DEFAULTS.guard,
+        required=False,
+    )
     lora = forms.BooleanField(required=False, initial=True, label="LoRA (train adapters only)")
 
     field_order = ["name", "evaluator", "policy", "target", "project", "file", "steps"]

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from core.jobs import JobFailed, JobProgress, job_type
 from core.models import Job
+from training.alignment import DEFAULTS as ALIGN_DEFAULTS
 from training.models import ModelArtifact
 from training.services import (
     alignment_run,
@@ -137,13 +138,18 @@ def run_align_policy(job: Job, progress: JobProgress) -> dict:
                 prompts_file=params["prompts"],
                 target=params["target"],
                 out=params["out"],
-                steps=params.get("steps", 50),
-                num_generations=params.get("num_generations", 4),
-                max_completion_length=params.get("max_completion_length", 64),
-                learning_rate=params.get("learning_rate", 1e-5),
-                distance=params.get("distance", "l2"),
+                steps=params.get("steps", ALIGN_DEFAULTS.steps),
+                num_generations=params.get("num_generations", ALIGN_DEFAULTS.num_generations),
+                max_completion_length=params.get(
+                    "max_completion_length", ALIGN_DEFAULTS.max_completion_length
+                ),
+                learning_rate=params.get("learning_rate", ALIGN_DEFAULTS.learning_rate),
+                temperature=params.get("temperature", ALIGN_DEFAULTS.temperature),
+                beta=params.get("beta", ALIGN_DEFAULTS.beta),
+                distance=params.get("distance", ALIGN_DEFAULTS.distance),
+                guard=params.get("guard", ALIGN_DEFAULTS.guard),
                 lora=params.get("lora", True),
-                report_prompts=params.get("report_prompts", 8),
+                report_prompts=params.get("report_prompts", ALIGN_DEFAULTS.report_prompts),
                 job=job,
                 progress=report,
             )
@@ -155,6 +161,7 @@ def run_align_policy(job: Job, progress: JobProgress) -> dict:
         "path": artifact.path,
         "distance_before": report_card["before"]["mean_distance"],
         "distance_after": report_card["after"]["mean_distance"],
+        "change": report_card.get("change"),
     }
 
 

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from training.alignment import verdict
+
 CLASS_NAMES = ("−1", "0", "+1")
 
 
@@ -103,14 +105,37 @@ def policy_report(card: dict[str, Any]) -> dict[str, Any]:
     ]
     distance_before = before.get("mean_distance")
     distance_after = after.get("mean_distance")
+    change = report.get("change") or {}
     return {
         "distance_before": distance_before,
         "distance_after": distance_after,
-        "improved": (
-            distance_before is not None
-            and distance_after is not None
-            and distance_after < distance_before
-        ),
+        "change": change,
+        # "closer" only when the paired bootstrap interval of the change excludes 0.
+        "verdict": verdict(change),
+        "improved": verdict(change) == "closer",
+        "n_held_out": change.get("n") or before.get("n") or len(samples),
+        "neutral_distance": before.get("neutral_distance"),
+        "empty_answer_distance": before.get("empty_answer_distance"),
+        "answer_rows": [
+            {"name": name, "before": before.get(key), "after": after.get(key)}
+            for name, key in (
+                ("Empty", "empty_share"),
+                ("Truncated (used every token)", "truncated_share"),
+                ("Repetitive", "repeated_share"),
+            )
+        ],
+        "share_rows": [
+            {
+                "key": key,
+                "upholds_before": share(shares_before, key, "1"),
+                "upholds_after": share(shares_after, key, "1"),
+                "violates_before": share(shares_before, key, "-1"),
+                "violates_after": share(shares_after, key, "-1"),
+            }
+            for key in dimensions
+        ],
+        "prompt_format": card.get("prompt_format"),
+        "reward": card.get("reward", {}),
         "target": target,
         "vector_rows": [
             {

@@ -13,6 +13,7 @@ from django.db import transaction
 from core.jsonl import jsonl_write
 from core.models import Job, User
 from training import datasets, evaluator, pvq, targets
+from training.alignment import DEFAULTS as ALIGN_DEFAULTS
 from training.models import ModelArtifact, RunLog, Target
 from training.schemes import scheme_definitions, scheme_dimensions
 
@@ -265,13 +266,16 @@ def alignment_start(
     target: Target,
     prompts_file: Path,
     name: str,
-    steps: int = 50,
-    num_generations: int = 4,
-    max_completion_length: int = 64,
-    learning_rate: float = 1e-5,
-    distance: str = "l2",
+    steps: int = ALIGN_DEFAULTS.steps,
+    num_generations: int = ALIGN_DEFAULTS.num_generations,
+    max_completion_length: int = ALIGN_DEFAULTS.max_completion_length,
+    learning_rate: float = ALIGN_DEFAULTS.learning_rate,
+    temperature: float = ALIGN_DEFAULTS.temperature,
+    beta: float = ALIGN_DEFAULTS.beta,
+    distance: str = ALIGN_DEFAULTS.distance,
+    guard: str = ALIGN_DEFAULTS.guard,
     lora: bool = True,
-    report_prompts: int = 8,
+    report_prompts: int = ALIGN_DEFAULTS.report_prompts,
     idempotency_key: str | None = None,
 ) -> Job:
     """Check everything the alignment needs, then start the ``training.align_policy`` job.
@@ -298,10 +302,12 @@ def alignment_start(
         prompts = alignment.read_prompts(prompts_file)
     except (alignment.AlignmentError, OSError, UnicodeDecodeError) as error:
         raise ValidationError({"prompts": str(error)}) from None
-    if len(prompts) < 2:
-        raise ValidationError({"prompts": "give at least two prompts"})
+    if len(set(prompts)) < 2:
+        raise ValidationError({"prompts": "give at least two different prompts"})
     if distance not in alignment.DISTANCES:
         raise ValidationError({"distance": f"use one of {', '.join(alignment.DISTANCES)}"})
+    if guard not in alignment.GUARDS:
+        raise ValidationError({"guard": f"use one of {', '.join(alignment.GUARDS)}"})
     run_id = uuid.uuid4().hex[:8]
     out = training_dir("artifacts", "policies") / f"{name}-{run_id}"
     return job_start(
@@ -322,7 +328,10 @@ def alignment_start(
             "num_generations": num_generations,
             "max_completion_length": max_completion_length,
             "learning_rate": learning_rate,
+            "temperature": temperature,
+            "beta": beta,
             "distance": distance,
+            "guard": guard,
             "lora": lora,
             "report_prompts": report_prompts,
         },
@@ -336,13 +345,16 @@ def alignment_run(
     prompts_file: str | Path,
     target: dict,
     out: str | Path,
-    steps: int = 50,
-    num_generations: int = 4,
-    max_completion_length: int = 64,
-    learning_rate: float = 1e-5,
-    distance: str = "l2",
+    steps: int = ALIGN_DEFAULTS.steps,
+    num_generations: int = ALIGN_DEFAULTS.num_generations,
+    max_completion_length: int = ALIGN_DEFAULTS.max_completion_length,
+    learning_rate: float = ALIGN_DEFAULTS.learning_rate,
+    temperature: float = ALIGN_DEFAULTS.temperature,
+    beta: float = ALIGN_DEFAULTS.beta,
+    distance: str = ALIGN_DEFAULTS.distance,
+    guard: str = ALIGN_DEFAULTS.guard,
     lora: bool = True,
-    report_prompts: int = 8,
+    report_prompts: int = ALIGN_DEFAULTS.report_prompts,
     job: Job | None = None,
     progress: ProgressCallback | None = None,
 ) -> ModelArtifact | None:
@@ -364,7 +376,10 @@ def alignment_run(
             num_generations=num_generations,
             max_completion_length=max_completion_length,
             learning_rate=learning_rate,
+            temperature=temperature,
+            beta=beta,
             distance=distance,
+            guard=guard,
             lora=lora,
             report_prompts=report_prompts,
         )

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -16,6 +17,7 @@ from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required
 from core.selectors import job_for_key, participation_for_user, task_out_of_order
 from core.services import task_complete
 from training import pvq, reports, targets
+from training.alignment import DEFAULTS as ALIGN_DEFAULTS
 from training.forms import AlignForm, DpoExportForm, EvaluatorTrainForm, ScoreProjectForm
 from training.models import ModelArtifact, RunLog, Target
 from training.schemes import scheme_dimensions
@@ -239,14 +241,22 @@ def model_list(request: HttpRequest) -> HttpResponse:
     return render(request, "training/models.html", {"rows": rows})
 
 
+SAMPLES_PER_PAGE = 10
+
+
 @role_required(RESEARCHER)
 @require_GET
+@vary_on_headers("HX-Request")
 def model_detail(request: HttpRequest, artifact_id: int) -> HttpResponse:
-    """Researchers: a model's card; an evaluator's metrics and plots, a policy's report."""
+    """Researchers: a model's card; an evaluator's metrics and plots, a policy's report (its
+    samples a page at a time: the htmx request for another page gets the samples alone)."""
     artifact = get_object_or_404(artifacts_list(), pk=artifact_id)
     if artifact.kind == ModelArtifact.Kind.POLICY:
         context = {"artifact": artifact} | reports.policy_report(artifact.card)
-        return render(request, "training/policy.html", context)
+        page = Paginator(context["samples"], SAMPLES_PER_PAGE).get_page(request.GET.get("page"))
+        context["samples_page"] = page
+        template = "training/policy.html#samples" if request.htmx else "training/policy.html"
+        return render(request, template, context)
     context = {"artifact": artifact} | reports.evaluator_report(artifact.card)
     return render(request, "training/evaluator.html", context)
 
@@ -322,8 +332,10 @@ def align_page(request: HttpRequest) -> HttpResponse:
                 steps=data["steps"],
                 num_generations=data["num_generations"],
                 max_completion_length=data["max_completion_length"],
+                learning_rate=data.get("learning_rate") or ALIGN_DEFAULTS.learning_rate,
                 report_prompts=data["report_prompts"],
                 distance=data["distance"],
+                guard=data.get("guard") or ALIGN_DEFAULTS.guard,
                 lora=data["lora"],
                 idempotency_key=idempotency_key,
             )

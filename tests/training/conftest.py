@@ -87,27 +87,40 @@ def tiny_encoder(tmp_path_factory):
     return folder
 
 
-@pytest.fixture(scope="session")
-def tiny_policy(tmp_path_factory):
-    """Return the folder of a 2-layer Llama with random weights and a fresh BPE tokenizer."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+# A chat template in the shape of SmolLM2's (ChatML), with its own turn markers.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{{ message['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _tiny_llama(folder, *, chat: bool):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    folder = tmp_path_factory.mktemp("tiny-llama")
+    specials = ["<unk>", "<s>", "</s>", "<pad>"] + (["<|im_start|>", "<|im_end|>"] if chat else [])
     tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
     texts = [row["prompt"] + " " + row["response"] for row in synthetic_rows()]
     tokenizer.train_from_iterator(
         texts,
-        trainers.BpeTrainer(vocab_size=400, special_tokens=["<unk>", "<s>", "</s>", "<pad>"]),
+        trainers.BpeTrainer(
+            vocab_size=400,
+            special_tokens=specials,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
     )
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         unk_token="<unk>",
         bos_token="<s>",
-        eos_token="</s>",
+        eos_token="<|im_end|>" if chat else "</s>",
         pad_token="<pad>",
     )
+    if chat:
+        fast.chat_template = CHAT_TEMPLATE
     fast.save_pretrained(folder)
     config = LlamaConfig(
         vocab_size=len(fast),
@@ -123,6 +136,18 @@ def tiny_policy(tmp_path_factory):
     )
     LlamaForCausalLM(config).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_policy(tmp_path_factory):
+    """Return the folder of a 2-layer Llama base model (no chat template), random weights."""
+    return _tiny_llama(tmp_path_factory.mktemp("tiny-llama"), chat=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_chat_policy(tmp_path_factory):
+    """Return the folder of a 2-layer Llama whose tokenizer has a ChatML chat template."""
+    return _tiny_llama(tmp_path_factory.mktemp("tiny-chat-llama"), chat=True)
 
 
 @pytest.fixture(scope="session")

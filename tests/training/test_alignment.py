@@ -41,7 +41,8 @@ def test_the_reward_uses_the_expected_labels_and_is_highest_at_the_target(tiny_e
     vectors = alignment.BaseAlignReward(loaded, FULCRA_PRESET).vectors(prompts, completions)
     at_first = dict(zip(SCHWARTZ10, vectors[0], strict=True))
 
-    rewards = alignment.BaseAlignReward(loaded, at_first)(prompts, completions)
+    # The plain distance (the guard against saying nothing has its own tests).
+    rewards = alignment.BaseAlignReward(loaded, at_first, guard="none")(prompts, completions)
 
     assert rewards[0] == pytest.approx(0.0, abs=1e-6)
     assert rewards[1] < 0
@@ -91,7 +92,108 @@ def test_align_policy_runs_grpo_steps_and_writes_a_policy_with_its_report(
     assert len(report["rewards"]) == 2 and all(r <= 0 for r in report["rewards"])
     assert report["before"]["mean_distance"] >= 0 and report["after"]["mean_distance"] >= 0
     assert card["target"] == FULCRA_PRESET
+    assert card["prompt_format"] == "text"  # a base model: no chat template
+    assert card["reward"]["guard"] == "floor" and "says nothing" in card["reward"]["why"]
+    for side in ("before", "after"):
+        assert report[side]["n"] == 2 and len(report[side]["samples"]) == 2
+        assert report[side]["neutral_distance"] == pytest.approx(5**0.5, abs=1e-4)
+        assert 0 <= report[side]["empty_share"] <= 1
+    change = report["change"]
+    assert change["n"] == 2 and change["ci"][0] <= change["mean"] <= change["ci"][1]
+    assert change["mean"] == pytest.approx(
+        report["after"]["mean_distance"] - report["before"]["mean_distance"], abs=1e-3
+    )
     assert (out / "config.json").is_file()
     assert "mean distance to the target" in capsys.readouterr().out
     registered = ModelArtifact.objects.get()
     assert registered.kind == "policy" and registered.path == str(out.resolve())
+
+
+def _spy_on_generate(monkeypatch, model):
+    seen = []
+    original = model.generate
+
+    def generate(**inputs):
+        seen.append(inputs["input_ids"])
+        return original(**inputs)
+
+    monkeypatch.setattr(model, "generate", generate)
+    return seen
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chat", [True, False])
+def test_the_report_asks_a_chat_policy_in_its_template_and_a_base_model_in_raw_text(
+    monkeypatch, tiny_chat_policy, tiny_policy, chat
+):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = tiny_chat_policy if chat else tiny_policy
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    seen = _spy_on_generate(monkeypatch, model)
+    fmt = alignment.prompt_format(tokenizer)
+
+    answers = alignment.generate_responses(
+        model, tokenizer, ["Is the door safe?", "Tell me"], fmt=fmt, max_new_tokens=4
+    )
+
+    asked = [tokenizer.decode(row, skip_special_tokens=False) for batch in seen for row in batch]
+    assert len(answers) == 2 and all(isinstance(text, str) for text, _ in answers)
+    if chat:
+        assert fmt == "chat"
+        assert all(text.endswith("<|im_start|>assistant\n") for text in asked)
+        assert any("<|im_start|>user\nIs the door safe?<|im_end|>" in text for text in asked)
+    else:
+        assert fmt == "text"
+        assert not any("<|im_start|>" in text for text in asked)
+        assert any(text.endswith("Is the door safe?") for text in asked)
+
+
+@pytest.mark.slow
+def test_grpo_trains_a_chat_policy_on_its_chat_template_and_the_card_says_so(
+    monkeypatch, tiny_evaluator, tiny_chat_policy, tmp_path
+):
+    from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+
+    calls = []
+    original = PreTrainedTokenizerBase.apply_chat_template
+
+    def apply_chat_template(self, conversation, *args, **kwargs):
+        calls.append((kwargs.get("tokenize", True), kwargs.get("add_generation_prompt")))
+        return original(self, conversation, *args, **kwargs)
+
+    monkeypatch.setattr(PreTrainedTokenizerBase, "apply_chat_template", apply_chat_template)
+    rewarded = []
+    vectors = alignment.BaseAlignReward.vectors
+
+    def spy_vectors(self, prompts, completions):
+        rewarded.extend(prompts)
+        return vectors(self, prompts, completions)
+
+    monkeypatch.setattr(alignment.BaseAlignReward, "vectors", spy_vectors)
+    prompts = [f"Question {i}: is it safe to go out?" for i in range(8)]
+
+    alignment.align(
+        evaluator=evaluator.load(tiny_evaluator),
+        target=FULCRA_PRESET,
+        prompts=prompts,
+        out=tmp_path / "policy",
+        config=alignment.AlignConfig(
+            policy=str(tiny_chat_policy),
+            steps=1,
+            num_generations=2,
+            prompts_per_step=1,
+            max_completion_length=4,
+            report_prompts=2,
+        ),
+    )
+
+    card = json.loads((tmp_path / "policy" / "policy.json").read_text())
+    assert card["prompt_format"] == "chat"
+    # TRL renders the conversational prompts with the generation prompt (tokenize=True) in
+    # GRPO; the report renders them itself (tokenize=False), before and after.
+    assert (True, True) in calls and calls.count((False, True)) == 4
+    training = [p for p in rewarded if not isinstance(p, str)]
+    assert training and all(p == [{"role": "user", "content": p[0]["content"]}] for p in training)
+    assert card["report"]["before"]["prompt_format"] == "chat"

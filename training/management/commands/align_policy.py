@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from training import alignment
+from training.alignment import DEFAULTS as D
 from training.services import alignment_run
 
 
@@ -16,12 +17,33 @@ class Command(BaseCommand):
         parser.add_argument("--prompts", required=True, help='JSONL of {"prompt": …}')
         parser.add_argument("--target", required=True, help='JSON of {"value": -1…1, …}')
         parser.add_argument("--out", required=True, help="folder to create for the policy")
-        parser.add_argument("--distance", choices=alignment.DISTANCES, default="l2")
-        parser.add_argument("--steps", type=int, default=50)
-        parser.add_argument("--num-generations", type=int, default=4)
-        parser.add_argument("--max-completion-length", type=int, default=64)
-        parser.add_argument("--learning-rate", type=float, default=1e-5)
-        parser.add_argument("--report-prompts", type=int, default=8)
+        parser.add_argument(
+            "--distance",
+            choices=alignment.DISTANCES,
+            default=D.distance,
+            help="fulcra: the FULCRA paper's masked reward, for reproduction",
+        )
+        parser.add_argument(
+            "--guard",
+            choices=alignment.GUARDS,
+            default=D.guard,
+            help="floor: an answer that says nothing scores no better than the all-unrelated "
+            "vector (default); none: the plain distance",
+        )
+        parser.add_argument("--steps", type=int, default=D.steps)
+        parser.add_argument("--num-generations", type=int, default=D.num_generations)
+        parser.add_argument("--max-completion-length", type=int, default=D.max_completion_length)
+        parser.add_argument("--learning-rate", type=float, default=D.learning_rate)
+        parser.add_argument("--temperature", type=float, default=D.temperature)
+        parser.add_argument(
+            "--beta", type=float, default=D.beta, help="KL to the reference policy (0: none)"
+        )
+        parser.add_argument(
+            "--report-prompts",
+            type=int,
+            default=D.report_prompts,
+            help="held-out prompts for the before/after report (at most half the prompts)",
+        )
         parser.add_argument("--no-lora", action="store_true", help="train every weight")
 
     def handle(self, *args, **options):
@@ -37,7 +59,10 @@ class Command(BaseCommand):
                 num_generations=options["num_generations"],
                 max_completion_length=options["max_completion_length"],
                 learning_rate=options["learning_rate"],
+                temperature=options["temperature"],
+                beta=options["beta"],
                 distance=options["distance"],
+                guard=options["guard"],
                 lora=not options["no_lora"],
                 report_prompts=options["report_prompts"],
                 progress=lambda step, total, message, metrics: self.stderr.write(
@@ -54,9 +79,9 @@ class Command(BaseCommand):
             return
         report = artifact.card["report"]
         sys.stdout.write(
-            f"Wrote {options['out']} (model {artifact.pk}): mean distance to the target "
-            f"{report['before']['mean_distance']} before, {report['after']['mean_distance']} "
-            f"after ({report['seconds']} s).\n"
+            f"Wrote {options['out']} (model {artifact.pk}) in {report['seconds']} s.\n"
+            + alignment.table_line(artifact.card)
+            + "\n"
         )
 
     def _dimensions(self, options) -> list[str]:
