@@ -5,8 +5,9 @@ group or country profile given) with the defaults, and print a Table-1-style lin
         [--learning-rate X] [--guard floor|none] [--distance l2|fulcra] [--out-dir DIR]
 
 DIR is a trained evaluator (`manage.py train_evaluator --data ../shared/data/fulcra/... --out
-DIR`). The policy is the converted local chat model (`manage.py prepare_local_llm`; set
-VALUELAB_MODEL_CACHE to reuse another checkout's copy) unless --policy names another. Prompts
+DIR`). The policy is `smollm2-135m`, the converted local chat model (`manage.py
+prepare_local_llm`; set VALUELAB_MODEL_CACHE to reuse another checkout's copy), unless --policy
+names another. Prompts
 are the distinct prompts of the shared FULCRA file (``--prompts`` for another JSONL). Each line:
 
     fulcra: mean distance to the target (l2, 50 held-out prompts): 2.49 → 2.31, change -0.18
@@ -44,12 +45,12 @@ def main() -> None:
     import django
 
     django.setup()
-    from core.llm.local import chat_cache_dir
     from training import alignment, evaluator, targets
+    from training.basemodels import ModelNotFound, resolve
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--evaluator", required=True)
-    parser.add_argument("--policy", default=None, help="default: the converted local chat model")
+    parser.add_argument("--policy", default="smollm2-135m", help="an alias, folder or hub name")
     parser.add_argument("--prompts", default=None, help='JSONL of {"prompt"}; default FULCRA')
     parser.add_argument("--max-prompts", type=int, default=400)
     parser.add_argument("--target-file", action="append", default=[], help="a profile JSON")
@@ -63,9 +64,10 @@ def main() -> None:
         )
     args = parser.parse_args()
 
-    policy = args.policy or str(chat_cache_dir() or "")
-    if not policy or not (Path(policy) / "config.json").is_file():
-        sys.exit(f"no policy at {policy!r}: run manage.py prepare_local_llm or pass --policy")
+    try:
+        policy = resolve(args.policy)
+    except ModelNotFound as error:
+        sys.exit(str(error))
     loaded = evaluator.load(args.evaluator)
     if args.prompts:
         prompts = alignment.read_prompts(args.prompts)
