@@ -51,8 +51,10 @@ class ItemAdmin(admin.ModelAdmin):
 
 @admin.register(Annotation)
 class AnnotationAdmin(admin.ModelAdmin):
-    list_display = ["item", "annotator", "saw_prelabel", "seconds", "excluded", "created"]
-    list_filter = ["item__project", "saw_prelabel", "excluded"]
+    list_display = [
+        "item", "annotator", "saw_prelabel", "seconds", "excluded", "page_version", "created"
+    ]  # fmt: skip
+    list_filter = ["item__project", "saw_prelabel", "excluded", "page_version"]
     raw_id_fields = ["item", "annotator"]
     list_select_related = ["item__project", "annotator"]
 

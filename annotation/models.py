@@ -164,6 +164,14 @@ class Annotation(models.Model):
     excluded = models.BooleanField(
         default=False, help_text="The worker was excluded; this annotation no longer counts."
     )
+    page_version = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        db_default="",  # rows written by raw SQL (the API's fast paths) get "" too
+        help_text="The labelling page's version the labels were given on; blank: API or "
+        "before versions were recorded.",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

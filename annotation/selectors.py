@@ -100,7 +100,7 @@ EXPORT_ITEM_FIELDS = (
 def annotations_for_export(*, item_ids: list[int]) -> QuerySet:
     """Return the counted annotations of items from ``item_ids`` (an ascending list), oldest
     first within each item, as tuples (item id, annotator's pseudonym, labels, saw_prelabel,
-    seconds, created as the database's text).
+    seconds, created as the database's text, page_version).
 
     Where the ids are dense (nine in ten of the ids between the first and the last, as in an
     export with no filter) the range alone selects them, so the annotations of the few other
@@ -125,6 +125,7 @@ def annotations_for_export(*, item_ids: list[int]) -> QuerySet:
             # Text, parsed with datetime.fromisoformat: the drivers' own datetime loading
             # (Django's time zone loader on PostgreSQL, its converter on SQLite) is slower.
             Cast("created", output_field=TextField()),
+            "page_version",
         )
     )
 
@@ -290,7 +291,7 @@ class _ExportLineWriter:
         )
 
     def _annotation(self, annotation, labels_text: str) -> str:
-        _, pseudonym, _, saw_prelabel, seconds, created = annotation
+        _, pseudonym, _, saw_prelabel, seconds, created, page_version = annotation
         pseudonym_text = self.pseudonym_texts.get(pseudonym)
         if pseudonym_text is None:
             pseudonym_text = self.pseudonym_texts[pseudonym] = self.encode(pseudonym)
@@ -307,7 +308,7 @@ class _ExportLineWriter:
             f'{{"annotator": {pseudonym_text}, "labels": {labels_text}, '
             f'"saw_prelabel": {"true" if saw_prelabel else "false"}, '
             f'"seconds": {repr(seconds) if isfinite(seconds) else self.encode(seconds)}, '
-            f'"created": "{created_text}"}}'
+            f'"created": "{created_text}", "page_version": {self.encode(page_version or "")}}}'
         )
 
     def _labels(self, text) -> tuple | None:

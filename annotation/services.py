@@ -235,8 +235,11 @@ def annotation_submit(
     labels: object,
     seconds: float | None = None,
     project: Project | None = None,
+    page_version: str = "",
 ) -> SubmitResult:
     """Store the worker's labels for every dimension of ``item`` and free their lease.
+
+    ``page_version`` names the labelling page the labels were given on ("" from the API).
 
     Return the stored annotation with ``created``; a repeated submit (double click, retry)
     returns the first one with ``created=False`` and stores nothing. Raise ``ValidationError``
@@ -267,6 +270,7 @@ def annotation_submit(
                     else None
                 ),
                 seconds=seconds_spent(given=seconds, leased_at=slot.leased_at),
+                page_version=page_version,
             )
             outcome = annotation_review(
                 annotation=annotation,

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -22,6 +23,7 @@ from annotation.assignment import (
 from annotation.forms import ProjectForm
 from annotation.import_jobs import KIND as IMPORT_KIND
 from annotation.import_jobs import import_job_start
+from annotation.label_page import PAGE_VERSION, hotkey_for, hotkeys_summary, posted_page_version
 from annotation.labelling import (
     project_dimension_rows,
     slot_prelabel,
@@ -179,9 +181,6 @@ def project_worker_exclude(request: HttpRequest, slug: str, pseudonym: str) -> H
 
 # --- The labelling page (crowdworkers) -----------------------------------------------------------
 
-# Keys 1-9 pick the first nine dimensions; the rest are reached with the arrow keys.
-HOTKEYS = "123456789"
-
 
 def _get_project_for_worker(request: HttpRequest, project_id: int) -> Project:
     """Return the project if the signed-in user may label it, else 404 (nothing is revealed)."""
@@ -209,7 +208,7 @@ def _dimension_rows(
                 "name": dimension.name,
                 "definition": dimension.definition,
                 "examples": dimension.examples,
-                "hotkey": HOTKEYS[index] if index < len(HOTKEYS) else "",
+                "hotkey": hotkey_for(index),
                 "value": value,
                 "suggested": suggested,
                 "rationale": (prelabel.rationales or {}).get(dimension.key, "") if prelabel else "",
@@ -244,6 +243,7 @@ def _work_context(
             else None
         ),
         "study_url": (reverse("core:study", args=[project.study.slug]) if project.study_id else ""),
+        "hotkeys": hotkeys_summary(len(project_dimension_rows(project=project))),
     }
     if status.state == WorkerStatus.State.STOPPED:
         code = project.screenout_code
@@ -258,15 +258,17 @@ def _work_context(
         slot = answer.slot
         prelabel = slot_prelabel(slot=slot)
         item = slot.item
+        rows = _dimension_rows(
+            project_dimension_rows(project=project), prelabel, errors or {}, given
+        )
         context.update(
             {
                 "slot": slot,
                 "item": item,
                 "prelabel": prelabel,
                 "is_training": item.kind == "training",
-                "rows": _dimension_rows(
-                    project_dimension_rows(project=project), prelabel, errors or {}, given
-                ),
+                "rows": rows,
+                "page_version": PAGE_VERSION,
                 "errors": errors or {},
                 "lease_seconds": project.lease_seconds,
             }
@@ -287,6 +289,7 @@ def _render_work(request: HttpRequest, context: dict, status: int = 200) -> Http
 
 @role_required(PARTICIPANT)
 @require_GET
+@never_cache  # a leased item must never come back from the browser's cache
 def work(request: HttpRequest, project_id: int) -> HttpResponse:
     """Participants of the project's study: label the item leased to them (the whole page, or
     the ``work`` fragment for htmx: the next item, come back later, or all done)."""
@@ -298,6 +301,7 @@ def work(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @role_required(PARTICIPANT)
 @require_POST
+@never_cache  # a leased item must never come back from the browser's cache
 def work_submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
     """Participants: submit the labels of the item leased to them; answer with the next item
     (or, for a training item, feedback first). A repeated submit stores nothing new."""
@@ -314,6 +318,7 @@ def work_submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResp
             labels=given,
             seconds=request.POST.get("seconds") or None,
             project=project,
+            page_version=posted_page_version(request.POST.get("page_version")),
         )
     except ValidationError as error:
         answer = item_next_for_worker(project=project, worker=request.user)
@@ -333,6 +338,7 @@ def work_submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResp
 
 @role_required(PARTICIPANT)
 @require_POST
+@never_cache  # a leased item must never come back from the browser's cache
 def work_pause(request: HttpRequest, project_id: int, item_id: int) -> HttpResponse:
     """Participants: give the open item back and stop for now (idempotent)."""
     project = _get_project_for_worker(request, project_id)

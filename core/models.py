@@ -240,6 +240,7 @@ class LLMCall(models.Model):
 
     class Meta:
         ordering = ["-created"]
+        verbose_name = "LLM call"
         indexes = [
             models.Index(fields=["user", "created"], name="llmcall_user_day"),
             models.Index(fields=["study", "created"], name="llmcall_study_day"),

@@ -27,7 +27,7 @@ def seed_demo() -> list[str]:
             "title": "What should a chatbot pay attention to?",
             "welcome_text": (
                 "You will read a question someone asked a chatbot and talk about what a good "
-                "answer should pay attention to. There are no right answers; we want yours."
+                "answer to it needs. There are no right answers; we want yours."
             ),
         },
     )

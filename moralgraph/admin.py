@@ -31,8 +31,10 @@ class UpgradeStoryAdmin(admin.ModelAdmin):
 
 @admin.register(Vote)
 class VoteAdmin(admin.ModelAdmin):
-    list_display = ["voter", "from_card", "to_card", "context", "choice", "created"]
-    list_filter = ["deliberation", "choice"]
+    list_display = [
+        "voter", "from_card", "to_card", "context", "choice", "yes_first", "page_version", "created"
+    ]  # fmt: skip
+    list_filter = ["deliberation", "choice", "page_version", "yes_first"]
     search_fields = ["comment"]
     raw_id_fields = ["from_card", "to_card", "context", "story", "voter"]
 

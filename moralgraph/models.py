@@ -102,6 +102,7 @@ class UpgradeStory(models.Model):
 
     class Meta:
         ordering = ["pk"]
+        verbose_name_plural = "upgrade stories"
         constraints = [
             models.UniqueConstraint(
                 fields=["deliberation", "source_id"],
@@ -161,6 +162,19 @@ class Vote(models.Model):
         help_text="False for a vote cast before voting was gated by someone who may not vote "
         "here (not a participant of a study with this voting task); kept, and left out of "
         "the graph unless asked for.",
+    )
+    page_version = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        db_default="",  # rows written by raw SQL (the API's fast paths) get "" too
+        help_text="The voting page's version the vote was given on; blank: API, import or "
+        "before versions were recorded.",
+    )
+    yes_first = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Whether Yes was shown before No; null: not known (API, import, older votes).",
     )
     created = models.DateTimeField(default=timezone.now, db_index=True)
     updated = models.DateTimeField(auto_now=True)

@@ -26,8 +26,13 @@ def vote_cast(
     choice: str,
     comment: str = "",
     story: UpgradeStory | None = None,
+    page_version: str = "",
+    yes_first: bool | None = None,
 ) -> tuple[Vote, bool]:
     """Record ``voter``'s answer on a pair in a context; return the vote and whether it is new.
+
+    ``page_version`` and ``yes_first`` say which page (and order of Yes and No) the answer was
+    given on; the latest answer's are kept with it.
 
     Voting again on the same pair and context changes the answer, never adds a second vote.
     Raise ``ValidationError`` (nothing stored) for an unknown choice or cards, context or story
@@ -42,6 +47,8 @@ def vote_cast(
         choice=choice,
         comment=comment,
         story=story,
+        page_version=page_version,
+        yes_first=yes_first,
     )
     # The unique constraint is enforced by update_or_create below, not by a racy pre-check.
     vote.full_clean(validate_unique=False, validate_constraints=False)
@@ -55,6 +62,8 @@ def vote_cast(
             "choice": choice,
             "comment": comment,
             "story": story,
+            "page_version": page_version,
+            "yes_first": yes_first,
         },
     )
 
@@ -106,6 +115,8 @@ def vote_submit(
     story: UpgradeStory,
     choice: str,
     comment: str = "",
+    page_version: str = "",
+    yes_first: bool | None = None,
 ) -> tuple[Vote, bool]:
     """Record ``voter``'s answer on the pair ``story`` is about; return the vote and whether new.
 
@@ -146,6 +157,8 @@ def vote_submit(
         choice=choice,
         comment=comment.strip(),
         story=story,
+        page_version=page_version,
+        yes_first=yes_first,
     )
     snapshots_mark_changed(deliberation=deliberation, context_ids=[story.context_id])
     return vote, created

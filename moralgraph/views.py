@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.models import Participation, Study, StudyTask
@@ -44,6 +45,13 @@ from moralgraph.services import (
 from moralgraph.snapshots import clear_winner_share, rule_text
 from moralgraph.study_tasks import KIND as VOTE_TASK_KIND
 from moralgraph.study_tasks import task_votes_for_voter
+from moralgraph.vote_page import (
+    PAGE_VERSION,
+    posted_page_version,
+    posted_yes_first,
+    task_answer_order,
+    yes_first_for,
+)
 from moralgraph.voting import graph_settings
 
 EVERYONE = (PARTICIPANT, RESEARCHER, ADMIN)
@@ -249,12 +257,20 @@ def _vote_context(request: HttpRequest, deliberation: Deliberation, **extra) -> 
         "position": min(done + 1, needed),
         "finished": done >= needed,
         "choices": Vote.Choice.choices,
+        "page_version": PAGE_VERSION,
+        "yes_first": _yes_first(request, deliberation, task),
         **extra,
     }
 
 
+def _yes_first(request: HttpRequest, deliberation: Deliberation, task: StudyTask | None) -> bool:
+    order = task_answer_order(task.config if task else None)
+    return yes_first_for(voter_id=request.user.pk, deliberation_id=deliberation.pk, order=order)
+
+
 @role_required(*EVERYONE)
 @require_http_methods(["GET", "POST"])
+@never_cache  # Back/Forward must never show an answered pair as open.
 def vote(request: HttpRequest, name: str) -> HttpResponse:
     """Anyone signed in: read a story and say whether its person became wiser; next pair."""
     deliberation = _get_deliberation(request, name)
@@ -274,6 +290,8 @@ def vote(request: HttpRequest, name: str) -> HttpResponse:
                 story=story,
                 choice=request.POST.get("choice", ""),
                 comment=request.POST.get("comment", "")[:5000],
+                page_version=posted_page_version(request.POST.get("page_version")),
+                yes_first=_posted_order(request, deliberation),
             )
         except ValidationError as exc:
             error, status = " ".join(exc.messages), 400
@@ -286,6 +304,14 @@ def vote(request: HttpRequest, name: str) -> HttpResponse:
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _posted_order(request: HttpRequest, deliberation: Deliberation) -> bool:
+    """The order of Yes and No the form was shown with (the form says; else the task's)."""
+    posted = posted_yes_first(request.POST.get("order"))
+    if posted is not None:
+        return posted
+    return _yes_first(request, deliberation, _voting_task(request, deliberation))
 
 
 @role_required(*EVERYONE)

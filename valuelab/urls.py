@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from core import views as core_views
@@ -17,8 +19,19 @@ api_patterns = [
     path("evaluation/", include("evaluation.api_urls")),
 ]
 
+
+class FaviconView(RedirectView):
+    """Anyone: /favicon.ico, asked for by browsers and feed readers, is the static icon."""
+
+    permanent = True
+
+    def get_redirect_url(self, *args, **kwargs) -> str:
+        return static("favicon.ico")
+
+
 urlpatterns = [
     path("", core_views.home, name="home"),
+    path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("healthz", core_views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -50,9 +50,22 @@ def labelled_project(alice, bob, rita):
     PrelabelFactory(item=item, labels=labels(security=1), rationale="Safe.", model="m1")
     AnnotationFactory(item=item, annotator=alice, labels=labels(power=1, security=1, hedonism=1))
     AnnotationFactory(item=item, annotator=bob, labels=labels(power=1, security=-1, hedonism=-1))
-    AnnotationFactory(item=item, annotator=rita, labels=labels(power=-1, security=1), seconds=3)
+    AnnotationFactory(
+        item=item,
+        annotator=rita,
+        labels=labels(power=-1, security=1),
+        seconds=3,
+        page_version="label-2",
+    )
     ItemFactory(project=project, external_id="x2", source="")
     return project
+
+
+def test_each_annotation_says_the_page_version_it_was_given_on(labelled_project):
+    [first, _] = export(labelled_project)
+
+    # The API's and older annotations have none (""); the labelling page's name their version.
+    assert [row["page_version"] for row in first["annotations"]] == ["", "", "label-2"]
 
 
 def test_each_line_has_the_contract_keys_in_the_contract_order(labelled_project):
@@ -68,6 +81,7 @@ def test_each_line_has_the_contract_keys_in_the_contract_order(labelled_project)
         "saw_prelabel",
         "seconds",
         "created",
+        "page_version",  # added 2026-12: the labelling page the labels were given on
     ]
 
 

@@ -65,10 +65,10 @@ def desktop(browser):
 def screenshot():
     """Save a full-page screenshot under test-results/ (CI keeps them for a person to look at)."""
 
-    def take(page, name: str) -> Path:
+    def take(page, name: str, full_page: bool = True) -> Path:
         SCREENSHOTS.mkdir(exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take

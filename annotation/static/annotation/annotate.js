@@ -20,6 +20,12 @@
     if (scroll !== false) row.scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
 
+  // The row whose key (1-9, then a-z: shown beside its name) is ``key``, or null.
+  function rowFor(key) {
+    if (!/^[1-9a-z]$/.test(key)) return null;
+    return rows().filter(function (row) { return row.dataset.hotkey === key; })[0] || null;
+  }
+
   function currentValue(row) {
     var checked = row.querySelector("input[type=radio]:checked");
     return checked ? parseInt(checked.value, 10) : 0;
@@ -27,7 +33,47 @@
 
   function setValue(row, value) {
     var input = row.querySelector('input[type=radio][value="' + value + '"]');
-    if (input) { input.checked = true; markChanged(row); }
+    if (input) { input.checked = true; markChanged(row); save(); }
+  }
+
+  // Answers not yet submitted survive a reload: kept in this browser until the item is
+  // submitted, given back, or its lease ends.
+  var PREFIX = "valuelab:labels:";
+  function storage() { try { return window.localStorage; } catch (error) { return null; } }
+  function leaseMs(form) { return parseInt(form.dataset.leaseSeconds || "300", 10) * 1000; }
+
+  function save() {
+    var store = storage();
+    if (!state.form || !store) return;
+    var labels = {};
+    rows().forEach(function (row) { labels[row.dataset.key] = currentValue(row); });
+    try {
+      store.setItem(state.form.dataset.answersKey,
+        JSON.stringify({ labels: labels, expires: Date.now() + leaseMs(state.form) }));
+    } catch (error) { /* storage full or off: the answers just won't survive a reload */ }
+  }
+
+  function forget(key) { var store = storage(); if (store && key) store.removeItem(key); }
+
+  function restore() {
+    var store = storage();
+    if (!store) return;
+    // Drop what other items left behind once their lease is over.
+    for (var i = store.length - 1; i >= 0; i--) {
+      var name = store.key(i);
+      if (name && name.indexOf(PREFIX) === 0) {
+        try { if (JSON.parse(store.getItem(name)).expires < Date.now()) store.removeItem(name); }
+        catch (error) { store.removeItem(name); }
+      }
+    }
+    var saved = null;
+    try { saved = JSON.parse(store.getItem(state.form.dataset.answersKey)); } catch (error) { saved = null; }
+    if (!saved || !saved.labels) return;
+    rows().forEach(function (row) {
+      var value = saved.labels[row.dataset.key];
+      var input = row.querySelector('input[type=radio][value="' + value + '"]');
+      if (input) input.checked = true;
+    });
   }
 
   function markChanged(row) {
@@ -57,8 +103,10 @@
         method: "POST", credentials: "same-origin",
         headers: { "X-CSRFToken": form.dataset.csrf, "Accept": "application/json" }
       }).then(function (response) {
+        if (response.ok) { save(); return; }  // the lease goes on, and so do the kept answers
         if (response.status === 403 || response.status === 409) {
           clearInterval(state.beat);
+          forget(form.dataset.answersKey);
           var lost = form.querySelector(".lease-lost");
           if (lost) lost.hidden = false;
         }
@@ -80,8 +128,11 @@
 
   function bind(root) {
     clearInterval(state.beat); clearInterval(state.tick);
+    var before = state.form ? state.form.dataset.answersKey : null;
     state.form = root.querySelector ? root.querySelector("#label-form") : null;
     if (!state.form && root.id === "label-form") state.form = root;
+    // The item before was submitted or given back: its kept answers are done with.
+    if (before && (!state.form || state.form.dataset.answersKey !== before)) forget(before);
     countdown(document);
     if (!state.form) {
       var next = document.querySelector("#continue");
@@ -89,6 +140,7 @@
       return;
     }
     state.shownAt = performance.now(); state.hiddenFor = 0; state.hiddenSince = document.hidden ? performance.now() : null;
+    restore();
     rows().forEach(markChanged);
     var firstError = state.form.querySelector("fieldset.has-error");
     setActive(firstError ? parseInt(firstError.dataset.index, 10) : 0, false);
@@ -110,7 +162,12 @@
 
   document.addEventListener("change", function (event) {
     var row = event.target.closest && event.target.closest("fieldset.dim");
-    if (row) markChanged(row);
+    if (row) { markChanged(row); save(); }
+  });
+
+  // Back/Forward may bring the page back from memory: ask the server which item is open now.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) window.location.reload();
   });
 
   // Record the time on the item just before htmx (or a plain post) sends the form.
@@ -138,11 +195,12 @@
     }
     var all = rows();
     var row = all[state.active];
-    if (/^[1-9]$/.test(key) && parseInt(key, 10) <= all.length) {
-      event.preventDefault(); setActive(parseInt(key, 10) - 1);
-    } else if (key === "ArrowDown" || key === "j") {
+    var picked = key.length === 1 ? rowFor(key.toLowerCase()) : null;
+    if (picked) {
+      event.preventDefault(); setActive(parseInt(picked.dataset.index, 10));
+    } else if (key === "ArrowDown") {
       event.preventDefault(); setActive(state.active + 1);
-    } else if (key === "ArrowUp" || key === "k") {
+    } else if (key === "ArrowUp") {
       event.preventDefault(); setActive(state.active - 1);
     } else if (key === "ArrowLeft") {
       event.preventDefault(); setValue(row, Math.max(-1, currentValue(row) - 1));
@@ -154,7 +212,7 @@
       event.preventDefault(); setValue(row, 0);
     } else if (key === "+" || key === "=") {
       event.preventDefault(); setValue(row, 1);
-    } else if (key === "?" || key === "i") {
+    } else if (key === "?") {
       event.preventDefault(); var info = row.querySelector("button.info"); if (info) toggle(info);
     } else if (key === "Enter") {
       // Enter submits from anywhere on the form, also after tapping a definition button;
