@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0008_value_schemes_in_core'),
+        ('annotation', '0009_project_text_format'),
     ]
 
     operations = [
