@@ -42,7 +42,6 @@ def everything(db, llm_double, pvq_items):
     world.story(world.deciding, world.d, world.e, text="I used to lay out every option...")
     study = StudyFactory(slug="tour", title="Values tour", completion_code="TOUR1")
     StudyTaskFactory(study=study, title="Consent", instructions="Answers stay pseudonymous.")
-    StudyTaskFactory(study=study, kind="elicitation", title="Talk", config={"deliberation": "mg"})
     project = ProjectFactory(
         name="Tour labelling", study=study, overlap=1, quota_per_worker=2, blind_share=0,
         gold_rate=0, min_seconds=0, lease_seconds=60,
@@ -56,6 +55,8 @@ def everything(db, llm_double, pvq_items):
     vote_task = StudyTaskFactory(
         study=study, kind=VOTE_KIND, title="Judge", config={"deliberation": "mg", "votes": 1}
     )
+    # Last: a study sends its participant through the tasks in order.
+    StudyTaskFactory(study=study, kind="elicitation", title="Talk", config={"deliberation": "mg"})
     script_interview(llm_double)
     return study, project, vote_task
 
@@ -78,19 +79,6 @@ def test_every_participant_page_on_a_phone(live_server, phone, screenshot, every
     phone.get_by_role("checkbox").check()
     phone.get_by_role("button", name="Continue").click()
     worker = Participation.objects.get(user__prolific_pid=PID).user
-
-    # The interview: the questions, a chat, and back: "Your conversations" comes first.
-    phone.goto(f"{base}/elicitation/?deliberation=mg")
-    shot("03-scenarios")
-    phone.get_by_role("button", name="Talk about this").first.click()
-    expect(phone.locator(".bubble-assistant").first).to_be_visible()
-    shot("04-chat")
-    phone.goto(f"{base}/elicitation/?deliberation=mg")
-    conversations = phone.locator("#your-conversations")
-    expect(conversations).to_be_visible()
-    assert in_first_screen(phone, conversations.get_by_role("link").first)
-    assert Chat.objects.filter(participant=worker).count() == 1
-    shot("05-scenarios-returning")
 
     # Labelling: an item, stop for now, continue, the last item, all done.
     phone.goto(f"{base}/annotation/work/{project.pk}/")
@@ -130,6 +118,19 @@ def test_every_participant_page_on_a_phone(live_server, phone, screenshot, every
     phone.locator("#item-1 input[value='4']").check()  # answers given so far survive a reload
     phone.reload()
     expect(phone.locator("#item-1 input[value='4']")).to_be_checked()
+
+    # The interview: the questions, a chat, and back: "Your conversations" comes first.
+    phone.goto(f"{base}/elicitation/?deliberation=mg")
+    shot("03-scenarios")
+    phone.get_by_role("button", name="Talk about this").first.click()
+    expect(phone.locator(".bubble-assistant").first).to_be_visible()
+    shot("04-chat")
+    phone.goto(f"{base}/elicitation/?deliberation=mg")
+    conversations = phone.locator("#your-conversations")
+    expect(conversations).to_be_visible()
+    assert in_first_screen(phone, conversations.get_by_role("link").first)
+    assert Chat.objects.filter(participant=worker).count() == 1
+    shot("05-scenarios-returning")
 
     phone.goto(f"{base}/study/tour/")
     shot("13-study-again")
