@@ -95,6 +95,15 @@ class PoolListCreateApi(APIView):
 
 class RunOutputSerializer(serializers.ModelSerializer):
     job = JobOutputSerializer(read_only=True)
+    profile = serializers.SerializerMethodField()
+
+    def get_profile(self, run: Run) -> dict:
+        """Return the profile, its values in scheme order (PostgreSQL's jsonb keeps none)."""
+        profile = dict(run.profile)
+        if "values" in profile:
+            order = profile.get("dimensions") or list(profile["values"])
+            profile["values"] = {key: profile["values"][key] for key in order}
+        return profile
 
     class Meta:
         model = Run

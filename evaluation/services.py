@@ -327,7 +327,7 @@ def run_start(*, run: Run, user: User | None = None):
     left active by a job that ended without saying so (a worker that died) starts again.
     """
     with transaction.atomic():
-        run = Run.objects.select_for_update().select_related("job").get(pk=run.pk)
+        run = Run.objects.select_for_update(of=("self",)).select_related("job").get(pk=run.pk)
         job_alive = run.job is not None and run.job.status not in Job.FINISHED
         if run.status in Run.ACTIVE and job_alive:
             return run.job
