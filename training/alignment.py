@@ -484,9 +484,14 @@ def align(
     held_out, train_prompts = split_prompts(
         prompts, report_prompts=config.report_prompts, seed=config.seed
     )
+    use_cuda = torch.cuda.is_available()
     try:
         tokenizer = AutoTokenizer.from_pretrained(config.policy, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(config.policy, local_files_only=True)
+        # On a CPU, float32: bf16 (SmolLM2's saved dtype) has no fast kernels on most CPUs;
+        # on CUDA, the saved dtype.
+        model = AutoModelForCausalLM.from_pretrained(
+            config.policy, local_files_only=True, dtype="auto" if use_cuda else torch.float32
+        )
     except (OSError, ValueError) as error:
         raise AlignmentError(f"cannot load policy {config.policy!r}: {error}") from None
     if tokenizer.pad_token is None:
@@ -531,7 +536,6 @@ def align(
         peft_config = LoraConfig(
             r=8, lora_alpha=16, lora_dropout=0.0, task_type="CAUSAL_LM", target_modules="all-linear"
         )
-    use_cuda = torch.cuda.is_available()
     scratch = Path(
         tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent if out.parent.exists() else None)
     )
