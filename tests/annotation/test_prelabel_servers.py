@@ -12,6 +12,13 @@ from tests.annotation.factories import ItemFactory, ProjectFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _requests_on_the_test_thread(settings):
+    # Threads have their own database connections: their LLM call records would be committed
+    # outside this test's transaction and stay behind for the tests that follow.
+    settings.ANNOTATION_PRELABEL_CONCURRENCY = 1
+
+
 @pytest.fixture
 def project(db):
     project = ProjectFactory(prelabel=True)
