@@ -106,7 +106,7 @@ def test_healthz_answers_when_the_database_does(anon, db):
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
-PUBLIC_ROUTES = {"home", "healthz", "login", "logout", "join", "api-schema"}
+PUBLIC_ROUTES = {"home", "healthz", "login", "logout", "join", "api-schema", "favicon"}
 
 
 def test_every_route_states_who_may_use_it():
