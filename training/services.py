@@ -395,7 +395,7 @@ def alignment_run(
         raise ValidationError({"alignment": str(error)}) from None
     if not report.written:
         return None  # not the main process of a multi-GPU run: it registers the model
-    card = json.loads((Path(out) / alignment.POLICY_CARD).read_text())
+    card = _without_nul(json.loads((Path(out) / alignment.POLICY_CARD).read_text()))
     card["prompts"] = {"file": str(prompts_file), "n": len(prompts)}
     return ModelArtifact.objects.create(
         kind=ModelArtifact.Kind.POLICY,
@@ -793,3 +793,17 @@ def dpo_export_start(
             "out": str(out),
         },
     )
+
+
+def _without_nul(value):
+    """Return ``value`` with NUL characters dropped from its strings.
+
+    A policy can generate U+0000 in its samples; PostgreSQL's jsonb refuses it.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_nul(item) for key, item in value.items()}
+    return value
