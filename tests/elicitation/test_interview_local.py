@@ -5,7 +5,6 @@ import pytest
 from core.llm import local
 from core.models import LLMCall
 from elicitation import interview
-from elicitation.interview import ValuesCardDraft
 from elicitation.models import Chat
 from elicitation.services import (
     CARD_FAILED_TEXT,
@@ -62,9 +61,11 @@ def test_a_card_through_the_local_model_is_valid_or_the_chat_offers_a_retry(loca
     chat.refresh_from_db()
     if event.kind == "card":
         card = event.card
-        ValuesCardDraft(title=card.title, description=card.description, policies=card.policies)
+        # Schema-valid; an off-style card is proposed anyway, its style problems shown as hints.
+        assert card.title.strip() and card.description.strip() and card.policies
         assert chat.state == Chat.State.CARD_PROPOSED
     else:
         assert event.text == CARD_FAILED_TEXT and chat.state == Chat.State.FAILED
     assert [m.role for m in chat.messages.order_by("pk")] == ["assistant", "user"]
-    assert LLMCall.objects.get(purpose="elicitation.card").backend == "local"
+    calls = LLMCall.objects.filter(purpose="elicitation.card")
+    assert calls.exists() and set(calls.values_list("backend", flat=True)) == {"local"}
