@@ -40,6 +40,25 @@ def _fresh_rate_limits():
     caches["throttle"].clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_llm_calls_left_by_other_tests(request):
+    """Start each database test with no LLM call records from tests before it.
+
+    Threads (pre-labelling, the gateway's concurrency) record calls on their own connections,
+    committed outside the test's transaction; on PostgreSQL they stay for the next tests. The
+    delete here is rolled back with the test's transaction.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or marker.kwargs.get("transaction"):
+        return
+    if {"transactional_db", "live_server"} & set(request.fixturenames):
+        return
+    request.getfixturevalue("db")
+    from core.models import LLMCall
+
+    LLMCall.objects.all().delete()
+
+
 @pytest.fixture
 def alice(db) -> User:
     return UserFactory(username="alice", role=User.Role.PARTICIPANT)
