@@ -362,6 +362,26 @@ def _remaining_for(*, project: Project, worker: User) -> dict:
     )
 
 
+def items_to_label_for_worker(*, project: Project, worker: User, most: int | None = None) -> int:
+    """Return how many more items ``worker`` could label in ``project`` (the one leased to them
+    included), counting at most ``most`` (None: all): the "of N" of their progress."""
+    regular = Q(position__lt=project.overlap, item__kind="task", item__is_gold=False)
+    held = Slot.objects.filter(regular, project=project, worker=worker, state=Slot.State.LEASED)
+    held = held.exists()
+    worker_holds_item = Slot.objects.filter(item_id=OuterRef("item_id"), worker=worker)
+    open_items = (
+        Slot.objects.filter(
+            regular, project=project, state__in=[Slot.State.FREE, Slot.State.LEASED]
+        )
+        .filter(~Exists(worker_holds_item))
+        .values("item_id")
+        .distinct()
+    )
+    if most is not None:
+        open_items = open_items[: max(0, most - held)]
+    return int(held) + open_items.count()
+
+
 def _claim_extra(*, project: Project, worker: User, kind: str, now) -> Slot | None:
     """Lease the worker an unseen item of ``kind`` (training, attention or gold), or None."""
     items = Item.objects.filter(project=project)

@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from annotation.assignment import (
     NotAssigned,
     item_next_for_worker,
+    items_to_label_for_worker,
     lease_release,
     worker_status_for,
 )
@@ -40,7 +41,7 @@ from annotation.services import (
 from annotation.study_tasks import KIND as LABEL_TASK
 from core.models import Job
 from core.roles import PARTICIPANT, RESEARCHER, role_required
-from core.selectors import task_out_of_order
+from core.selectors import task_out_of_order, task_study_url
 from core.throttling import upload_too_large
 
 
@@ -218,6 +219,20 @@ def _dimension_rows(
     return rows
 
 
+def _items_for_worker(project: Project, worker, status: WorkerStatus) -> int:
+    """The "of N" of a worker's progress: what they labelled plus what is left to them, capped
+    by the project's quota ("3 of 3" when only 3 items were there for them, never "3 of 10")."""
+    quota = project.quota_per_worker
+    if quota and status.n_done >= quota:
+        return quota
+    if not status.may_label:
+        return status.n_done
+    left = items_to_label_for_worker(
+        project=project, worker=worker, most=quota - status.n_done if quota else None
+    )
+    return status.n_done + left
+
+
 def _work_context(
     request: HttpRequest,
     project: Project,
@@ -231,18 +246,18 @@ def _work_context(
     if answer is None and feedback is None:
         answer = item_next_for_worker(project=project, worker=request.user)
     status = answer.status if answer else worker_status_for(project=project, worker=request.user)
+    total = _items_for_worker(project, request.user, status)
+    study_url = task_study_url(user=request.user, kind=LABEL_TASK, target=project.pk)
+    if not study_url and project.study_id:
+        study_url = reverse("core:study", args=[project.study.slug])
     context = {
         "project": project,
         "status": status,
         "notice": notice,
         "feedback": feedback,
-        "quota": project.quota_per_worker,
-        "percent": (
-            min(100, round(100 * status.n_done / project.quota_per_worker))
-            if project.quota_per_worker
-            else None
-        ),
-        "study_url": (reverse("core:study", args=[project.study.slug]) if project.study_id else ""),
+        "quota": total,
+        "percent": min(100, round(100 * status.n_done / total)) if total else 100,
+        "study_url": study_url,
         "hotkeys": hotkeys_summary(len(project_dimension_rows(project=project))),
     }
     if status.state == WorkerStatus.State.STOPPED:

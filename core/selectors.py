@@ -83,6 +83,23 @@ def task_out_of_order(*, user: User, kind: str, target: object) -> str | None:
     return detour
 
 
+def task_study_url(*, user: User, kind: str, target: object) -> str:
+    """Return the study page of ``user``'s study whose task of ``kind`` is at ``target`` (a
+    project id, a deliberation name), or "" when none is: where a finished task leads back to."""
+    task_type = TASK_TYPES.get(kind)
+    if task_type is None or task_type.is_at is None or not getattr(user, "is_authenticated", 0):
+        return ""
+    tasks = (
+        StudyTask.objects.filter(kind=kind, study__participations__user=user)
+        .select_related("study")
+        .order_by("-study__participations__joined")
+    )
+    for task in tasks:
+        if task_type.is_at(task, target):
+            return reverse("core:study", args=[task.study.slug])
+    return ""
+
+
 def participation_for_user(*, study: Study, user: User) -> Participation | None:
     """Return ``user``'s participation in ``study``, or None."""
     if not user.is_authenticated:

@@ -1,6 +1,7 @@
 """The study task type "moralgraph.vote": judge N wiser-than stories in a deliberation.
 
-A study task's ``config``: ``{"deliberation": name, "votes": N}``. Without a deliberation the
+A study task's ``config``: ``{"deliberation": name, "votes": N, "answer_order": "random" |
+"yes_first" | "no_first"}``. Without a deliberation the
 newest one with stories is used; without ``votes``, the deliberation's ``votes_per_session``.
 The task is done once the participant has judged N pairs there, or every pair left to them
 when fewer than N are (progress reads "3 of 3" then, never "3 of 10").
@@ -71,6 +72,7 @@ def _clean_config(config: dict) -> dict:
     from django.core.exceptions import ValidationError
 
     from core.study_tasks import positive_int
+    from moralgraph.vote_page import ANSWER_ORDERS
 
     name = config.get("deliberation")
     if name not in (None, ""):
@@ -80,6 +82,12 @@ def _clean_config(config: dict) -> dict:
     votes = positive_int(config, "votes", most=1000)
     if votes is not None:
         cleaned["votes"] = votes
+    order = config.get("answer_order")
+    if order not in (None, ""):
+        if order not in ANSWER_ORDERS:
+            choices = ", ".join(ANSWER_ORDERS)
+            raise ValidationError({"answer_order": f"must be one of {choices}, not {order!r}"})
+        cleaned["answer_order"] = order
     return cleaned
 
 
@@ -104,6 +112,16 @@ def _form_fields() -> dict:
             max_value=1000,
             required=False,
             help_text="Fewer when fewer pairs are left for someone.",
+        ),
+        "answer_order": forms.ChoiceField(
+            label="Order of Yes and No",
+            choices=[
+                ("random", "Random per participant (recorded with each vote)"),
+                ("yes_first", "Yes first for everyone"),
+                ("no_first", "No first for everyone"),
+            ],
+            initial="random",
+            required=False,
         ),
     }
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.models import Participation, Study, StudyTask
 from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required
-from core.selectors import task_out_of_order
+from core.selectors import task_out_of_order, task_study_url
 from elicitation.models import Deliberation, MoralContext, Scenario, ValuesCard
 from moralgraph import graph as moral_graph
 from moralgraph.models import (
@@ -300,6 +300,10 @@ def vote(request: HttpRequest, name: str) -> HttpResponse:
     context = _vote_context(request, deliberation, error=error)
     if context["finished"] and context["task"] is not None:
         context["study_url"] = reverse("core:study", args=[context["task"].study.slug])
+    elif context["finished"] or context["story"] is None:
+        context["study_url"] = task_study_url(
+            user=request.user, kind=VOTE_TASK_KIND, target=deliberation.name
+        )
     template = "moralgraph/vote.html#pair" if request.htmx else "moralgraph/vote.html"
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
