@@ -1,9 +1,16 @@
 """Benchmark the embedded local LLM: conversion, loads, first token, speed, structured, embeddings.
 
     python bench/bench_local_llm.py [--fresh-cache]
+    nice -n 10 python bench/bench_local_llm.py --interview 10
 
 ``--fresh-cache`` converts into a temporary VALUELAB_MODEL_CACHE so the cold conversion is timed
 even when the usual cache exists. Prints a small table; nothing is written to the database.
+
+``--interview N`` instead runs the interview as a participant meets it, through the services
+(``chat_turn``, ``chat_card_write``) on a throw-away SQLite database: the time of interview turns
+(and their replies, to read whether they ask a question), then N card writes on N different
+conversations, counted as schema-valid & on-style, schema-valid but off-style (proposed with
+hints), or no card at all (the participant writes it by hand).
 """
 
 import argparse
@@ -16,6 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "valuelab.settings")
+if "--interview" in sys.argv:
+    _scratch_db = Path(tempfile.mkdtemp(prefix="valuelab-bench-db-")) / "bench.sqlite3"
+    os.environ["DATABASE_URL"] = f"sqlite:///{_scratch_db}"
 os.environ["OPENAI_BASE_URL"] = ""  # the local backend, whatever the shell says
 os.environ["OPENAI_API_KEY"] = ""
 
@@ -50,9 +60,15 @@ SENTENCES = [f"Sentence number {i} about values, honesty and care for others." f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fresh-cache", action="store_true", help="time a cold conversion")
+    parser.add_argument(
+        "--interview", type=int, metavar="N", help="time interview turns and N card writes"
+    )
     options = parser.parse_args()
     if local.gguf_path() is None:
         sys.exit(f"{local.CHAT_GGUF} is not installed ({local.CHAT_PACKAGE}).")
+    if options.interview:
+        bench_interview(options.interview)
+        return
     rows: list[tuple[str, str]] = [("CPU threads (torch)", str(torch.get_num_threads()))]
     if options.fresh_cache:
         fresh = Path(tempfile.mkdtemp(prefix="valuelab-bench-"))
@@ -118,6 +134,146 @@ def main() -> None:
     print(f"\nstructured sample: {reply.text}")
     if options.fresh_cache:
         shutil.rmtree(fresh, ignore_errors=True)
+
+
+# (participant's first answer, interviewer's follow-up, participant's second answer)
+CONVERSATIONS = [
+    (
+        "A good answer helps me say honestly how I feel to my friend.",
+        "When was a time you told a friend how you felt?",
+        "Last year I told my friend I was hurt she forgot my birthday. I looked for a calm moment "
+        "and said it without blaming her, and she listened.",
+    ),
+    (
+        "It should not tell me what to do, it should help me think.",
+        "When did someone help you think something through?",
+        "My aunt asked me what I wanted from the friendship. I noticed what mattered to me once "
+        "I said it out loud.",
+    ),
+    (
+        "It should remind me that people get busy and it is not always about me.",
+        "When did you notice that someone was busy rather than uninterested?",
+        "My friend had a new baby. I paid attention to the small messages she still sent me.",
+    ),
+    (
+        "I want it to help me keep my self-respect.",
+        "When did you feel you kept your self-respect with a friend?",
+        "I stopped inviting a friend who always cancelled. I looked at whether I was the only "
+        "one making an effort.",
+    ),
+    (
+        "A good answer asks whether the friend is going through something.",
+        "When did you find out a friend was going through something?",
+        "My friend was depressed and cancelled a lot. I noticed she stopped posting and asked "
+        "her gently how she was.",
+    ),
+    (
+        "It should help me talk to my friend directly instead of guessing.",
+        "When did talking directly help you?",
+        "I asked my friend why she cancelled and she said she was short of money. I looked for "
+        "a plan that cost nothing.",
+    ),
+    (
+        "Fairness matters to me: both people should put in effort.",
+        "When did you notice the effort was uneven?",
+        "I always drove to see my friend. I started noticing who suggested the plans and who "
+        "followed up.",
+    ),
+    (
+        "It should be kind but honest.",
+        "When was someone kind but honest with you?",
+        "My brother told me I was too pushy with plans. He picked a quiet moment and gave me an "
+        "example.",
+    ),
+    (
+        "I want it to help me let go of friendships that do not work.",
+        "When did you let go of a friendship?",
+        "I let a friend drift away after many cancellations. I noticed I felt relief, not loss, "
+        "when plans fell through.",
+    ),
+    (
+        "It should suggest something small to do together.",
+        "When did a small plan work out with a friend?",
+        "We started walking together on Sundays. I looked for plans that were easy to keep and "
+        "did not need much time.",
+    ),
+]
+QUESTION = "My friend keeps cancelling plans. What should I do?"
+
+
+def bench_interview(tries: int) -> None:
+    """Time interview turns and ``tries`` card writes through the services (see the doc)."""
+    from django.core.management import call_command
+
+    from core.models import User
+    from elicitation import interview
+    from elicitation.models import Deliberation, Message, Scenario
+    from elicitation.services import chat_card_write, chat_reply, chat_start, message_post
+
+    settings.VALUELAB_LLM_TIMEOUT = 600
+    settings.VALUELAB_LLM_BUDGET = 100_000  # no daily cap in a bench
+    call_command("migrate", verbosity=0)
+
+    def participant(n: int) -> User:
+        # One participant per chat: a participant's second chat on a scenario resumes the first.
+        return User.objects.create_user(username=f"bench-{n}", role=User.Role.PARTICIPANT)
+
+    deliberation = Deliberation.objects.create(name="bench", title="Bench")
+    scenario = Scenario.objects.create(deliberation=deliberation, question=QUESTION)
+    local.load_chat_model()
+    print(f"prompt: {interview.prompt_current(backend='local').name}")
+
+    turns: list[float] = []
+    for n, (first, _, second) in enumerate(CONVERSATIONS[:3]):
+        chat = chat_start(participant=participant(100 + n), scenario=scenario)
+        for text in (first, second):
+            message_post(chat=chat, text=text)
+            started = time.monotonic()
+            reply, _, failure = chat_reply(chat=chat)
+            turns.append(time.monotonic() - started)
+            shown = reply.text if reply else f"(failed: {failure.text})"
+            print(
+                f"  turn {turns[-1]:5.1f} s  participant: {text[:50]}…\n"
+                f"               interviewer: {shown}"
+            )
+
+    outcomes = {"on-style": 0, "off-style (hints)": 0, "no card": 0}
+    writes: list[float] = []
+    for n in range(tries):
+        first, question, second = CONVERSATIONS[n % len(CONVERSATIONS)]
+        chat = chat_start(participant=participant(n), scenario=scenario)
+        message_post(chat=chat, text=first)
+        Message.objects.create(chat=chat, role=Message.Role.ASSISTANT, text=question)
+        message_post(chat=chat, text=second)
+        Message.objects.create(chat=chat, role=Message.Role.ASSISTANT, text="Thank you.")
+        started = time.monotonic()
+        events = list(chat_card_write(chat=chat))
+        writes.append(time.monotonic() - started)
+        card = next((event.card for event in events if event.kind == "card"), None)
+        if card is None:
+            outcome = "no card"
+        elif interview.style_hints(
+            title=card.title, description=card.description, policies=card.policies
+        ):
+            outcome = "off-style (hints)"
+        else:
+            outcome = "on-style"
+        outcomes[outcome] += 1
+        chat.refresh_from_db()
+        shown = f"{card.title!r} {card.policies!r}" if card else chat.last_error
+        print(f"  card {n + 1:2d}  {writes[-1]:5.1f} s  {outcome:18s} {shown[:150]}")
+
+    def spread(values: list[float]) -> str:
+        ordered = sorted(values)
+        middle = ordered[len(ordered) // 2]
+        return (
+            f"median {middle:.1f} s (min {ordered[0]:.1f}, max {ordered[-1]:.1f}, n={len(values)})"
+        )
+
+    print(f"\ninterview turn:  {spread(turns)}")
+    print(f"card write:      {spread(writes)}")
+    print("card outcomes:   " + ", ".join(f"{k} {v}/{tries}" for k, v in outcomes.items()))
+    print(f"CPU threads (torch): {torch.get_num_threads()}")
 
 
 if __name__ == "__main__":

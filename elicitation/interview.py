@@ -58,6 +58,21 @@ class Prompt:
         "again as JSON with only those parts reworded; keep what the person said."
     )
 
+    # For a small model (the embedded one), which left to itself answers the question, gives
+    # advice or rewrites what the participant said instead of asking:
+    # - one_question: the reply is read up to its first question, then the model is stopped;
+    # - openers: the reply starts with one of these (in turn), and the model writes the rest;
+    # - max_answers: after this many answers the interviewer writes the card (0: it decides);
+    # - max_tokens: the most a reply may run to.
+    one_question: bool = False
+    openers: tuple[str, ...] = ()
+    max_answers: int = 0
+    max_tokens: int = INTERVIEW_MAX_TOKENS
+
+    def opener_for(self, *, answers: int) -> str:
+        """Return how the reply to the participant's ``answers``-th answer starts ("" if free)."""
+        return self.openers[(answers - 1) % len(self.openers)] if self.openers else ""
+
     def system_for(self, *, question: str) -> str:
         """Return the interviewer's system prompt for the scenario ``question``."""
         return self.system.replace("{question}", question).replace("{marker}", SUBMIT_MARKER)
@@ -112,10 +127,38 @@ sentences; 3 to 7 policies, each a plural noun phrase in CAPITALS followed by wh
 to). Change only what they asked for.""",
 )
 
+# For the embedded model (SmolLM2-135M): a few short, direct lines and one worked example work
+# better than the full brief, which it echoes back or answers itself. Its reply is read up to its
+# first question (``one_question``); the card is written by the same distill call as above.
+INTERVIEWER_SMALL_V1 = Prompt(
+    name="mge-interviewer-small",
+    version="1",
+    system="""\
+You are an interviewer. You ask the person one short question at a time about their own \
+experience, and never answer for them. The topic: someone asked a chatbot: {question}""",
+    distill=INTERVIEWER_V1.distill,
+    revise=INTERVIEWER_V1.revise,
+    one_question=True,
+    openers=(
+        "Can you tell me about a time when",
+        "What did you notice when",
+        "What were you looking for when",
+    ),
+    max_answers=4,
+    max_tokens=48,
+)
+
 PROMPTS: dict[tuple[str, str], Prompt] = {
-    (prompt.name, prompt.version): prompt for prompt in [INTERVIEWER_V1]
+    (prompt.name, prompt.version): prompt for prompt in [INTERVIEWER_V1, INTERVIEWER_SMALL_V1]
 }
 CURRENT_PROMPT = INTERVIEWER_V1
+# The prompt a new chat gets, by backend (``llm.backend_name()``).
+CURRENT_PROMPTS = {"openai": INTERVIEWER_V1, "local": INTERVIEWER_SMALL_V1}
+
+
+def prompt_current(*, backend: str) -> Prompt:
+    """Return the prompt a new chat starts with on ``backend`` ("openai" or "local")."""
+    return CURRENT_PROMPTS.get(backend, CURRENT_PROMPT)
 
 
 def prompt_for(name: str, version: str) -> Prompt:
@@ -303,14 +346,35 @@ def _shape_message(error: dict) -> str:
 LAST_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s|$)")
 
 
-def end_at_sentence(text: str) -> str:
+def end_at_sentence(text: str, *, cut: bool = False) -> str:
     """Return ``text`` cut after its last complete sentence (a reply stopped by the token limit
-    ends mid-sentence); unchanged when it ends a sentence or has no complete sentence at all."""
+    ends mid-sentence); unchanged when it ends a sentence.
+
+    With no complete sentence at all it is kept, except when ``cut`` says the token limit
+    stopped it: then its last, perhaps partial, word is dropped and "…" ends it (never mid-word).
+    """
     text = text.rstrip()
     ends = list(LAST_SENTENCE_END.finditer(text))
-    if not ends or ends[-1].end() == len(text):
+    if ends and ends[-1].end() == len(text):
         return text
-    return text[: ends[-1].end()]
+    if ends:
+        return text[: ends[-1].end()]
+    if not cut:
+        return text
+    words = text.split()
+    if len(words) < 2:
+        return ""
+    return " ".join(words[:-1]).rstrip(",;:-–—") + "…"
+
+
+# A question ends in "?" (maybe followed by closing quotes or brackets) at a space or the end.
+QUESTION_END = re.compile(r"\?[\"'”’)\]]*(?=\s|$)")
+
+
+def first_question_end(text: str) -> int | None:
+    """Return where ``text``'s first question ends (after its "?"), or None if it asks none."""
+    match = QUESTION_END.search(text)
+    return match.end() if match else None
 
 
 # --- what the model is sent --------------------------------------------------------------------
@@ -319,9 +383,16 @@ def end_at_sentence(text: str) -> str:
 def interview_messages(
     prompt: Prompt, *, question: str, transcript: Sequence[tuple[str, str]]
 ) -> list[dict[str, str]]:
-    """Return the interviewer's messages: its instructions, then the chat so far."""
+    """Return the interviewer's messages: its instructions, then the chat so far.
+
+    With ``prompt.openers`` the last message is the reply's start (the interviewer's own), for
+    the model to go on from.
+    """
     messages = [{"role": "system", "content": prompt.system_for(question=question)}]
     messages += [{"role": role, "content": text} for role, text in transcript]
+    answers = sum(1 for role, _ in transcript if role == "user")
+    if opener := prompt.opener_for(answers=answers):
+        messages.append({"role": "assistant", "content": opener})
     return messages
 
 

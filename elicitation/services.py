@@ -140,7 +140,7 @@ def chat_start(*, participant: User, scenario: Scenario, client_key: str = "") -
     )
     if unfinished is not None:
         return unfinished
-    prompt = interview.CURRENT_PROMPT
+    prompt = interview.prompt_current(backend=llm.backend_name())
     chat = Chat(
         participant=participant,
         scenario=scenario,
@@ -227,14 +227,25 @@ def chat_turn(*, chat: Chat) -> Iterator[TurnEvent]:
     messages = interview.interview_messages(
         prompt, question=chat.scenario.question, transcript=chat_transcript(chat=chat)
     )
+    answers = sum(1 for role, _ in chat_transcript(chat=chat) if role == Message.Role.USER)
+    if prompt.max_answers and answers >= prompt.max_answers:
+        # Enough answers for a card: a small model would never say so itself.
+        reply, stored = _reply_store(chat=chat, question=pending, text=CARD_INTRO_TEXT)
+        yield TurnEvent("reply", message=reply)
+        if stored:
+            yield from _card_write(chat=chat)
+        return
     marker = interview.MarkerFilter()
+    opener = prompt.opener_for(answers=answers)
+    shown_text = ""
+    asked = False
     try:
         stream = llm.chat_stream(
             messages,
             purpose="elicitation.interview",
             user=chat.participant,
             study=_study_of(chat),
-            max_tokens=interview.INTERVIEW_MAX_TOKENS,
+            max_tokens=prompt.max_tokens,
             tools=[interview.SUBMIT_TOOL],
         )
     except llm.LLMError as error:
@@ -242,21 +253,41 @@ def chat_turn(*, chat: Chat) -> Iterator[TurnEvent]:
         return
     try:
         for piece in stream:
+            if opener:
+                # The model goes on from the opener, sometimes after a stray quote.
+                piece = piece.lstrip(" \"'“‘")
+                if not piece:
+                    continue
+                piece, opener = f"{opener} {piece}", ""
             shown = marker.feed(piece)
+            if prompt.one_question:
+                end = interview.first_question_end(shown_text + shown)
+                if end is not None:
+                    # It has asked its question: show up to it and stop the model there.
+                    shown, asked = (shown_text + shown)[len(shown_text) : end], True
             if shown:
+                shown_text += shown
                 yield TurnEvent("delta", text=shown)
+            if asked:
+                break
     except llm.LLMError as error:
         yield _turn_failed(chat=chat, error=error)
         return
     finally:
         stream.close()
-    tail = marker.finish()
-    if tail:
-        yield TurnEvent("delta", text=tail)
-    called = stream.tool_call or {}
-    submitted = marker.submitted or called.get("name") == "submit_values_card"
-    # Never store a reply cut mid-sentence by the token limit (small models run into it).
-    text = interview.end_at_sentence(marker.text) or (CARD_INTRO_TEXT if submitted else "")
+    if asked:
+        text, submitted = shown_text, False
+    else:
+        tail = marker.finish()
+        if tail:
+            yield TurnEvent("delta", text=tail)
+        called = stream.tool_call or {}
+        submitted = marker.submitted or called.get("name") == "submit_values_card"
+        # Never store a reply cut mid-sentence or mid-word by the token limit (small models
+        # run into it).
+        cut = stream.completion_tokens >= prompt.max_tokens
+        text = interview.end_at_sentence(marker.text, cut=cut)
+    text = text.strip() or (CARD_INTRO_TEXT if submitted else "")
     if not text:
         error = llm.LLMUnavailable("The interviewer sent an empty reply.")
         yield _turn_failed(chat=chat, error=error)

@@ -371,6 +371,11 @@ class ChatStream(Iterator[str]):
         )
 
     @property
+    def completion_tokens(self) -> int:
+        """Return the reply's tokens so far (the server's count, or the backend's estimate)."""
+        return int(getattr(self._source, "completion_tokens", 0) or 0)
+
+    @property
     def tool_call(self) -> dict | None:
         """Return the tool the model called in this reply ({"name", "arguments"}), if any."""
         return getattr(self._source, "tool_call", None)

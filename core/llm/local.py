@@ -143,9 +143,18 @@ class LocalChatModel:
     generators: dict
 
     def prompt_ids(self, messages: list[Message], max_new_tokens: int):
-        """Return the chat-templated input, cut from the left to fit the context window."""
+        """Return the chat-templated input, cut from the left to fit the context window.
+
+        When the last message is the assistant's, the model goes on from it (the caller wrote
+        the start of the reply) instead of starting a new one.
+        """
+        go_on = bool(messages) and messages[-1].get("role") == "assistant"
         inputs = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            messages,
+            add_generation_prompt=not go_on,
+            continue_final_message=go_on,
+            return_tensors="pt",
+            return_dict=True,
         )
         room = self.model.config.max_position_embeddings - max_new_tokens
         if inputs["input_ids"].shape[1] > room:

@@ -36,7 +36,8 @@ def scenario():
 
 
 @pytest.fixture
-def chat(alice, scenario):
+def chat(alice, scenario, llm_double):
+    # The double first: a chat keeps the prompt of the backend it started on.
     chat = chat_start(participant=alice, scenario=scenario)
     message_post(chat=chat, text="I want them to be honest about being tired.")
     return chat

@@ -30,7 +30,8 @@ def texts(chat):
     return [(m.role, m.text) for m in chat.messages.order_by("pk")]
 
 
-def test_a_chat_starts_with_the_scenario_and_stores_the_prompt_version(alice, scenario):
+def test_a_chat_starts_with_the_scenario_and_stores_the_prompt_version(alice, scenario, settings):
+    settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"  # an endpoint: the full interviewer
     chat = chat_start(participant=alice, scenario=scenario)
 
     assert (chat.prompt_name, chat.prompt_version) == ("mge-interviewer", "1")

@@ -111,3 +111,24 @@ def test_the_interviewer_is_sent_its_instructions_then_the_chat():
 )
 def test_a_reply_cut_by_the_token_limit_ends_at_its_last_sentence(reply, stored):
     assert interview.end_at_sentence(reply) == stored
+
+
+@pytest.mark.parametrize(
+    ("reply", "stored"),
+    [
+        # Stopped by the token limit with no sentence finished: never cut mid-word.
+        ("Tell me more about the moment you realis", "Tell me more about the moment you…"),
+        ("What were you looking for, and", "What were you looking for…"),
+        ("Tell", ""),
+        # A finished sentence still wins.
+        ("What did you notice? I wonder if you felt th", "What did you notice?"),
+    ],
+)
+def test_a_reply_stopped_by_the_token_limit_mid_word_drops_the_partial_word(reply, stored):
+    assert interview.end_at_sentence(reply, cut=True) == stored
+
+
+def test_the_first_question_ends_at_its_question_mark():
+    text = "When did that happen? Then you should tell her."
+    assert text[: interview.first_question_end(text)] == "When did that happen?"
+    assert interview.first_question_end("You should tell her.") is None
