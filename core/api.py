@@ -10,10 +10,10 @@ from rest_framework.views import APIView
 
 from core import llm, llm_check
 from core.jobs import job_cancel, job_start
-from core.models import Job, Study
+from core.models import Job, Study, StudyTask
 from core.roles import IsAnyRole, IsResearcher
 from core.selectors import jobs_visible_to, studies_with_counts
-from core.services import study_create
+from core.services import study_create, study_update
 
 
 class MeApi(APIView):
@@ -155,3 +155,37 @@ class StudyListCreateApi(APIView):
         study = study_create(created_by=request.user, tasks=tasks, **data)
         study = studies_with_counts().get(pk=study.pk)
         return Response(self.OutputSerializer(study).data, status=status.HTTP_201_CREATED)
+
+
+class StudyTasksApi(APIView):
+    """Researchers: a study's tasks in order (GET), or all of them replaced (PUT) until the first
+    participant arrives; then a PUT is a 400 on ``tasks`` and nothing changes."""
+
+    permission_classes = [IsResearcher]
+
+    class InputSerializer(serializers.Serializer):
+        tasks = serializers.ListField(child=serializers.DictField())
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = StudyTask
+            fields = ["id", "position", "kind", "title", "instructions", "config"]
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request, slug: str):
+        study = get_object_or_404(Study, slug=slug)
+        return Response(self.OutputSerializer(study.tasks.all(), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer(many=True))
+    def put(self, request, slug: str):
+        study = get_object_or_404(Study, slug=slug)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tasks = []
+        for index, task in enumerate(serializer.validated_data["tasks"]):
+            task_serializer = StudyListCreateApi.TaskSerializer(data=task)
+            if not task_serializer.is_valid():
+                return Response({f"tasks[{index}]": task_serializer.errors}, status=400)
+            tasks.append(task_serializer.validated_data)
+        study_update(study=study, tasks=tasks)
+        return Response(self.OutputSerializer(study.tasks.all(), many=True).data)

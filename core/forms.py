@@ -26,6 +26,9 @@ class StudyForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["slug"].help_text = "The study's address; filled from the title."
+        if self.instance.pk:  # the Prolific link carries the slug: it stays once created
+            self.fields["slug"].disabled = True
+            self.fields["slug"].help_text = "The study's address; it does not change."
         self.task_types: list[TaskType] = sorted(
             (t for t in TASK_TYPES.values() if t.is_installed()),
             key=lambda t: (t.default_order, t.kind),
@@ -50,6 +53,32 @@ class StudyForm(forms.ModelForm):
             )
             for key, field in (task_type.form_fields() if task_type.form_fields else {}).items():
                 self.fields[f"{prefix}-{key}"] = field
+
+    @classmethod
+    def initial_for(cls, study: Study) -> dict:
+        """Return the form's initial values for ``study``'s tasks as they are stored (a task
+        type missing from the study is unticked)."""
+        initial: dict = {}
+        for task_type in TASK_TYPES.values():
+            initial[f"{_prefix(task_type.kind)}-on"] = False
+        for number, task in enumerate(study.tasks.all(), start=1):
+            prefix = _prefix(task.kind)
+            initial[f"{prefix}-on"] = True
+            initial[f"{prefix}-order"] = number
+            initial[f"{prefix}-title"] = task.title
+            for key, value in (task.config or {}).items():
+                initial[f"{prefix}-{key}"] = value
+            if task.kind == "consent":
+                initial["consent_text"] = task.instructions
+        return initial
+
+    @staticmethod
+    def page_can_show(study: Study) -> bool:
+        """Whether the page can show every task of ``study`` (one task per type, each a type
+        installed here); a study built otherwise through the API is edited through the API."""
+        kinds = list(study.tasks.values_list("kind", flat=True))
+        installed = {t.kind for t in TASK_TYPES.values() if t.is_installed()}
+        return len(kinds) == len(set(kinds)) and set(kinds) <= installed
 
     def task_rows(self) -> list[dict]:
         """Return, per task type, its bound fields (for the template)."""

@@ -131,12 +131,46 @@ def study_task_add(
     return task
 
 
+TASKS_FIXED = "Participants have joined this study, so its tasks can no longer change."
+
+
 def study_tasks_replace(*, study: Study, tasks: list[dict]) -> Study:
     """Replace ``study``'s tasks with ``tasks`` (as in ``study_create``) while nobody has joined.
 
     Once a participant arrived their tasks are fixed: raise ``ValidationError`` on ``tasks``.
     """
+    return study_update(study=study, tasks=tasks)
+
+
+def study_update(
+    *,
+    study: Study,
+    tasks: list[dict],
+    title: str | None = None,
+    description: str | None = None,
+    completion_code: str | None = None,
+) -> Study:
+    """Change ``study``'s title, description or completion code (those given) and replace its
+    tasks with ``tasks`` (as in ``study_create``, in the order participants take them).
+
+    Only until the first participant arrives: after that raise ``ValidationError`` on ``tasks``
+    and change nothing. A bad task raises ``tasks[i].<field>`` and nothing is changed either.
+    """
+    changes = {
+        name: value
+        for name, value in (
+            ("title", title),
+            ("description", description),
+            ("completion_code", completion_code),
+        )
+        if value is not None
+    }
     errors: dict[str, list[str]] = {}
+    candidate = Study(**{**_study_fields(study), **changes})
+    try:
+        candidate.full_clean(exclude=["slug"], validate_unique=False)
+    except ValidationError as error:
+        errors.update(error.message_dict)
     cleaned = []
     for index, spec in enumerate(tasks):
         try:
@@ -144,18 +178,37 @@ def study_tasks_replace(*, study: Study, tasks: list[dict]) -> Study:
         except ValidationError as error:
             for field, messages in error.message_dict.items():
                 errors[f"tasks[{index}].{field}"] = messages
+        except TypeError:
+            errors[f"tasks[{index}]"] = ["must have kind, title and config only"]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
+        # The same lock participant_join takes: a join and an edit never interleave.
         locked = Study.objects.select_for_update().get(pk=study.pk)
         if locked.participations.exists():
-            raise ValidationError(
-                {"tasks": "Participants have joined this study, so its tasks can no longer change."}
-            )
+            raise ValidationError({"tasks": TASKS_FIXED})
+        if changes:
+            Study.objects.filter(pk=locked.pk).update(**changes)
+            for name, value in changes.items():
+                setattr(study, name, value)
         locked.tasks.all().delete()
         for position, spec in enumerate(cleaned):
             StudyTask.objects.create(study=locked, position=position, **spec)
     return study
+
+
+def _study_fields(study: Study) -> dict:
+    return {
+        "slug": study.slug,
+        "title": study.title,
+        "description": study.description,
+        "completion_code": study.completion_code,
+    }
+
+
+def study_tasks_editable(*, study: Study) -> bool:
+    """Return whether ``study``'s tasks may still change (nobody has joined it yet)."""
+    return not study.participations.exists()
 
 
 def _check_ids(prolific_pid: str | None, study_id: str, session_id: str) -> str:
@@ -208,6 +261,8 @@ def participant_join(
         raise ValidationError({"PROLIFIC_PID": "This id belongs to a staff account."})
     try:
         with transaction.atomic():
+            # Taken by study_update too: a researcher's edit of the tasks never interleaves.
+            list(Study.objects.select_for_update().filter(pk=study.pk).values_list("pk"))
             participation, created = Participation.objects.get_or_create(
                 study=study,
                 user=user,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("researcher/", views.researcher_home, name="researcher_home"),
     path("researcher/studies/new/", views.study_new, name="study_new"),
     path("researcher/studies/<slug:slug>/", views.researcher_study, name="researcher_study"),
+    path("researcher/studies/<slug:slug>/edit/", views.study_edit, name="study_edit"),
     path("researcher/llm-check/", views.llm_check_start, name="llm_check"),
     path("jobs/<uuid:job_id>/", views.job_page, name="job"),
     path("jobs/<uuid:job_id>/cancel/", views.job_cancel_view, name="job_cancel"),

@@ -32,6 +32,8 @@ from core.services import (
     participant_join,
     participation_refresh_completion,
     study_create,
+    study_tasks_editable,
+    study_update,
     task_complete,
 )
 from core.throttling import rate_limited
@@ -198,6 +200,42 @@ def study_new(request: HttpRequest) -> HttpResponse:
     return render(request, "core/study_new.html", {"form": form})
 
 
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+def study_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """Researchers: change a study's tasks (settings, order, which ones) until someone joins."""
+    study = get_object_or_404(Study, slug=slug)
+    editable = study_tasks_editable(study=study)
+    page_can_show = StudyForm.page_can_show(study)
+    form = None
+    status = 200
+    if editable and page_can_show:
+        form = StudyForm(request.POST or None, instance=study, initial=StudyForm.initial_for(study))
+    elif request.method == "POST":
+        status = 400  # a tab opened before the first participant arrived
+    if form is not None and request.method == "POST" and form.is_valid():
+        chosen = form.task_specs()
+        fields = {name: form.cleaned_data[name] for name in StudyForm.Meta.fields if name != "slug"}
+        try:
+            study_update(study=study, tasks=[spec for _, spec in chosen], **fields)
+        except ValidationError as error:
+            if "tasks" in error.message_dict:  # someone joined while the page was open
+                form, editable, status = None, False, 400
+            else:
+                _task_errors_to_form(form, error, [prefix for prefix, _ in chosen])
+        else:
+            messages.success(request, f"The tasks of “{study.title}” were saved.")
+            return redirect("core:researcher_study", slug=study.slug)
+    context = {
+        "form": form,
+        "study": study,
+        "editable": editable,
+        "page_can_show": page_can_show,
+        "n_participants": study.participations.count(),
+    }
+    return render(request, "core/study_edit.html", context, status=status)
+
+
 def _task_errors_to_form(form: StudyForm, error: ValidationError, prefixes: list[str]) -> None:
     """Put ``tasks[i].config.<field>`` errors beside the field of the i-th chosen task."""
     for name, problems in error.message_dict.items():
@@ -230,6 +268,7 @@ def researcher_study(request: HttpRequest, slug: str) -> HttpResponse:
         "completion_url": completion_url(study=study),
         "participations": participations,
         "task_rows": [(task, task_unavailable(task)) for task in study.tasks.all()],
+        "editable": study_tasks_editable(study=study),
     }
     return render(request, "core/researcher_study.html", context)
 

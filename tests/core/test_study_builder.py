@@ -1,5 +1,6 @@
 """The study builder: every task configured from what exists, in order; refusals name the task and
-field; a task whose project or deliberation is deleted is skipped, and flagged to the researcher."""
+field; a task whose project or deliberation is deleted is skipped, and flagged to the researcher;
+the tasks can be edited on the page and through the API until the first participant arrives."""
 
 import pytest
 from django.test import Client
@@ -13,6 +14,9 @@ pytestmark = pytest.mark.django_db
 
 PID = "5f0c8a1b2c3d4e5f60718255"
 NEW = "/researcher/studies/new/"
+EDIT = "/researcher/studies/ordered/edit/"
+API = "/api/studies/ordered/tasks/"
+PID2 = "5f0c8a1b2c3d4e5f60718266"
 
 
 @pytest.fixture
@@ -172,3 +176,156 @@ def test_a_deleted_project_is_skipped_and_flagged_and_the_rest_can_be_finished(
     assert Participation.objects.get().completed is not None
     flagged = rita_client.get("/researcher/studies/ordered/").content.decode()
     assert "Not available to participants" in flagged
+
+
+# --- editing the tasks until the first participant arrives --------------------------------------
+
+
+def kinds_and_configs(study: Study) -> list[tuple]:
+    return list(study.tasks.values_list("kind", "config"))
+
+
+def someone_joins() -> None:
+    assert Client().get(f"/join/ordered/?PROLIFIC_PID={PID2}").status_code == 302
+
+
+def test_the_edit_page_shows_the_tasks_as_stored(rita_client, study, project):
+    html = rita_client.get(EDIT).content.decode()
+
+    assert 'name="task-consent-on" id="id_task-consent-on" checked' in html
+    assert "OK?" in html
+    assert f'<option value="{project.pk}" selected>' in html
+    assert 'name="slug"' in html and "disabled" in html.split('name="slug"')[1].split(">")[0]
+
+
+def test_the_researcher_reorders_adds_and_removes_tasks_on_the_page(rita_client, study, project):
+    response = rita_client.post(
+        EDIT,
+        {
+            "title": "Ordered, second try",
+            "completion_code": "ORD2",
+            "consent_text": "New wording.",
+            "task-consent-on": "on",
+            "task-consent-order": "1",
+            "task-moralgraph_vote-on": "on",
+            "task-moralgraph_vote-order": "2",
+            "task-moralgraph_vote-deliberation": "",
+            "task-moralgraph_vote-votes": "3",
+            "task-elicitation-on": "on",
+            "task-elicitation-order": "3",
+            "task-elicitation-deliberation": "friends",
+            # labelling left unticked: removed
+        },
+    )
+
+    assert response.status_code == 302 and response.url == "/researcher/studies/ordered/"
+    study.refresh_from_db()
+    assert (study.title, study.completion_code, study.slug) == (
+        "Ordered, second try",
+        "ORD2",
+        "ordered",
+    )
+    assert [kind for kind, _ in kinds_and_configs(study)] == [
+        "consent",
+        "moralgraph.vote",
+        "elicitation",
+    ]
+    assert study.tasks.get(kind="moralgraph.vote").config["votes"] == 3
+    assert study.tasks.get(kind="consent").instructions == "New wording."
+
+
+def test_a_bad_setting_on_the_edit_page_is_shown_beside_its_field_and_nothing_changes(
+    rita_client, study
+):
+    before = kinds_and_configs(study)
+    labelling_without_project = {"task-annotation_label-on": "on"}
+    response = rita_client.post(EDIT, base(title="Ordered", **labelling_without_project))
+
+    assert response.status_code == 200
+    assert "choose the project whose items are labelled" in response.content.decode()
+    assert kinds_and_configs(study) == before
+
+
+def test_once_someone_joined_the_page_refuses_and_says_why(rita_client, study):
+    assert "Edit tasks" in rita_client.get("/researcher/studies/ordered/").content.decode()
+    someone_joins()
+    before = kinds_and_configs(study)
+
+    study_page = rita_client.get("/researcher/studies/ordered/").content.decode()
+    page = rita_client.get(EDIT)
+    # A tab opened before the participant arrived submits anyway.
+    stale = rita_client.post(
+        EDIT, {"title": "Changed", "completion_code": "X", "task-consent-on": "on"}
+    )
+
+    assert "Edit tasks" not in study_page and "the tasks are fixed" in study_page
+    assert "1 participant has joined this study, so its tasks can no longer change" in (
+        page.content.decode()
+    )
+    assert 'id="study-form"' not in page.content.decode()
+    assert stale.status_code == 400
+    assert "can no longer change" in stale.content.decode()
+    study.refresh_from_db()
+    assert study.title == "Ordered" and kinds_and_configs(study) == before
+
+
+def test_the_api_lists_and_replaces_the_tasks(api_for, rita, study, project):
+    client = api_for(rita)
+    listed = client.get(API).json()
+    assert [task["kind"] for task in listed] == ["consent", "annotation.label"]
+
+    response = client.put(
+        API,
+        {
+            "tasks": [
+                {"kind": "annotation.label", "title": "Label", "config": {"project": project.pk}},
+                {"kind": "consent", "title": "Consent", "instructions": "OK?"},
+            ]
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert [(t["position"], t["kind"]) for t in response.json()] == [
+        (0, "annotation.label"),
+        (1, "consent"),
+    ]
+    assert [kind for kind, _ in kinds_and_configs(study)] == ["annotation.label", "consent"]
+
+
+def test_the_api_refuses_a_bad_task_naming_it_and_changes_nothing(api_for, rita, study):
+    before = kinds_and_configs(study)
+    body = {
+        "tasks": [
+            {"kind": "consent", "title": "Consent"},
+            {"kind": "moralgraph.vote", "title": "Vote", "config": {"votes": 0}},
+        ]
+    }
+
+    response = api_for(rita).put(API, body, format="json")
+
+    assert response.status_code == 400
+    assert "tasks[1].config.votes" in response.json()
+    assert kinds_and_configs(study) == before
+
+
+def test_the_api_refuses_to_change_tasks_once_someone_joined(api_for, rita, study):
+    someone_joins()
+    before = kinds_and_configs(study)
+
+    response = api_for(rita).put(
+        API, {"tasks": [{"kind": "consent", "title": "Only consent"}]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "tasks": ["Participants have joined this study, so its tasks can no longer change."]
+    }
+    assert kinds_and_configs(study) == before
+
+
+def test_a_participant_may_not_edit_a_study(alice_client, api_for, alice, study):
+    assert alice_client.get(EDIT).status_code == 302  # to the login page
+    response = api_for(alice).put(API, {"tasks": []}, format="json")
+    assert response.status_code == 403
+    assert study.tasks.count() == 2
