@@ -340,7 +340,16 @@ def work_submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResp
         context = _work_context(request, project, answer, errors=error.message_dict, given=given)
         return _render_work(request, context, status=200 if request.htmx else 400)
     except (NotAssigned, PermissionDenied):
-        notice = "That item was no longer reserved for you, so it went to someone else."
+        notice = (
+            "Your labels for that item were not stored: it was no longer reserved for you (it "
+            "is given back after a while without activity, or when you stop in another tab)."
+        )
+        return _render_work(request, _work_context(request, project, notice=notice))
+    if not result.created and not _same_labels(result.annotation.labels, given):
+        notice = (
+            "Your labels for that item were not stored: you had already submitted it (in "
+            "another tab or window), and the first answer is the one kept."
+        )
         return _render_work(request, _work_context(request, project, notice=notice))
     if result.outcome is not None and result.outcome.feedback is not None:
         names = {d.key: d.name for d in project_dimension_rows(project=project)}
@@ -349,6 +358,11 @@ def work_submit(request: HttpRequest, project_id: int, item_id: int) -> HttpResp
         ]
         return _render_work(request, _work_context(request, project, feedback=feedback))
     return _render_work(request, _work_context(request, project))
+
+
+def _same_labels(stored: dict, given: dict) -> bool:
+    """Whether a repeated submit says what the stored annotation says (a double click)."""
+    return all(str(stored.get(key)) == str(value).strip() for key, value in given.items())
 
 
 @role_required(PARTICIPANT)

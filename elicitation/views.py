@@ -231,10 +231,30 @@ def card_update(request: HttpRequest, chat_id: int) -> HttpResponse:
     except ValidationError as error:
         errors = validation_error_detail(error)
         form["policies"] = [policy for policy in form["policies"] if policy.strip()]
+        notice = ""
+        if _reload(chat).state == Chat.State.APPROVED:  # a stale tab: say so, keep their words
+            notice = _not_stored_notice(form)
         return _card_fragment_or_page(
-            request, chat, status=400, edit_errors=errors, edit_form=form, editing=True
+            request,
+            chat,
+            status=400,
+            edit_errors=errors,
+            edit_form=form,
+            editing=True,
+            notice=notice,
         )
     return _card_fragment_or_page(request, chat, saved=True)
+
+
+def _not_stored_notice(form: dict) -> str:
+    """What a stale tab's card edit is told: not stored, why, and what they wrote (to copy)."""
+    why = "This card is approved (in another tab or window), so it can no longer be changed."
+    wrote = " — ".join(
+        part
+        for part in [form["title"].strip(), form["description"].strip(), *form["policies"]]
+        if part
+    )
+    return f"Your changes were not stored. {why} What you wrote: {wrote}"
 
 
 @role_required(PARTICIPANT)

@@ -277,14 +277,14 @@ def vote(request: HttpRequest, name: str) -> HttpResponse:
     detour = task_out_of_order(user=request.user, kind=VOTE_TASK_KIND, target=deliberation.name)
     if detour and request.method == "GET":
         return redirect(detour)  # tasks are taken in order
-    error = ""
+    error = notice = ""
     status = 200
     if request.method == "POST":
         story = UpgradeStory.objects.filter(pk=_positive_int(request.POST.get("story"))).first()
         try:
             if story is None:
                 raise ValidationError({"story": "No such story."})
-            vote_submit(
+            vote, created = vote_submit(
                 voter=request.user,
                 deliberation=deliberation,
                 story=story,
@@ -297,7 +297,11 @@ def vote(request: HttpRequest, name: str) -> HttpResponse:
             error, status = " ".join(exc.messages), 400
         except PermissionDenied as exc:
             error, status = str(exc), 403
-    context = _vote_context(request, deliberation, error=error)
+        else:
+            if not created and vote.pk is not None:  # a second tab, or Back and answer again
+                answer = vote.get_choice_display()
+                notice = f"You had already answered that pair; your answer is now “{answer}”."
+    context = _vote_context(request, deliberation, error=error, notice=notice)
     if context["finished"] and context["task"] is not None:
         context["study_url"] = reverse("core:study", args=[context["task"].study.slug])
     elif context["finished"] or context["story"] is None:
