@@ -152,3 +152,19 @@ def test_the_schedule_waits_while_a_grading_run_is_under_way(scenario, alice):
     grading_start(deliberation=scenario.deliberation)  # queued, never run in this test
 
     assert grading_schedule() is None
+
+
+def test_a_graded_transcript_shows_its_grades_once_and_a_plain_tab_title(
+    scenario, alice, rita_client, llm_double
+):
+    chat = _chat(scenario, alice)
+    llm_double.reply_json(GOOD)
+    chat_grade(chat=chat)
+
+    html = rita_client.get(reverse("elicitation:researcher_transcript", args=[chat.pk])).content
+    html = html.decode()
+
+    title = html[html.index("<title>") + len("<title>") : html.index("</title>")]
+    assert title.strip() == f"Interview #{chat.pk} · ValueLab"
+    assert html.count("<h2>Grades</h2>") == 1
+    assert "A clear story and a faithful card." in html
