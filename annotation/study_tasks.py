@@ -94,5 +94,6 @@ register_task_type(
         is_at=lambda task, project_id: task_project_id(task) == project_id,
         form_fields=_form_fields,
         default_order=3,
+        preview_url=lambda task: reverse("annotation:work_preview", args=[task_project_id(task)]),
     )
 )

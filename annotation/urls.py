@@ -24,6 +24,7 @@ urlpatterns = [
         name="review_item",
     ),
     path("work/<int:project_id>/", views.work, name="work"),
+    path("work/<int:project_id>/preview/", views.work_preview, name="work_preview"),
     path("work/<int:project_id>/items/<int:item_id>/", views.work_submit, name="work_submit"),
     path("work/<int:project_id>/items/<int:item_id>/pause/", views.work_pause, name="work_pause"),
 ]

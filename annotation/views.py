@@ -365,6 +365,38 @@ def _same_labels(stored: dict, given: dict) -> bool:
     return all(str(stored.get(key)) == str(value).strip() for key, value in given.items())
 
 
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+def work_preview(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Researchers: the labelling page as a participant sees it, on the project's first item;
+    labels sent from it are read back and never stored, and nothing is leased."""
+    project = get_object_or_404(Project.objects.select_related("scheme"), pk=project_id)
+    keys = project.scheme.dimension_keys()
+    given = {key: request.POST[f"label-{key}"] for key in keys if f"label-{key}" in request.POST}
+    notice = ""
+    if request.method == "POST":
+        notice = "Preview: these labels were not stored; a participant would get the next item."
+    quota = project.quota_per_worker or Item.objects.filter(project=project, kind="task").count()
+    item = Item.objects.filter(project=project, kind="task").order_by("pk").first()
+    dimensions = project_dimension_rows(project=project)
+    context = {
+        "project": project,
+        "preview": True,
+        "status": {"state": WorkerStatus.State.ACTIVE, "n_done": 0},
+        "notice": notice,
+        "quota": quota,
+        "percent": 0,
+        "hotkeys": hotkeys_summary(len(dimensions)),
+        "item": item,
+        "rows": _dimension_rows(dimensions, None, {}, given),
+        "page_version": PAGE_VERSION,
+        "errors": {},
+        "lease_seconds": project.lease_seconds,
+        "all_done": item is None,
+    }
+    return _render_work(request, context)
+
+
 @role_required(PARTICIPANT)
 @require_POST
 @never_cache  # a leased item must never come back from the browser's cache

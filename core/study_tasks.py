@@ -41,6 +41,9 @@ class TaskType:
     form_fields: Callable[[], dict] | None = None
     # Where the New-study page puts this type by default (consent first).
     default_order: int = 50
+    # Where a researcher sees the task as a participant would, in a preview that stores nothing
+    # (the page says so); None: the type has no preview.
+    preview_url: Callable[[StudyTask], str] | None = None
 
     def is_installed(self) -> bool:
         return self.installed is None or bool(self.installed())
@@ -52,6 +55,17 @@ TASK_TYPES: dict[str, TaskType] = {}
 def register_task_type(task_type: TaskType) -> None:
     """Make ``task_type`` available to studies (called from an app's ``ready()``)."""
     TASK_TYPES[task_type.kind] = task_type
+
+
+def task_preview_url(task: StudyTask) -> str:
+    """Return where a researcher previews ``task`` as a participant sees it, or "" (no preview,
+    or what the task is about is gone)."""
+    task_type = TASK_TYPES.get(task.kind)
+    if task_type is None or task_type.preview_url is None:
+        return ""
+    if task_type.unavailable is not None and task_type.unavailable(task):
+        return ""
+    return task_type.preview_url(task)
 
 
 def task_type_choices() -> list[tuple[str, str]]:
@@ -82,5 +96,6 @@ register_task_type(
         ),
         is_at=lambda task, task_id: task.pk == task_id,
         default_order=1,
+        preview_url=lambda task: reverse("core:consent", args=[task.study.slug, task.pk]),
     )
 )

@@ -36,6 +36,7 @@ from core.services import (
     study_update,
     task_complete,
 )
+from core.study_tasks import task_preview_url
 from core.throttling import rate_limited
 
 logger = logging.getLogger(__name__)
@@ -148,10 +149,13 @@ def study_page(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "core/study.html", context)
 
 
-@role_required(PARTICIPANT)
+@role_required(PARTICIPANT, RESEARCHER)
 @require_http_methods(["GET", "POST"])
 def consent(request: HttpRequest, slug: str, task_id: int) -> HttpResponse:
-    """Participants of the study: read the consent text and agree (agreeing twice is harmless)."""
+    """Participants of the study: read the consent text and agree (agreeing twice is harmless).
+    Researchers: the same page as a preview; agreeing stores nothing."""
+    if not user_has_role(request.user, PARTICIPANT):
+        return _consent_preview(request, slug, task_id)
     participation = _get_participation_for_user(request, slug)
     task = get_object_or_404(StudyTask, pk=task_id, study=participation.study, kind="consent")
     if detour := task_out_of_order(user=request.user, kind="consent", target=task.pk):
@@ -163,6 +167,16 @@ def consent(request: HttpRequest, slug: str, task_id: int) -> HttpResponse:
             task_complete(participation=participation, task=task)
             return redirect("core:study", slug=slug)
     return render(request, "core/consent.html", {"study": participation.study, "task": task})
+
+
+def _consent_preview(request: HttpRequest, slug: str, task_id: int) -> HttpResponse:
+    task = get_object_or_404(StudyTask, pk=task_id, study__slug=slug, kind="consent")
+    if request.method == "POST" and request.POST.get("agree") != "yes":
+        messages.error(request, "Tick the box to agree, or close this page to leave the study.")
+    elif request.method == "POST":
+        messages.info(request, "Preview: a participant would go on to the next task now.")
+    context = {"study": task.study, "task": task, "preview": True}
+    return render(request, "core/consent.html", context)
 
 
 # --- Researchers --------------------------------------------------------------------------------
@@ -267,7 +281,9 @@ def researcher_study(request: HttpRequest, slug: str) -> HttpResponse:
         "join_url": join_url,
         "completion_url": completion_url(study=study),
         "participations": participations,
-        "task_rows": [(task, task_unavailable(task)) for task in study.tasks.all()],
+        "task_rows": [
+            (task, task_unavailable(task), task_preview_url(task)) for task in study.tasks.all()
+        ],
         "editable": study_tasks_editable(study=study),
     }
     return render(request, "core/researcher_study.html", context)

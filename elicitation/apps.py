@@ -113,5 +113,6 @@ class ElicitationConfig(AppConfig):
                 is_at=_task_is_at,
                 form_fields=_task_form_fields,
                 default_order=2,
+                preview_url=lambda task: _task_url(None, task),
             )
         )

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from core.errors import validation_error_detail
-from core.roles import PARTICIPANT, role_required
+from core.roles import PARTICIPANT, RESEARCHER, role_required, user_has_role
 from core.selectors import task_out_of_order
 from core.throttling import rate_limited
 from elicitation.apps import STUDY_TASK_KIND
@@ -45,15 +45,22 @@ def _get_chat_for_user(request: HttpRequest, chat_id: int) -> Chat:
     return get_object_or_404(chats_of_participant(participant=request.user), pk=chat_id)
 
 
-@role_required(PARTICIPANT)
+@role_required(PARTICIPANT, RESEARCHER)
 @require_GET
 def scenarios(request: HttpRequest) -> HttpResponse:
-    """Participants: the scenarios open for interviews, and their own chats to resume."""
+    """Participants: the scenarios open for interviews, and their own chats to resume.
+    Researchers: the same page as a preview (no interview starts from it)."""
+    preview = not user_has_role(request.user, PARTICIPANT)
     deliberation = None
     if request.GET.get("deliberation"):
         deliberation = get_object_or_404(deliberations_open(), name=request.GET["deliberation"])
     target = deliberation.name if deliberation else None
-    if detour := task_out_of_order(user=request.user, kind=STUDY_TASK_KIND, target=target):
+    detour = (
+        None
+        if preview
+        else task_out_of_order(user=request.user, kind=STUDY_TASK_KIND, target=target)
+    )
+    if detour:
         return redirect(detour)  # tasks are taken in order
     open_scenarios = scenarios_open(deliberation=deliberation)
     if request.GET.get("scenario", "").isdigit():
@@ -62,8 +69,9 @@ def scenarios(request: HttpRequest) -> HttpResponse:
     context = {
         "deliberation": deliberation,
         "scenarios": open_scenarios,
-        "chats": chats_of_participant(participant=request.user),
+        "chats": [] if preview else chats_of_participant(participant=request.user),
         "start_key": uuid.uuid4().hex,
+        "preview": preview,
     }
     return render(request, "elicitation/scenarios.html", context)
 

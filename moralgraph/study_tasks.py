@@ -53,10 +53,10 @@ def task_votes_for_voter(task: StudyTask | None, deliberation: Deliberation, vot
     return judged, min(wanted, judged + left)
 
 
-def _url(participation: Participation, task: StudyTask) -> str:
+def _url(participation: Participation | None, task: StudyTask) -> str:
     deliberation = task_deliberation(task)
     if deliberation is None:
-        return reverse("core:study", args=[participation.study.slug])
+        return reverse("core:study", args=[task.study.slug])
     return reverse("moralgraph:vote", args=[deliberation.name]) + f"?task={task.pk}"
 
 
@@ -151,5 +151,7 @@ register_task_type(
         is_at=_is_at,
         form_fields=_form_fields,
         default_order=4,
+        # A researcher's votes are never stored (moralgraph.voting.vote_refusal: "preview").
+        preview_url=lambda task: _url(None, task),
     )
 )

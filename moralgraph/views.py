@@ -52,7 +52,7 @@ from moralgraph.vote_page import (
     task_answer_order,
     yes_first_for,
 )
-from moralgraph.voting import graph_settings
+from moralgraph.voting import graph_settings, vote_refusal
 
 EVERYONE = (PARTICIPANT, RESEARCHER, ADMIN)
 
@@ -227,17 +227,24 @@ def _positive_int(text: str | None) -> int | None:
 
 
 def _voting_task(request: HttpRequest, deliberation: Deliberation) -> StudyTask | None:
-    """Return the voting task named in ``?task=`` if the user takes part in its study."""
+    """Return the voting task named in ``?task=`` if the user takes part in its study (or
+    previews it: a researcher sees the task's settings, and nothing is stored)."""
     task_id = _positive_int(request.GET.get("task") or request.POST.get("task"))
     if task_id is None:
         return None
     task = StudyTask.objects.filter(pk=task_id, kind=VOTE_TASK_KIND).select_related("study").first()
-    if (
-        task is None
-        or not Participation.objects.filter(study=task.study, user=request.user).exists()
-    ):
+    if task is None:
+        return None
+    if _is_preview(request, deliberation):
+        return task
+    if not Participation.objects.filter(study=task.study, user=request.user).exists():
         return None
     return task
+
+
+def _is_preview(request: HttpRequest, deliberation: Deliberation) -> bool:
+    """Whether the user only previews the page (a researcher): their answers are never stored."""
+    return vote_refusal(voter=request.user, deliberation=deliberation) == "preview"
 
 
 def _vote_context(request: HttpRequest, deliberation: Deliberation, **extra) -> dict:
@@ -259,6 +266,7 @@ def _vote_context(request: HttpRequest, deliberation: Deliberation, **extra) -> 
         "choices": Vote.Choice.choices,
         "page_version": PAGE_VERSION,
         "yes_first": _yes_first(request, deliberation, task),
+        "preview": _is_preview(request, deliberation),
         **extra,
     }
 
@@ -298,7 +306,9 @@ def vote(request: HttpRequest, name: str) -> HttpResponse:
         except PermissionDenied as exc:
             error, status = str(exc), 403
         else:
-            if not created and vote.pk is not None:  # a second tab, or Back and answer again
+            if vote.pk is None:  # a researcher's preview
+                notice = "Preview: your answer was checked and not stored; the pair stays."
+            elif not created:  # a second tab, or Back and answer again
                 answer = vote.get_choice_display()
                 notice = f"You had already answered that pair; your answer is now “{answer}”."
     context = _vote_context(request, deliberation, error=error, notice=notice)

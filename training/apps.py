@@ -24,5 +24,7 @@ class TrainingConfig(AppConfig):
                 ),
                 is_at=lambda task, task_id: task.pk == task_id,
                 default_order=5,
+                # Researchers see the page as a preview: answers checked, never stored.
+                preview_url=lambda task: f"{reverse('training:pvq')}?task={task.pk}",
             )
         )

@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.jobs import JOB_TYPES
 from core.models import Job, StudyTask
-from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required
+from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required, user_has_role
 from core.selectors import job_for_key, participation_for_user, task_out_of_order
 from core.services import task_complete
 from training import pvq, reports, targets
@@ -161,11 +161,14 @@ def _target_context(target: Target) -> dict:
 
 
 def _task_for_user(request: HttpRequest) -> tuple | None:
-    """Return (participation, task) when the page was opened as a study's PVQ-40 task."""
+    """Return (participation, task) when the page was opened as a study's PVQ-40 task
+    (participation None: a researcher previewing the task)."""
     task_id = request.GET.get("task") or request.POST.get("task")
     if not task_id or not str(task_id).isdigit():
         return None
     task = StudyTask.objects.filter(pk=task_id, kind=PVQ_TASK).select_related("study").first()
+    if task is not None and _is_preview(request):
+        return None, task
     participation = task and participation_for_user(study=task.study, user=request.user)
     if participation is None:
         raise Http404("This task is not part of a study you joined.")
@@ -175,13 +178,22 @@ def _task_for_user(request: HttpRequest) -> tuple | None:
 PVQ_TASK = "training.pvq40"
 
 
-@role_required(PARTICIPANT)
+def _is_preview(request: HttpRequest) -> bool:
+    """Whether a researcher previews the page: answers are checked and never stored."""
+    return not user_has_role(request.user, PARTICIPANT)
+
+
+@role_required(PARTICIPANT, RESEARCHER)
 @require_http_methods(["GET", "POST"])
 def pvq_page(request: HttpRequest) -> HttpResponse:
-    """Participants: answer the 40 PVQ items; their centred scores become their own target."""
+    """Participants: answer the 40 PVQ items; their centred scores become their own target.
+    Researchers: the same page as a preview; their answers are checked and not stored."""
+    preview = _is_preview(request)
     study_task = _task_for_user(request)
-    if study_task and (
-        detour := task_out_of_order(user=request.user, kind=PVQ_TASK, target=study_task[1].pk)
+    if (
+        study_task
+        and not preview
+        and (detour := task_out_of_order(user=request.user, kind=PVQ_TASK, target=study_task[1].pk))
     ):
         return redirect(detour)  # tasks are taken in order
     try:
@@ -189,28 +201,42 @@ def pvq_page(request: HttpRequest) -> HttpResponse:
     except (OSError, pvq.PVQError):
         return render(request, "training/pvq_missing.html", status=503)
     answers: dict[int, str] = {}
-    error = ""
+    error = notice = ""
     if request.method == "POST":
         answers = {
             number: request.POST.get(f"item-{number}", "") for number in range(1, pvq.N_ITEMS + 1)
         }
-        try:
-            target = target_from_pvq(owner=request.user, answers=answers)
-        except ValidationError as problem:
-            error = error_text(problem)
+        if preview:
+            error, notice = _pvq_preview_check(answers)
         else:
-            if study_task:
-                task_complete(participation=study_task[0], task=study_task[1])
-            messages.success(request, "Thank you. This is your value profile.")
-            return redirect("training:target", target_id=target.pk)
+            try:
+                target = target_from_pvq(owner=request.user, answers=answers)
+            except ValidationError as problem:
+                error = error_text(problem)
+            else:
+                if study_task:
+                    task_complete(participation=study_task[0], task=study_task[1])
+                messages.success(request, "Thank you. This is your value profile.")
+                return redirect("training:target", target_id=target.pk)
     context = {
         "items": [{"item": item, "answer": str(answers.get(item.number, ""))} for item in items],
         "scale": list(pvq.SCALE_LABELS.items()),
         "error": error,
-        "existing": individual_target(user=request.user),
+        "existing": None if preview else individual_target(user=request.user),
         "task": study_task[1] if study_task else None,
+        "preview": preview,
+        "notice": notice,
     }
     return render(request, "training/pvq.html", context, status=400 if error else 200)
+
+
+def _pvq_preview_check(answers: dict) -> tuple[str, str]:
+    """Return (error, notice) for a researcher's preview answers: checked, never stored."""
+    try:
+        pvq.check_answers(answers)
+    except pvq.PVQError as problem:
+        return str(problem), ""
+    return "", "Preview: these answers are complete; nothing was stored."
 
 
 # --- Models, jobs and their pages ---------------------------------------------------------------

@@ -180,9 +180,13 @@ def test_bob_cannot_see_or_post_to_alices_chat(bob_client, alice, scenario, llm_
     assert Message.objects.filter(role="user").count() == 0
 
 
-def test_researchers_and_visitors_are_sent_to_sign_in(rita_client, anon, scenario):
-    for client in (rita_client, anon):
-        assert client.get(reverse("elicitation:scenarios")).status_code == 302
+def test_visitors_are_sent_to_sign_in_and_researchers_only_preview(rita_client, anon, scenario):
+    assert anon.get(reverse("elicitation:scenarios")).status_code == 302
+    preview = rita_client.get(reverse("elicitation:scenarios")).content.decode()
+    assert "Nothing you do here is stored" in preview and scenario.question in preview
+    begin = reverse("elicitation:chat_begin", args=[scenario.pk])
+    assert rita_client.post(begin).status_code == 302  # to sign in: no interview starts
+    assert not Chat.objects.exists()
 
 
 def test_a_study_task_completes_once_the_participant_approves_a_card(

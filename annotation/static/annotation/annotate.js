@@ -95,6 +95,7 @@
   }
 
   function heartbeat(form) {
+    if (!form.dataset.heartbeatUrl) return;  // a researcher's preview leases nothing
     var lease = parseInt(form.dataset.leaseSeconds || "300", 10);
     var every = Math.max(5, Math.floor(lease / 3)) * 1000;
     state.beat = setInterval(function () {
