@@ -25,6 +25,13 @@ class SubjectForm(forms.Form):
     )
     temperature = forms.FloatField(min_value=0, max_value=2, initial=0.0)
     max_tokens = forms.IntegerField(min_value=1, max_value=8192, initial=256)
+    concurrency = forms.IntegerField(
+        min_value=1,
+        max_value=256,
+        required=False,
+        label="Requests at once",
+        help_text="How many requests the endpoint serves at once; empty: VALUELAB_LLM_CONCURRENCY.",
+    )
 
 
 class PoolForm(forms.Form):

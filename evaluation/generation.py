@@ -1,23 +1,20 @@
-"""Ask a subject for its responses: through the LLM gateway's backends (retries, per-endpoint
-concurrency slots, call records) for endpoints, with transformers for a local policy folder.
+"""Ask a subject for its responses: through the LLM gateway (``llm.chat_each`` with the subject's
+endpoint: its retries, budget, call records and per-endpoint concurrency slots), with
+transformers for a local policy folder.
 
 No rows of this app are written here: the caller stores what comes back. Requests to an
-endpoint run in threads (at most VALUELAB_LLM_CONCURRENCY in flight, the gateway's slots bound
-them across processes too); the threads touch no database, and every call is recorded on the
-caller's thread.
+endpoint go through ``llm.chat_each``: at most the subject's ``concurrency`` (else
+VALUELAB_LLM_CONCURRENCY) in flight, every call recorded on the caller's thread.
 """
 
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
-from urllib.parse import urlsplit
 
-from core.llm import LLMError, LLMUnavailable, gateway, slots
-from core.llm.openai_backend import PLACEHOLDER_KEY, OpenAIBackend, _client
+from core import llm
+from core.llm import LLMError, LLMUnavailable
 
 PURPOSE = "evaluation.generate"
 
@@ -34,6 +31,7 @@ class SubjectSpec:
     temperature: float | None = 0.0
     max_tokens: int | None = 256
     system: str = ""
+    concurrency: int | None = None  # requests in flight; None: VALUELAB_LLM_CONCURRENCY
 
     @classmethod
     def of(cls, subject) -> "SubjectSpec":
@@ -47,6 +45,7 @@ class SubjectSpec:
             temperature=generation.get("temperature", 0.0),
             max_tokens=generation.get("max_tokens", 256),
             system=generation.get("system", ""),
+            concurrency=generation.get("concurrency"),
         )
 
 
@@ -67,26 +66,6 @@ class Generated:
         return isinstance(self.error, LLMUnavailable)
 
 
-class EndpointBackend(OpenAIBackend):
-    """The gateway's OpenAI backend pointed at a subject's own endpoint and key."""
-
-    def __init__(self, base_url: str, api_key: str) -> None:
-        super().__init__()
-        self.base_url = base_url
-        self.api_key = api_key or PLACEHOLDER_KEY
-        parts = urlsplit(base_url)
-        self.host = parts.netloc or base_url
-        self.client = _client(self.base_url, self.api_key, self.timeout)
-
-
-def backend_for(spec: SubjectSpec):
-    """Return the backend that answers for ``spec`` (its endpoint, or the configured LLM)."""
-    if spec.endpoint:
-        key = os.environ.get(spec.api_key_env, "") if spec.api_key_env else ""
-        return EndpointBackend(spec.endpoint, key)
-    return gateway.get_backend()
-
-
 def messages_for(spec: SubjectSpec, prompt: str) -> list[dict]:
     messages = [{"role": "system", "content": spec.system}] if spec.system else []
     return messages + [{"role": "user", "content": prompt}]
@@ -105,70 +84,24 @@ def generate(
     if spec.kind == "policy":
         yield from _generate_policy(spec, prompts, stop=stop)
         return
-    backend = backend_for(spec)
-    model = backend.chat_model(spec.model or None)
-    workers = slots.concurrency() if backend.name == "openai" else 1
-    pending: dict = {}
-    halt = threading.Event()
-
-    def ask(index: int) -> Generated:
-        if halt.is_set():
-            return Generated(index=index, error=None, attempts=0)
-        try:
-            result = backend.chat(
-                messages_for(spec, prompts[index]),
-                model=model,
-                temperature=spec.temperature,
-                max_tokens=spec.max_tokens,
-            )
-        except LLMError as error:
-            return Generated(index=index, error=error, attempts=error.attempts)
-        return Generated(
-            index=index, text=result.text, model=result.model, attempts=result.attempts
-        )
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaluation-gen") as pool:
-        order = iter(range(len(prompts)))
-        # Keep a bounded window in flight, so a stop or an outage wastes little.
-        for index in islice(order, workers * 2):
-            pending[pool.submit(ask, index)] = _call(backend, model)
-        while pending:
-            done = next(iter(_first_done(pending)))
-            call = pending.pop(done)
-            outcome = done.result()
-            if outcome.attempts == 0 and outcome.error is None:
-                continue  # skipped after a halt: never sent
-            _record(call, outcome)
-            yield outcome
-            if outcome.endpoint_down or (stop and stop()):
-                halt.set()
-                continue
-            if not halt.is_set():
-                index = next(order, None)
-                if index is not None:
-                    pending[pool.submit(ask, index)] = _call(backend, model)
-
-
-def _first_done(pending: dict):
-    from concurrent.futures import FIRST_COMPLETED, wait
-
-    done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-    return done
-
-
-def _call(backend, model: str):
-    return gateway._Call(
-        kind="chat", purpose=PURPOSE, backend=backend, model=model, user=None, study=None
+    replies = llm.chat_each(
+        [messages_for(spec, prompt) for prompt in prompts],
+        purpose=PURPOSE,
+        model=spec.model or None,
+        temperature=spec.temperature,
+        max_tokens=spec.max_tokens,
+        endpoint=spec.endpoint,
+        api_key=os.environ.get(spec.api_key_env, "") if spec.api_key_env else "",
+        concurrency=spec.concurrency,
+        stop=stop,
     )
-
-
-def _record(call, outcome: Generated) -> None:
-    if outcome.error is not None:
-        call.failed(outcome.error)
-    else:
-        call.succeeded(
-            model=outcome.model, prompt_tokens=0, completion_tokens=0, attempts=outcome.attempts
-        )
+    for index, reply in replies:
+        if isinstance(reply, LLMError):
+            yield Generated(index=index, error=reply, attempts=reply.attempts)
+        else:
+            yield Generated(
+                index=index, text=reply.text, model=reply.model, attempts=reply.attempts
+            )
 
 
 # --- local policy folders -------------------------------------------------------------------------

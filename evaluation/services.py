@@ -39,6 +39,10 @@ SCORE_BATCH = 64
 Progress = Callable[[int, int, str], None]
 
 
+# Requests in flight to one subject's endpoint at most (its ``concurrency`` setting).
+MAX_CONCURRENCY = 256
+
+
 class RunPaused(Exception):
     """The run stopped and can be resumed (endpoint down, cost cap); the message says why."""
 
@@ -118,6 +122,13 @@ def _clean_generation(generation: dict) -> dict:
         raise ValidationError({"system": "must be text"})
     if system:
         cleaned["system"] = system
+    concurrency = generation.get("concurrency")
+    if concurrency is not None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+            raise ValidationError({"concurrency": "must be a whole number"})
+        if not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise ValidationError({"concurrency": f"must be between 1 and {MAX_CONCURRENCY}"})
+        cleaned["concurrency"] = concurrency
     return cleaned
 
 

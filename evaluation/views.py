@@ -100,6 +100,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _add_subject(request: HttpRequest, data: dict) -> None:
     generation = {"temperature": data["temperature"], "max_tokens": data["max_tokens"]}
+    if data.get("concurrency"):
+        generation["concurrency"] = data["concurrency"]
     if data["policy"] is not None:
         subjects = subjects_for_alignment(policy=data["policy"], created_by=request.user)
         names = ", ".join(subject.name for subject in subjects)

@@ -3,6 +3,7 @@
     from core import llm
 
     reply = llm.chat(messages, purpose="elicitation.interview", user=request.user)
+    for index, reply in llm.chat_each(conversations, purpose=…, endpoint=url, concurrency=32): ...
     for piece in llm.chat_stream(messages, purpose="elicitation.interview", user=user): ...
     card = llm.structured(messages, schema=ValuesCard, purpose="elicitation.card", user=user)
     vectors = llm.embed(["honesty", "candour"], purpose="moralgraph.dedupe")
@@ -26,6 +27,7 @@ from core.llm.base import (
     LLMTimeout,
     LLMUnavailable,
 )
+from core.llm.batch import chat_each
 from core.llm.gateway import (
     ChatStream,
     backend_name,
@@ -52,6 +54,7 @@ __all__ = [
     "backend_name",
     "budget_remaining",
     "chat",
+    "chat_each",
     "chat_stream",
     "embed",
     "endpoint_report",

@@ -255,8 +255,10 @@ class _Call:
             logger.exception("Could not record an LLM call for %s", self.purpose)
 
 
-def _start(kind: str, purpose: str, model: str | None, user, study) -> tuple[Backend, _Call]:
-    backend = get_backend()
+def _start(
+    kind: str, purpose: str, model: str | None, user, study, backend: Backend | None = None
+) -> tuple[Backend, _Call]:
+    backend = backend or get_backend()
     name = backend.embedding_model() if kind == "embed" else backend.chat_model(model)
     call = _Call(kind=kind, purpose=purpose, backend=backend, model=name, user=user, study=study)
     call.reserve()

@@ -108,9 +108,13 @@ class OpenAIBackend:
 
     name = "openai"
 
-    def __init__(self) -> None:
-        self.base_url = settings.OPENAI_BASE_URL or OPENAI_URL
-        self.api_key = settings.OPENAI_API_KEY or PLACEHOLDER_KEY
+    def __init__(
+        self, base_url: str = "", api_key: str = "", concurrency: int | None = None
+    ) -> None:
+        # A base_url names another endpoint than the configured one (a model being measured).
+        self.base_url = base_url or settings.OPENAI_BASE_URL or OPENAI_URL
+        self.api_key = (api_key if base_url else settings.OPENAI_API_KEY) or PLACEHOLDER_KEY
+        self.concurrency = concurrency  # requests in flight to it; None: VALUELAB_LLM_CONCURRENCY
         self.timeout = float(settings.VALUELAB_LLM_TIMEOUT)
         self.max_retries = max(0, int(settings.VALUELAB_LLM_MAX_RETRIES))
         parts = urlsplit(self.base_url)
@@ -418,7 +422,7 @@ class OpenAIBackend:
         while True:
             attempt += 1
             try:
-                slot = slots.acquire(endpoint or self.base_url)
+                slot = slots.acquire(endpoint or self.base_url, limit=self.concurrency)
             except slots.SlotsBusy as exc:
                 raise LLMUnavailable(
                     f"The LLM endpoint at {host or self.host} is busy: {exc} "

@@ -38,6 +38,9 @@ class Command(BaseCommand):
         parser.add_argument("--skip-invalid", action="store_true", help="skip unreadable lines")
         parser.add_argument("--temperature", type=float, default=0.0)
         parser.add_argument("--max-tokens", type=int, default=256)
+        parser.add_argument(
+            "--concurrency", type=int, help="requests in flight to --endpoint at most"
+        )
         parser.add_argument("--max-calls", type=int, help="cost cap: LLM calls at most")
 
     def handle(self, *args, **options):
@@ -76,6 +79,8 @@ class Command(BaseCommand):
         for line in skipped:
             self.stderr.write(f"skipped {line}")
         generation = {"temperature": options["temperature"], "max_tokens": options["max_tokens"]}
+        if options["concurrency"]:
+            generation["concurrency"] = options["concurrency"]
         if policy:
             subject = subject_create(
                 name=Path(policy).name,
