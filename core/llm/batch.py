@@ -110,14 +110,11 @@ def chat_each(
                 _record(call, reply)
 
 
+USAGE = ("model", "prompt_tokens", "completion_tokens", "attempts", "tokens_estimated")
+
+
 def _record(call: _Call, reply: ChatResult | LLMError) -> None:
     if isinstance(reply, LLMError):
         call.failed(reply)
-        return
-    call.succeeded(
-        model=reply.model,
-        prompt_tokens=reply.prompt_tokens,
-        completion_tokens=reply.completion_tokens,
-        attempts=reply.attempts,
-        tokens_estimated=reply.tokens_estimated,
-    )
+    else:
+        call.succeeded(**{name: getattr(reply, name) for name in USAGE})
