@@ -8,13 +8,16 @@ Screenshots of every participant page are saved as test-results/study-e2e-*.png.
 
 import json
 import re
+import time
 from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
 
 from annotation.assignment import slots_ensure
-from core.models import Participation, Study
+from core.llm import local
+from core.models import LLMCall, Participation, Study
+from elicitation import interview
 from elicitation.models import Chat
 from moralgraph.models import Vote
 from tests.annotation.factories import ItemFactory, ProjectFactory
@@ -95,7 +98,34 @@ def prolific_link(join_url: str, base: str, n: int) -> str:
     return f"{base}{path}?PROLIFIC_PID={PIDS[n]}&STUDY_ID=st{n}&SESSION_ID=se{n}"
 
 
-def take_part(phone, link: str, llm_double, shot) -> None:
+def interview_with_the_double(llm_double):
+    """The interview against the scripted double: three answers, then the proposed card."""
+
+    def run(phone, shot) -> None:
+        script_interview(llm_double)
+        for n, text in enumerate(ANSWERS):
+            phone.get_by_label("Your message").fill(text)
+            phone.get_by_role("button", name="Send").click()
+            expect(phone.locator(".bubble-user")).to_have_count(n + 1)
+            # Each answer waits for the interviewer's reply (the composer is busy until then).
+            expect(phone.locator(".bubble-assistant")).to_have_count(n + 2)
+            if n == 0:
+                shot("04-chat")
+        card = phone.locator("#values-card")
+        expect(card.get_by_role("heading", name=CARD["title"])).to_be_visible()
+        shot("05-card")
+
+    return run
+
+
+ANSWERS = [
+    "Honesty matters, but so does how it lands.",
+    "My aunt listened before she advised me.",
+    "Whether I found my own words.",
+]
+
+
+def take_part(phone, link: str, talk, shot) -> None:
     """One participant, on a phone, from the Prolific link to the completion code."""
     phone.goto(link)
     expect(phone.get_by_role("heading", name="Values on phones")).to_be_visible()
@@ -110,29 +140,12 @@ def take_part(phone, link: str, llm_double, shot) -> None:
     phone.get_by_role("button", name="Continue").click()
 
     # The interview, to an approved card.
-    script_interview(llm_double)
     expect(phone.locator(".tasks .badge.ok")).to_have_count(1)
     start.click()
     shot("03-questions")
     phone.get_by_role("button", name="Talk about this").first.click()
     expect(phone.locator(".bubble-assistant").first).to_be_visible()
-    for n, text in enumerate(
-        [
-            "Honesty matters, but so does how it lands.",
-            "My aunt listened before she advised me.",
-            "Whether I found my own words.",
-        ]
-    ):
-        phone.get_by_label("Your message").fill(text)
-        phone.get_by_role("button", name="Send").click()
-        expect(phone.locator(".bubble-user")).to_have_count(n + 1)
-        # Each answer waits for the interviewer's reply (the composer is busy until then).
-        expect(phone.locator(".bubble-assistant")).to_have_count(n + 2)
-        if n == 0:
-            shot("04-chat")
-    card = phone.locator("#values-card")
-    expect(card.get_by_role("heading", name=CARD["title"])).to_be_visible()
-    shot("05-card")
+    talk(phone, shot)
     phone.get_by_role("button", name="Approve this card").click()
     expect(phone.get_by_text("Your approved card")).to_be_visible()
     shot("06-card-approved")
@@ -191,7 +204,9 @@ def test_a_study_built_on_the_pages_is_finished_by_three_participants_on_phones(
                 screenshot(phone, f"study-e2e-p{n + 1}-{name}")
 
         try:
-            take_part(phone, prolific_link(join_url, base, n), llm_double, shot)
+            take_part(
+                phone, prolific_link(join_url, base, n), interview_with_the_double(llm_double), shot
+            )
         except Exception:
             screenshot(phone, f"study-e2e-p{n + 1}-failed")
             raise
@@ -224,3 +239,78 @@ def test_a_study_built_on_the_pages_is_finished_by_three_participants_on_phones(
     annotators = {a["annotator"] for line in labelled for a in line["annotations"]}
     assert annotators == {p.pseudonym for p in voters}
     assert all(line["labels"] is None for line in lines if not line["annotations"])
+
+
+def interview_with_the_embedded_model(timing: dict):
+    """The interview against the embedded model: one answer and its real reply, then the card
+    written by hand (the path that never strands a participant, whatever the model does)."""
+
+    def run(phone, shot) -> None:
+        phone.get_by_label("Your message").fill(ANSWERS[0])
+        started = time.monotonic()
+        phone.get_by_role("button", name="Send").click()
+        expect(phone.locator(".bubble-assistant")).to_have_count(2, timeout=300_000)
+        expect(phone.locator(".bubble.typing, .bubble.streaming")).to_have_count(0, timeout=300_000)
+        timing["turn_seconds"] = round(time.monotonic() - started, 1)
+        reply = phone.locator(".bubble-assistant").nth(1).inner_text()
+        assert reply.strip() and "[[" not in reply and "{" not in reply
+        shot("04-chat")
+        phone.get_by_text("Or write the card yourself").click()
+        phone.get_by_label("Title (2 to 5 words)").fill("Words That Land")
+        phone.get_by_label("Description (one or two sentences)").fill(
+            "Honest words chosen so the other person can take them in."
+        )
+        for n, policy in enumerate(
+            [
+                "MOMENTS when the truth can be heard",
+                "WORDS that leave the other their dignity",
+                "SIGNS that they are ready to listen",
+            ],
+            start=1,
+        ):
+            phone.get_by_label(f"Item {n}", exact=True).fill(policy)
+        phone.get_by_role("button", name="Save my card").click()
+        card = phone.locator("#values-card")
+        expect(card.get_by_role("heading", name="Words That Land")).to_be_visible()
+        shot("05-card")
+
+    return run
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    local.gguf_path() is None,
+    reason=f"the {local.CHAT_PACKAGE} package ({local.CHAT_GGUF}) is not installed",
+)
+def test_the_same_study_on_the_embedded_model_with_the_card_written_by_hand(
+    live_server, browser, desktop, screenshot, material, settings, monkeypatch
+):
+    # One participant: on two shared CPU cores each model reply takes tens of seconds, and the
+    # three-participant run against the double already covers the rest.
+    monkeypatch.setattr(interview, "INTERVIEW_MAX_TOKENS", 60)
+    settings.OPENAI_BASE_URL = ""
+    settings.OPENAI_API_KEY = ""
+    settings.VALUELAB_LLM_TIMEOUT = 300
+    world, project = material
+    base = live_server.url
+    join_url = build_study(desktop, base, project)
+    timing: dict = {}
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    phone.set_default_timeout(15_000)
+    problems = watch(phone)
+
+    def shot(name: str) -> None:
+        screenshot(phone, f"study-e2e-local-{name}")
+
+    take_part(
+        phone, prolific_link(join_url, base, 0), interview_with_the_embedded_model(timing), shot
+    )
+    assert problems == [], "\n".join(problems)
+    context.close()
+
+    participation = Participation.objects.get(study__slug="values-on-phones")
+    assert participation.completed is not None
+    call = LLMCall.objects.get(purpose="elicitation.interview")
+    assert (call.backend, call.outcome, call.study_id) == ("local", "ok", participation.study_id)
+    print(f"embedded model: an interview turn took {timing['turn_seconds']} s in the browser")
