@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -75,6 +76,19 @@ def healthz(request: HttpRequest) -> HttpResponse:
         logger.exception("Health check: the database does not answer")
         return JsonResponse({"status": "error", "database": "error"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Anyone: the not-found page. A participant (an old link to a task whose items were
+    removed, say) is told it is not available and led back to their study, which goes on."""
+    participation = None
+    if user_has_role(request.user, PARTICIPANT):
+        participation = (
+            request.user.participations.select_related("study")
+            .order_by(F("completed").asc(nulls_first=True), "-joined")
+            .first()
+        )
+    return render(request, "404.html", {"participation": participation}, status=404)
 
 
 # --- Participants -------------------------------------------------------------------------------

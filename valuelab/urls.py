@@ -29,6 +29,8 @@ class FaviconView(RedirectView):
         return static("favicon.ico")
 
 
+handler404 = core_views.page_not_found
+
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("favicon.ico", FaviconView.as_view(), name="favicon"),

@@ -178,6 +178,27 @@ def test_a_deleted_project_is_skipped_and_flagged_and_the_rest_can_be_finished(
     assert "Not available to participants" in flagged
 
 
+def test_an_old_link_to_a_deleted_task_says_it_is_not_available_and_leads_back(
+    study, project, anon
+):
+    worker = Client()
+    worker.get(f"/join/ordered/?PROLIFIC_PID={PID}")
+    consent = study.tasks.get(kind="consent")
+    worker.post(f"/study/ordered/consent/{consent.pk}/", {"agree": "yes"})
+    project_id = project.pk
+    project.delete()
+
+    response = worker.get(f"/annotation/work/{project_id}/")  # a bookmark, a second tab
+
+    html = response.content.decode()
+    assert response.status_code == 404
+    assert "This is not available" in html and "Your study goes on without it." in html
+    assert 'href="/study/ordered/"' in html
+    assert "ORD1" in worker.get("/study/ordered/").content.decode()  # the rest is finished
+    elsewhere = anon.get("/no-such-page/")
+    assert elsewhere.status_code == 404 and "Not found" in elsewhere.content.decode()
+
+
 # --- editing the tasks until the first participant arrives --------------------------------------
 
 
