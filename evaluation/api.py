@@ -6,11 +6,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.models import Project
 from core.api import JobOutputSerializer
 from core.roles import IsResearcher
 from evaluation import selectors
 from evaluation.models import ItemPool, Run, Subject
 from evaluation.services import (
+    pool_from_project,
     pool_import,
     run_alignment,
     run_cancel,
@@ -91,6 +93,26 @@ class PoolListCreateApi(APIView):
         pool = selectors.pools_list().get(pk=pool.pk)
         body = PoolOutputSerializer(pool).data | {"skipped": skipped}
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class PoolFromProjectApi(APIView):
+    """Researchers: take an annotation project's distinct prompts as a new pool version."""
+
+    permission_classes = [IsResearcher]
+
+    class InputSerializer(serializers.Serializer):
+        project = serializers.SlugField(help_text="The annotation project's slug.")
+        name = serializers.CharField(max_length=200, required=False, default="")
+
+    @extend_schema(request=InputSerializer, responses={201: PoolOutputSerializer})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        project = get_object_or_404(Project, slug=data["project"])
+        pool = pool_from_project(project=project, name=data["name"], created_by=request.user)
+        pool = selectors.pools_list().get(pk=pool.pk)
+        return Response(PoolOutputSerializer(pool).data, status=status.HTTP_201_CREATED)
 
 
 class RunOutputSerializer(serializers.ModelSerializer):

@@ -7,6 +7,11 @@ from evaluation import api
 urlpatterns = [
     path("subjects/", api.SubjectListCreateApi.as_view(), name="evaluation-api-subjects"),
     path("pools/", api.PoolListCreateApi.as_view(), name="evaluation-api-pools"),
+    path(
+        "pools/from-project/",
+        api.PoolFromProjectApi.as_view(),
+        name="evaluation-api-pool-from-project",
+    ),
     path("runs/", api.RunListCreateApi.as_view(), name="evaluation-api-runs"),
     path("runs/<int:run_id>/", api.RunDetailApi.as_view(), name="evaluation-api-run"),
     path("runs/<int:run_id>/resume/", api.RunResumeApi.as_view(), name="evaluation-api-run-resume"),

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from annotation.models import Project
 from evaluation.models import ItemPool, Subject
 from training.models import ModelArtifact, Target
 
@@ -40,6 +41,14 @@ class PoolForm(forms.Form):
         help_text='JSONL of {"prompt", "id"?, "value"?} or CSV with a prompt column.'
     )
     skip_invalid = forms.BooleanField(required=False, label="Skip unreadable lines")
+
+
+class ProjectPoolForm(forms.Form):
+    project = forms.ModelChoiceField(
+        queryset=Project.objects.order_by("name"),
+        help_text="Its items' distinct prompts (not training items or attention checks).",
+    )
+    name = forms.CharField(max_length=200, required=False, help_text="Empty: the project's slug.")
 
 
 class RunForm(forms.Form):

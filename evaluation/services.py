@@ -1,5 +1,6 @@
 """Writes and workflows of evaluation: subjects, pools, runs (generate → score → profile)."""
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 
+from annotation.models import Project
 from core.jobs import job_cancel, job_start
 from core.models import Job, User
 from evaluation import pools, profiles
@@ -203,6 +205,42 @@ def pool_import(
             details={"skipped": len(parsed.errors)},
         ),
         parsed.errors,
+    )
+
+
+def pool_from_project(
+    *, project: Project, name: str = "", created_by: User | None = None
+) -> ItemPool:
+    """Store the distinct prompts of an annotation project's items as the next version of pool
+    ``name`` (default: the project's slug), each with the item it came from.
+
+    Training items and attention checks are left out (they are not the project's data). The
+    same prompts taken again return the version they made, adding nothing.
+    """
+    name = (name or project.slug).strip()[:200]
+    items = project.items.exclude(kind__in=["training", "attention"]).order_by("pk")
+    lines: list[pools.PoolLine] = []
+    seen: set[str] = set()
+    for external_id, prompt in items.values_list("external_id", "prompt").iterator():
+        if not prompt.strip() or prompt in seen:
+            continue  # several responses to one prompt: one item of the pool
+        seen.add(prompt)
+        source = f"annotation:{project.slug}/{external_id}"
+        lines.append(pools.PoolLine(key=external_id, prompt=prompt, meta={"source": source}))
+    if not lines:
+        raise ValidationError({"project": f"the project “{project.slug}” has no prompts to take"})
+    digest = hashlib.sha256("\n".join(line.prompt for line in lines).encode()).hexdigest()
+    same = ItemPool.objects.filter(name=name, content_hash=digest).first()
+    if same is not None:
+        return same
+    return pool_store(
+        name=name,
+        lines=lines,
+        provenance=ItemPool.Provenance.ANNOTATION,
+        source=f"annotation project {project.slug}",
+        content_hash=digest,
+        created_by=created_by,
+        details={"project": project.slug, "items": items.count()},
     )
 
 

@@ -14,11 +14,12 @@ from django.views.decorators.vary import vary_on_headers
 from core.jsonl import jsonl_line, text_chunks
 from core.roles import RESEARCHER, role_required
 from evaluation import selectors
-from evaluation.forms import EvolveForm, PoolForm, RunForm, SubjectForm
+from evaluation.forms import EvolveForm, PoolForm, ProjectPoolForm, RunForm, SubjectForm
 from evaluation.human_check import human_agreement, human_check_send
 from evaluation.models import ItemPool, PoolItem, Run
 from evaluation.services import (
     evolve_start,
+    pool_from_project,
     pool_import,
     run_alignment,
     run_cancel,
@@ -62,6 +63,7 @@ def _alignment_or_error(run: Run, target: Target | None) -> tuple[dict | None, s
 def home(request: HttpRequest) -> HttpResponse:
     """Researchers: subjects, item pools and runs, with a form to add each."""
     subject_form, pool_form, run_form = SubjectForm(), PoolForm(), RunForm()
+    project_pool_form = ProjectPoolForm()
     if request.method == "POST":
         action = request.POST.get("action")
         try:
@@ -74,6 +76,11 @@ def home(request: HttpRequest) -> HttpResponse:
                 pool_form = PoolForm(request.POST, request.FILES)
                 if pool_form.is_valid():
                     _add_pool(request, pool_form.cleaned_data)
+                    return redirect("evaluation:home")
+            elif action == "project_pool":
+                project_pool_form = ProjectPoolForm(request.POST)
+                if project_pool_form.is_valid():
+                    _add_project_pool(request, project_pool_form.cleaned_data)
                     return redirect("evaluation:home")
             elif action == "run":
                 run_form = RunForm(request.POST)
@@ -93,6 +100,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "runs": selectors.runs_list()[:100],
             "subject_form": subject_form,
             "pool_form": pool_form,
+            "project_pool_form": project_pool_form,
             "run_form": run_form,
         },
     )
@@ -130,6 +138,11 @@ def _add_pool(request: HttpRequest, data: dict) -> None:
     )
     note = f" Skipped {len(skipped)} lines: {'; '.join(skipped[:5])}" if skipped else ""
     messages.success(request, f"Pool “{pool}” has {pool.items.count()} prompts.{note}")
+
+
+def _add_project_pool(request: HttpRequest, data: dict) -> None:
+    pool = pool_from_project(project=data["project"], name=data["name"], created_by=request.user)
+    messages.success(request, f"Pool “{pool}” has {pool.items.count()} prompts.")
 
 
 def _start_runs(request: HttpRequest, data: dict) -> None:
