@@ -26,6 +26,19 @@ def test_a_researcher_previews_every_task_on_a_phone_and_nothing_is_stored(
     problems = watch(page)
     sign_in(page, live_server.url)
     page.goto(f"{live_server.url}/researcher/studies/previewed/")
+    screenshot(page, "study-preview-researcher-study")
+
+    # Nobody has joined yet: the researcher asks for fewer pairs on the Edit-tasks page.
+    page.get_by_role("link", name="Edit tasks").click()
+    voting = page.locator("fieldset[data-kind='moralgraph.vote']")
+    expect(voting.get_by_role("checkbox")).to_be_checked()
+    expect(voting.get_by_label("Pairs per participant")).to_have_value("3")
+    voting.get_by_label("Pairs per participant").fill("1")
+    screenshot(page, "study-preview-edit-tasks")
+    page.get_by_role("button", name="Save tasks").click()
+    expect(page.get_by_text("The tasks of “Previewed” were saved.")).to_be_visible()
+    assert previewed.tasks.get(kind="moralgraph.vote").config["votes"] == 1
+
     links = page.locator("a.preview-link")
     expect(links).to_have_count(5)
     hrefs = [links.nth(n).get_attribute("href") for n in range(5)]
