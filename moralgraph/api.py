@@ -248,7 +248,10 @@ class StoriesGenerateApi(APIView):
 class ExplorerContextApi(APIView):
     """Researchers: one context's graph as the explorer draws it (values, edges, winner, cycles).
 
-    ``?group=<study slug>`` counts only the votes of that study's participants.
+    ``?group=<study slug>`` counts only the votes of that study's participants;
+    ``?group=attr:<name>=<value>`` only those of voters with that attribute (e.g. the MGE
+    study's ``attr:US political affiliation=Democrat``). A filtered document adds
+    ``group_voters`` and ``group_votes`` (the group's voters and votes in this context).
     """
 
     permission_classes = [IsResearcher]
@@ -258,7 +261,7 @@ class ExplorerContextApi(APIView):
         deliberation = get_object_or_404(Deliberation, name=name)
         context = get_object_or_404(MoralContext, pk=context_id, deliberation=deliberation)
         text, stale = explorer_document(
-            context=context, study_slug=request.query_params.get("group") or None
+            context=context, group=request.query_params.get("group") or None
         )
         # The snapshot is stored as JSON text: send it as it is, with the staleness flag.
         body = '{"stale":' + ("true" if stale else "false") + "," + text[1:]

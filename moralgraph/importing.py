@@ -1,4 +1,5 @@
-"""Import the published MGE study's database dump: cards, scenarios, contexts, stories, votes.
+"""Import the published MGE study's database dump: cards, scenarios, contexts, stories, votes,
+and the voters' demographics (``demographic.json``, optional) as voter attributes.
 
 All or nothing: every file is read and checked before anything is written, and the writes run in
 one transaction. Re-importing adds nothing: each record is keyed by its id in the dump.
@@ -18,7 +19,7 @@ from django.db import transaction
 
 from core.models import User
 from elicitation.models import Deliberation, MoralContext, Scenario, ValuesCard
-from moralgraph.models import GraphSettings, Rule, UpgradeStory, Vote
+from moralgraph.models import GraphSettings, Rule, UpgradeStory, Vote, VoterAttribute
 from moralgraph.snapshots import snapshots_mark_changed
 
 DEFAULT_DELIBERATION = "mge"
@@ -38,6 +39,25 @@ RELATIONSHIPS = {
     "no_upgrade": Vote.Choice.NOT_WISER,
     "not_sure": Vote.Choice.UNSURE,
 }
+DEMOGRAPHIC_FILE = "demographic.json"
+# demographic.json's fields, as the explorer's group filter names them.
+DEMOGRAPHIC_FIELDS = {
+    "usPoliticalAffiliation": "US political affiliation",
+    "sex": "Sex",
+    "age": "Age group",
+    "ethnicitySimplified": "Ethnicity",
+    "countryOfBirth": "Country of birth",
+    "countryOfResidence": "Country of residence",
+    "nationality": "Nationality",
+    "language": "First language",
+    "fluentLanguages": "Fluent languages",
+    "studentStatus": "Student",
+    "employmentStatus": "Employment",
+}
+AGE_GROUPS = ((18, 29), (30, 44), (45, 59), (60, 200))
+# Prolific's word for an answer it no longer holds: not an answer.
+NOT_GIVEN = {"", "DATA_EXPIRED", "CONSENT_REVOKED"}
+ATTRIBUTE_SOURCE = "mge demographic.json"
 # Stories the study no longer had when it exported its votes.
 LOST_STORIES = {"", "OLD"}
 IMPORT_PROMPT_NAME = "mge-2023"
@@ -121,6 +141,7 @@ class _Parsed:
     cards: list[dict]
     stories: dict[str, dict]
     votes: list[dict]
+    demographics: dict[int, dict[str, str]]
 
 
 def _card(record: _Record) -> dict:
@@ -132,6 +153,39 @@ def _card(record: _Record) -> dict:
         "policies": record.strings("evaluationCriteria"),
         "created": record.when("createdAt"),
     }
+
+
+def _age_group(age: int) -> str:
+    for low, high in AGE_GROUPS:
+        if low <= age <= high:
+            return f"{low}+" if high >= 200 else f"{low}–{high}"
+    return f"under {AGE_GROUPS[0][0]}"
+
+
+def _demographics(records: list[_Record]) -> dict[int, dict[str, str]]:
+    """Return each voter's attributes by their user id; answers not given are left out."""
+    people: dict[int, dict[str, str]] = {}
+    for record in records:
+        user_id = record.get("userId", int)
+        if user_id in people:
+            raise record.fail("userId", f"a second record for user {user_id}")
+        attributes = {}
+        for field, name in DEMOGRAPHIC_FIELDS.items():
+            if field == "age":
+                age = record.get("age", int, optional=True)
+                if age is not None:
+                    if not 0 < age < 130:
+                        raise record.fail("age", f"not an age: {age}")
+                    attributes[name] = _age_group(age)
+                continue
+            if field == "fluentLanguages":
+                value = ", ".join(sorted(record.strings(field))) if field in record.data else ""
+            else:
+                value = record.text(field, optional=True).strip()
+            if value not in NOT_GIVEN:
+                attributes[name] = value[:200]
+        people[user_id] = attributes
+    return people
 
 
 def _parse(directory: Path) -> _Parsed:
@@ -235,7 +289,12 @@ def _parse(directory: Path) -> _Parsed:
                 "record": record,
             }
         )
-    return _Parsed(cases, contexts, contexts_on_cases, canonical_cards, cards, stories, votes)
+    demographics = {}
+    if (directory / DEMOGRAPHIC_FILE).exists():
+        demographics = _demographics(_read(directory, DEMOGRAPHIC_FILE))
+    return _Parsed(
+        cases, contexts, contexts_on_cases, canonical_cards, cards, stories, votes, demographics
+    )
 
 
 def _clean(instance, record_name: str, exclude: list[str]) -> None:
@@ -414,6 +473,22 @@ def mge_import(*, directory: Path, deliberation_name: str = DEFAULT_DELIBERATION
             new.append(vote)
         Vote.objects.bulk_create(new, batch_size=500)
         created["votes"] = len(new)
+        # Demographics: only of people who voted (the others have nothing to filter).
+        existing_attributes = set(
+            VoterAttribute.objects.filter(voter__in=users.values()).values_list("voter_id", "name")
+        )
+        new_attributes = []
+        for user_id, attributes in sorted(parsed.demographics.items()):
+            voter = users.get(f"mge-{user_id}")
+            if voter is None:
+                continue
+            for name, value in attributes.items():
+                if (voter.pk, name) not in existing_attributes:
+                    new_attributes.append(
+                        VoterAttribute(voter=voter, name=name, value=value, source=ATTRIBUTE_SOURCE)
+                    )
+        VoterAttribute.objects.bulk_create(new_attributes, batch_size=500)
+        created["voter_attributes"] = len(new_attributes)
         # New votes make their contexts' scores stale; they are recomputed after the commit.
         snapshots_mark_changed(
             deliberation=deliberation, context_ids=[vote.context_id for vote in new]
@@ -426,5 +501,11 @@ def mge_import(*, directory: Path, deliberation_name: str = DEFAULT_DELIBERATION
         "cards": deliberation.cards.filter(source_table=CARD_TABLE).count(),
         "stories": deliberation.upgrade_stories.count(),
         "votes": deliberation.votes.count(),
+        "voters_with_attributes": VoterAttribute.objects.filter(
+            voter__moral_graph_votes__deliberation=deliberation
+        )
+        .values("voter_id")
+        .distinct()
+        .count(),
     }
     return {"deliberation": deliberation.name, "created": created, "totals": totals}

@@ -289,3 +289,25 @@ class FairnessAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.voter_id}: {self.card_id} in {self.context_id} {self.answer}"
+
+
+class VoterAttribute(models.Model):
+    """Something known about a voter, such as the MGE study's demographics ("US political
+    affiliation" = "Democrat"): the explorer's group filter offers each name and value."""
+
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="voter_attributes"
+    )
+    name = models.CharField(max_length=64)
+    value = models.CharField(max_length=200)
+    source = models.CharField(max_length=64, blank=True, help_text="Where it came from.")
+
+    class Meta:
+        ordering = ["name", "value", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["voter", "name"], name="one_value_per_voter_attribute")
+        ]
+        indexes = [models.Index(fields=["name", "value"])]
+
+    def __str__(self) -> str:
+        return f"{self.voter_id}: {self.name} = {self.value}"

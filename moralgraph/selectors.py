@@ -12,7 +12,10 @@ from django.db.models import Count, Q, QuerySet
 from elicitation.models import Deliberation, MoralContext, ValuesCard
 from elicitation.selectors import card_as_contract
 from moralgraph import graph as moral_graph
-from moralgraph.models import GraphSettings, Rule, UpgradeStory, Vote
+from moralgraph.models import GraphSettings, Rule, UpgradeStory, Vote, VoterAttribute
+
+# ``?group=`` of the explorer: a study's slug, or ``attr:<name>=<value>`` (a voter attribute).
+ATTRIBUTE_GROUP = "attr:"
 
 
 def deliberations_with_counts() -> list[Deliberation]:
@@ -174,16 +177,51 @@ def _preference_lines(
 # --- the explorer and the participant's view -------------------------------------------------
 
 
-def explorer_document(*, context: MoralContext, study_slug: str | None = None) -> tuple[str, bool]:
+def voter_groups(*, deliberation: Deliberation) -> list[dict]:
+    """Return the voter attributes of ``deliberation``'s voters as explorer groups.
+
+    Each is ``{"key", "name", "value", "n"}`` with ``n`` the voters in the group who voted
+    here, by attribute name then value.
+    """
+    rows = (
+        VoterAttribute.objects.filter(voter__moral_graph_votes__deliberation=deliberation)
+        .values_list("name", "value")
+        .annotate(n=Count("voter_id", distinct=True))
+        .order_by("name", "value")
+    )
+    return [
+        {"key": f"{ATTRIBUTE_GROUP}{name}={value}", "name": name, "value": value, "n": n}
+        for name, value, n in rows
+    ]
+
+
+def parse_group(group: str) -> tuple[str, str] | None:
+    """Return ``(name, value)`` for an attribute group key, None for a study slug."""
+    if not group.startswith(ATTRIBUTE_GROUP) or "=" not in group:
+        return None
+    name, value = group[len(ATTRIBUTE_GROUP) :].split("=", 1)
+    return name, value
+
+
+def _group_votes(votes: QuerySet, group: str) -> QuerySet:
+    attribute = parse_group(group)
+    if attribute is None:
+        return votes.filter(voter__participations__study__slug=group)
+    name, value = attribute
+    return votes.filter(voter__voter_attributes__name=name, voter__voter_attributes__value=value)
+
+
+def explorer_document(*, context: MoralContext, group: str | None = None) -> tuple[str, bool]:
     """Return one context's explorer JSON text and whether it is stale.
 
     Unfiltered, it is the context's snapshot (recomputed off the request path for large
-    deliberations). Filtered to the voters of one study (a participant group) it is computed
-    here from their votes.
+    deliberations). Filtered to a group of voters (the participants of one study, or the voters
+    with one attribute: ``attr:<name>=<value>``) it is computed here from their votes, and says
+    how many of the group's voters and votes it counts in this context.
     """
     from moralgraph.snapshots import context_document, snapshot_for_context
 
-    if not study_slug:
+    if not group:
         text, stale = snapshot_for_context(context=context)
         if text is None:
             pending = {
@@ -197,9 +235,7 @@ def explorer_document(*, context: MoralContext, study_slug: str | None = None) -
             return json.dumps(pending), True
         return text, stale
     deliberation = context.deliberation
-    votes = Vote.objects.filter(
-        deliberation=deliberation, voter__participations__study__slug=study_slug
-    )
+    votes = _group_votes(Vote.objects.filter(deliberation=deliberation), group)
     rule = rule_for(deliberation)
     if rule == Rule.MAJORITY:
         votes = votes.filter(context=context)
@@ -217,7 +253,10 @@ def explorer_document(*, context: MoralContext, study_slug: str | None = None) -
         winner_share=shares.get(context.pk),
         winner_resamples=moral_graph.winner_resamples(len(tuples)),
     )
-    document["group"] = study_slug
+    here = [vote for vote in tuples if vote[3] == context.pk]
+    document["group"] = group
+    document["group_voters"] = len({vote[0] for vote in here})
+    document["group_votes"] = len(here)
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")), False
 
 

@@ -32,6 +32,7 @@ from moralgraph.selectors import (
     min_votes,
     positions_for_voter,
     rule_for,
+    voter_groups,
 )
 from moralgraph.services import (
     fairness_answer_set,
@@ -198,7 +199,7 @@ def explorer(request: HttpRequest, name: str) -> HttpResponse:
         )
         chosen = next((c for c in contexts if busiest and c.pk == busiest["context_id"]), None)
         chosen = chosen or contexts[0]
-    study_slug = request.GET.get("group", "")
+    group = request.GET.get("group", "")
     studies = Study.objects.filter(
         participations__user__moral_graph_votes__deliberation=deliberation
     ).distinct()
@@ -210,7 +211,8 @@ def explorer(request: HttpRequest, name: str) -> HttpResponse:
         "contexts": contexts,
         "chosen": chosen,
         "studies": studies,
-        "group": study_slug,
+        "group": group,
+        "attribute_groups": voter_groups(deliberation=deliberation),
         "rule": rule,
         "rule_text": rule_text(rule, min_votes()),
         "clear_winner_percent": round(clear_winner_share() * 100),

@@ -23,6 +23,7 @@ def test_import_loads_cards_contexts_stories_and_votes(tiny_mge):
         # One per pair, context and text: 1→2 and 2→3 in distress, 1→2 in decisions, 3→1.
         "stories": 4,
         "votes": 6,
+        "voters_with_attributes": 0,
     }
     deliberation = Deliberation.objects.get(name="mge")
     assert GraphSettings.objects.get(deliberation=deliberation).rule == "dft-2023"

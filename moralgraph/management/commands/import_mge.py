@@ -6,7 +6,10 @@ from moralgraph.importing import DEFAULT_DELIBERATION, MgeImportError, mge_impor
 
 
 class Command(BaseCommand):
-    help = "Import the MGE study's dump (cards, scenarios, contexts, stories, votes); idempotent."
+    help = (
+        "Import the MGE study's dump (cards, scenarios, contexts, stories, votes, and the voters'"
+        " demographics from demographic.json when present); idempotent."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -21,6 +24,11 @@ class Command(BaseCommand):
             raise CommandError(str(error))
         created, totals = report["created"], report["totals"]
         self.stdout.write(f"Deliberation {report['deliberation']}:")
+        with_attributes = totals.pop("voters_with_attributes")
         for kind, total in totals.items():
             self.stdout.write(f"  {kind}: {created.get(kind, 0)} new, {total} in all")
         self.stdout.write(f"  voters: {created['voters']} new")
+        self.stdout.write(
+            f"  voter attributes (demographics): {created['voter_attributes']} new;"
+            f" {with_attributes} voters have some"
+        )

@@ -258,6 +258,8 @@
           " resamples of the voters; support " + Number(data.support).toFixed(3) +
           " = its PageRank lead over the runner-up)" : "") +
         " · " + data.cycles.length + " cycle" + (data.cycles.length === 1 ? "" : "s") +
+        (data.group ? " · counting only this group: n = " + data.group_voters + " voter" + (data.group_voters === 1 ? "" : "s") +
+          ", " + data.group_votes + " vote" + (data.group_votes === 1 ? "" : "s") + " in this context" : "") +
         (data.stale ? " · being recomputed, figures may lag behind the latest votes" : "") +
         (data.pending ? " · not computed yet, reload in a moment" : "");
       summary.textContent = text;
