@@ -92,11 +92,21 @@ def main() -> None:
         "deliberation page": "/moralgraph/mge/",
         "explorer page": "/moralgraph/mge/explorer/",
         "explorer page, one context": f"/moralgraph/mge/explorer/?context={busiest['context_id']}",
+        "explorer page, Democrats": (
+            f"/moralgraph/mge/explorer/?context={busiest['context_id']}"
+            "&group=attr:US+political+affiliation%3DDemocrat"
+        ),
+        "explorer JSON, Republicans only": api
+        + "explorer/?group=attr:US+political+affiliation%3DRepublican",
+        "explorer JSON, age 60+ only": api + "explorer/?group=attr:Age+group%3D60%2B",
         "explorer JSON (busiest context)": api + "explorer/",
         "a value's details": api + f"values/{busiest['to_card_id']}/",
         "a pair's details": api + f"pairs/{busiest['from_card_id']}/{busiest['to_card_id']}/",
         "graph.json": "/api/moralgraph/deliberations/mge/graph/",
         "GraphML": "/api/moralgraph/deliberations/mge/graph/?format=graphml",
+        "node-link JSON": "/api/moralgraph/deliberations/mge/graph/?format=node-link",
+        "vote page (researcher preview)": "/moralgraph/mge/vote/",
+        "my positions page": "/moralgraph/mge/mine/",
         "preferences (JSONL)": "/api/moralgraph/deliberations/mge/preferences/",
         "models registry": "/training/models/",
     }
