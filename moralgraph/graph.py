@@ -315,10 +315,11 @@ def winner_stability(
     built: MoralGraph | None = None,
     resamples: int | None = None,
     seed: int = 0,
+    contexts: Iterable[Hashable] | None = None,
 ) -> dict:
-    """Return, per context with a winner, the share of bootstrap resamples of the voters in
-    which the same value wins (and is not tied); ``resamples`` defaults to
-    :func:`winner_resamples` of the number of votes.
+    """Return, per context with a winner (of ``contexts`` if given), the share of bootstrap
+    resamples of the voters in which the same value wins (and is not tied); ``resamples``
+    defaults to :func:`winner_resamples` of the number of votes.
 
     Each resample draws as many voters as voted, with replacement, keeping all of each drawn
     voter's votes (a voter drawn twice counts as two people), and rebuilds the graph under
@@ -332,6 +333,9 @@ def winner_stability(
         for context_id, score in built.scores.items()
         if score.winner is not None and score.support > 1e-9
     }
+    if contexts is not None:
+        wanted = set(contexts)
+        winners = {key: winner for key, winner in winners.items() if key in wanted}
     if not winners:
         return {}
     by_voter: dict[Hashable, list[Sequence]] = defaultdict(list)
@@ -347,27 +351,33 @@ def winner_stability(
             for draw_index, voter_index in enumerate(draws)
             for vote in by_voter[voters[voter_index]]
         ]
-        resampled = _context_winners(sample, rule=rule, min_votes=min_votes)
+        resampled = _context_winners(sample, rule=rule, min_votes=min_votes, only=set(winners))
         for context_id, winner in winners.items():
             if resampled.get(context_id) == winner:
                 same[context_id] += 1
     return {context_id: same[context_id] / resamples for context_id in winners}
 
 
-def _context_winners(votes: list[Sequence], *, rule: str, min_votes: int) -> dict:
-    """Return each context's untied winner, as :func:`build` would pick it (without cycles)."""
+def _context_winners(
+    votes: list[Sequence], *, rule: str, min_votes: int, only: set | None = None
+) -> dict:
+    """Return each context's (of ``only``, if given) untied winner, as :func:`build` would
+    pick it (without cycles)."""
     edges = (
         majority_edges(votes, min_votes=min_votes) if rule == MAJORITY else dft_2023_edges(votes)
     )
     nodes_by_context: dict[Hashable, set] = defaultdict(set)
     for _voter, from_id, to_id, context_id, _choice in votes:
-        nodes_by_context[context_id].update((from_id, to_id))
+        if only is None or context_id in only:
+            nodes_by_context[context_id].update((from_id, to_id))
     edges_by_context: dict[Hashable, list[Edge]] = defaultdict(list)
     for edge in edges:
         for context_id in edge.contexts:
             edges_by_context[context_id].append(edge)
     winners = {}
     for context_id, context_edges in edges_by_context.items():
+        if only is not None and context_id not in only:
+            continue
         nodes = sorted(
             nodes_by_context[context_id]
             | {e.from_id for e in context_edges}

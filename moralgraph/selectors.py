@@ -244,7 +244,9 @@ def explorer_document(*, context: MoralContext, group: str | None = None) -> tup
     )
     built = moral_graph.build(tuples, rule=rule, min_votes=min_votes())
     titles = dict(ValuesCard.objects.filter(pk__in=built.value_ids).values_list("pk", "title"))
-    shares = moral_graph.winner_stability(tuples, rule=rule, min_votes=min_votes(), built=built)
+    shares = moral_graph.winner_stability(
+        tuples, rule=rule, min_votes=min_votes(), built=built, contexts=[context.pk]
+    )
     document = context_document(
         built,
         context=context,

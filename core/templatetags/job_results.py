@@ -103,7 +103,8 @@ def _list(values: list, key: str, depth: int) -> SafeString:
             more,
         )
     if all(not isinstance(item, (dict, list, tuple)) for item in values):
-        shown = format_html_join(", ", "{}", ((_scalar(item, key),) for item in values[:MAX_LIST_WORDS]))
+        first = values[:MAX_LIST_WORDS]
+        shown = format_html_join(", ", "{}", ((_scalar(item, key),) for item in first))
         if len(values) > MAX_LIST_WORDS:
             return format_html("{} and {} more", shown, f"{len(values) - MAX_LIST_WORDS:,}")
         return shown

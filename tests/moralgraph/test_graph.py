@@ -266,3 +266,18 @@ def test_a_winner_a_few_voters_could_flip_is_not_a_clear_winner():
     assert shares[1] == 1.0
     assert shares[2] < 0.8
     assert winner_stability(clear + split, rule="majority", resamples=200) == shares  # seeded
+
+
+def test_one_context_s_winner_share_is_the_same_computed_alone():
+    from moralgraph.graph import winner_stability
+
+    clear = [(voter, "A", "B", 1, "wiser") for voter in range(10)]
+    split = [(100 + voter, "A", "C", 2, "wiser") for voter in range(3)] + [
+        (200 + voter, "A", "C", 2, "not_wiser") for voter in range(2)
+    ]
+    votes = clear + split
+    everyone = winner_stability(votes, rule="dft-2023", resamples=100)
+    alone = winner_stability(votes, rule="dft-2023", resamples=100, contexts=[2])
+
+    assert set(alone) == {2}
+    assert alone[2] == everyone[2]
