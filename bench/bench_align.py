@@ -3,6 +3,11 @@ group or country profile given) with the defaults, and print a Table-1-style lin
 
     python bench/bench_align.py --evaluator DIR [--target-file country.json ...] [--steps N]
         [--learning-rate X] [--guard floor|none] [--distance l2|fulcra] [--out-dir DIR]
+    python bench/bench_align.py --evaluator DIR --sweep '[{"learning_rate": 1e-3}, …]'
+
+Without --target-file, the second target is an example country profile (COUNTRY below); with
+--no-country only the paper's. --sweep runs the paper's target once per setting (each a set of
+AlignConfig fields over the defaults), measures 'before' once, and prints a table of them.
 
 DIR is a trained evaluator (`manage.py train_evaluator --data ../shared/data/fulcra/... --out
 DIR`). The policy is `smollm2-135m`, the converted local chat model (`manage.py
@@ -30,6 +35,24 @@ sys.path.insert(0, str(BASE))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "valuelab.settings")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 FULCRA_FILE = BASE.parent / "shared" / "data" / "fulcra" / "fulcra_trustworthy.jsonl"
+# An example country-style profile, not survey data: a group that prizes independence, equality
+# and care and disfavours power (the shape of the Schwartz profiles of many Western European
+# samples). Pass --target-file with a real profile to align to one.
+COUNTRY = (
+    "country-example",
+    {
+        "self_direction": 1.0,
+        "stimulation": 0.0,
+        "hedonism": 0.0,
+        "achievement": 0.0,
+        "power": -1.0,
+        "security": 0.0,
+        "conformity": 0.0,
+        "tradition": 0.0,
+        "benevolence": 1.0,
+        "universalism": 1.0,
+    },
+)
 
 
 def fulcra_prompts(path: Path) -> list[str]:
@@ -55,6 +78,10 @@ def main() -> None:
     parser.add_argument("--max-prompts", type=int, default=400)
     parser.add_argument("--target-file", action="append", default=[], help="a profile JSON")
     parser.add_argument("--no-fulcra", action="store_true", help="skip the paper's target")
+    parser.add_argument("--no-country", action="store_true", help="skip the example country")
+    parser.add_argument(
+        "--sweep", default=None, help="JSON list of settings (AlignConfig fields) to try"
+    )
     parser.add_argument("--out-dir", default=None, help="keep the policies here")
     for item in fields(alignment.AlignConfig):
         if item.name in ("policy", "lora"):
@@ -82,6 +109,8 @@ def main() -> None:
     for path in args.target_file:
         name, vector = targets.parse_upload(Path(path).read_bytes(), loaded.dimensions)
         runs.append((name or Path(path).stem, vector))
+    if not args.target_file and not args.no_country:
+        runs.append((COUNTRY[0], targets.validate_vector(COUNTRY[1], loaded.dimensions)))
     config_values = {
         item.name: getattr(args, item.name)
         for item in fields(alignment.AlignConfig)
@@ -90,25 +119,74 @@ def main() -> None:
     print(f"policy {policy}; evaluator {args.evaluator}; {len(prompts)} prompts; {config_values}")
     out_dir = Path(args.out_dir or tempfile.mkdtemp(prefix="bench-align-"))
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.sweep:
+        settings = json.loads(args.sweep)
+        unknown = {key for s in settings for key in s} - set(config_values)
+        if unknown:
+            sys.exit(f"--sweep: not AlignConfig fields: {', '.join(sorted(unknown))}")
+        name, vector = runs[0]
+        rows, before = [], None
+        for number, setting in enumerate(settings, start=1):
+            config = alignment.AlignConfig(policy=policy, **(config_values | setting))
+            card, seconds = align_once(
+                alignment, loaded, vector, prompts, out_dir / f"sweep-{number}", config, before
+            )
+            before = card["report"]["before"]
+            rows.append((setting, card, seconds))
+            print(f"{name} {setting}: {alignment.table_line(card)} ({seconds:.0f} s)", flush=True)
+        print(f"\nSweep on the {name} target, over the defaults {config_values}:")
+        print(sweep_table(alignment, rows))
+        return
+    lines = []
     for name, vector in runs:
         config = alignment.AlignConfig(policy=policy, **config_values)
         out = out_dir / f"{name.replace(' ', '-').lower()}-{int(time.time())}"
-        started = time.monotonic()
-        alignment.align(
-            evaluator=loaded,
-            target=vector,
-            prompts=prompts,
-            out=out,
-            config=config,
-            progress=lambda step, total, message, metrics: print(
-                f"  step {step}/{total} {message} "
-                + " ".join(f"{k} {v:.3f}" for k, v in metrics.items()),
-                flush=True,
-            ),
+        card, seconds = align_once(alignment, loaded, vector, prompts, out, config, None)
+        lines.append(f"{name}: {alignment.table_line(card)} ({seconds:.0f} s)")
+        print(lines[-1])
+        print(f"  policy and report: {out}", flush=True)
+    print("\nTable 1 (SmolLM2-135M-Instruct, " + policy + "):")
+    print("\n".join(lines))
+
+
+def align_once(alignment, loaded, vector, prompts, out, config, before):
+    """Align once; return the policy card and the seconds it took."""
+    started = time.monotonic()
+    alignment.align(
+        evaluator=loaded,
+        target=vector,
+        prompts=prompts,
+        out=out,
+        config=config,
+        before=before,
+        progress=lambda step, total, message, metrics: print(
+            f"  step {step}/{total} {message} "
+            + " ".join(f"{k} {v:.3f}" for k, v in metrics.items()),
+            flush=True,
+        ),
+    )
+    card = json.loads((Path(out) / alignment.POLICY_CARD).read_text())
+    return card, time.monotonic() - started
+
+
+def sweep_table(alignment, rows) -> str:
+    """Return the sweep as a Markdown table: one row per setting."""
+    lines = [
+        "| setting | before | after | change | 95% CI | verdict | empty before→after | s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for setting, card, seconds in rows:
+        report = card["report"]
+        change = report["change"]
+        low, high = change["ci"]
+        lines.append(
+            f"| {json.dumps(setting)} | {report['before']['mean_distance']} "
+            f"| {report['after']['mean_distance']} | {change['mean']:+.4f} "
+            f"| [{low:+.4f}, {high:+.4f}] | {alignment.verdict(change)} "
+            f"| {report['before']['empty_share']:.0%}→{report['after']['empty_share']:.0%} "
+            f"| {seconds:.0f} |"
         )
-        card = json.loads((out / alignment.POLICY_CARD).read_text())
-        print(f"{name}: {alignment.table_line(card)} ({time.monotonic() - started:.0f} s)")
-        print(f"  policy and report: {out}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -471,8 +471,14 @@ def align(
     out: str | Path,
     config: AlignConfig,
     progress: Callable[[int, int, str, dict], None] | None = None,
+    before: dict[str, Any] | None = None,
 ) -> AlignReport:
-    """Train the policy with GRPO against the BaseAlign reward; write it to ``out`` atomically."""
+    """Train the policy with GRPO against the BaseAlign reward; write it to ``out`` atomically.
+
+    ``before`` reuses the 'before' report of an earlier run with the same policy, evaluator,
+    target, held-out prompts, distance and completion length (a sweep measures it once); it is
+    used only when its samples are exactly this run's held-out prompts.
+    """
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
@@ -500,11 +506,20 @@ def align(
     reward = BaseAlignReward(evaluator, target, kind=config.distance, guard=config.guard)
     report = AlignReport()
     started = time.monotonic()
-    if progress:
-        progress(0, config.steps, "generating the 'before' responses", {})
-    report.before = alignment_report(
-        model, tokenizer, reward, held_out, max_new_tokens=config.max_completion_length, fmt=fmt
+    reusable = (
+        before is not None
+        and [s["prompt"] for s in before.get("samples", [])] == held_out
+        and before.get("prompt_format") == fmt
+        and before.get("neutral_distance") == round(reward.neutral, 4)
     )
+    if reusable:
+        report.before = before
+    else:
+        if progress:
+            progress(0, config.steps, "generating the 'before' responses", {})
+        report.before = alignment_report(
+            model, tokenizer, reward, held_out, max_new_tokens=config.max_completion_length, fmt=fmt
+        )
 
     class Progress(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):

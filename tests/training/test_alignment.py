@@ -197,3 +197,53 @@ def test_grpo_trains_a_chat_policy_on_its_chat_template_and_the_card_says_so(
     training = [p for p in rewarded if not isinstance(p, str)]
     assert training and all(p == [{"role": "user", "content": p[0]["content"]}] for p in training)
     assert card["report"]["before"]["prompt_format"] == "chat"
+
+
+@pytest.mark.slow
+def test_a_sweep_reuses_the_before_report_only_for_the_same_held_out_prompts(
+    monkeypatch, tiny_evaluator, tiny_chat_policy, tmp_path
+):
+    prompts = [f"Question {i}: is it safe to go out?" for i in range(8)]
+    loaded = evaluator.load(tiny_evaluator)
+    config = alignment.AlignConfig(
+        policy=str(tiny_chat_policy),
+        steps=1,
+        num_generations=2,
+        prompts_per_step=1,
+        max_completion_length=4,
+        report_prompts=2,
+    )
+    first = alignment.align(
+        evaluator=loaded, target=FULCRA_PRESET, prompts=prompts, out=tmp_path / "a", config=config
+    )
+    generated = []
+    original = alignment.alignment_report
+    monkeypatch.setattr(
+        alignment,
+        "alignment_report",
+        lambda *args, **kwargs: generated.append(1) or original(*args, **kwargs),
+    )
+
+    again = alignment.align(
+        evaluator=loaded,
+        target=FULCRA_PRESET,
+        prompts=prompts,
+        out=tmp_path / "b",
+        config=config,
+        before=first.before,
+    )
+    assert again.before == first.before and len(generated) == 1  # only 'after' was generated
+    assert again.change["n"] == 2
+
+    other_seed = alignment.AlignConfig(**(alignment.asdict(config) | {"seed": 14}))
+    moved = alignment.align(
+        evaluator=loaded,
+        target=FULCRA_PRESET,
+        prompts=prompts,
+        out=tmp_path / "c",
+        config=other_seed,
+        before=first.before,
+    )
+    held_out, _ = alignment.split_prompts(prompts, report_prompts=2, seed=14)
+    assert [s["prompt"] for s in moved.before["samples"]] == held_out
+    assert len(generated) == 3  # other held-out prompts: 'before' measured afresh
