@@ -109,6 +109,12 @@ def test_align_policy_runs_grpo_steps_and_writes_a_policy_with_its_report(
     assert registered.kind == "policy" and registered.path == str(out.resolve())
 
 
+def _one_step(policy) -> alignment.AlignConfig:
+    """One GRPO step of two tiny completions (4 tokens each), two held-out prompts."""
+    steps = {"steps": 1, "num_generations": 2, "prompts_per_step": 1}
+    return alignment.AlignConfig(str(policy), **steps, max_completion_length=4, report_prompts=2)
+
+
 def _spy_on_generate(monkeypatch, model):
     seen = []
     original = model.generate
@@ -179,14 +185,7 @@ def test_grpo_trains_a_chat_policy_on_its_chat_template_and_the_card_says_so(
         target=FULCRA_PRESET,
         prompts=prompts,
         out=tmp_path / "policy",
-        config=alignment.AlignConfig(
-            policy=str(tiny_chat_policy),
-            steps=1,
-            num_generations=2,
-            prompts_per_step=1,
-            max_completion_length=4,
-            report_prompts=2,
-        ),
+        config=_one_step(tiny_chat_policy),
     )
 
     card = json.loads((tmp_path / "policy" / "policy.json").read_text())
@@ -205,17 +204,19 @@ def test_a_sweep_reuses_the_before_report_only_for_the_same_held_out_prompts(
 ):
     prompts = [f"Question {i}: is it safe to go out?" for i in range(8)]
     loaded = evaluator.load(tiny_evaluator)
-    config = alignment.AlignConfig(
-        policy=str(tiny_chat_policy),
-        steps=1,
-        num_generations=2,
-        prompts_per_step=1,
-        max_completion_length=4,
-        report_prompts=2,
-    )
-    first = alignment.align(
-        evaluator=loaded, target=FULCRA_PRESET, prompts=prompts, out=tmp_path / "a", config=config
-    )
+    config = _one_step(tiny_chat_policy)
+
+    def run(name, config, before=None):
+        return alignment.align(
+            evaluator=loaded,
+            target=FULCRA_PRESET,
+            prompts=prompts,
+            out=tmp_path / name,
+            config=config,
+            before=before,
+        )
+
+    first = run("a", config)
     generated = []
     original = alignment.alignment_report
     monkeypatch.setattr(
@@ -224,25 +225,12 @@ def test_a_sweep_reuses_the_before_report_only_for_the_same_held_out_prompts(
         lambda *args, **kwargs: generated.append(1) or original(*args, **kwargs),
     )
 
-    again = alignment.align(
-        evaluator=loaded,
-        target=FULCRA_PRESET,
-        prompts=prompts,
-        out=tmp_path / "b",
-        config=config,
-        before=first.before,
-    )
+    again = run("b", config, first.before)
     assert again.before == first.before and len(generated) == 1  # only 'after' was generated
     assert again.change["n"] == 2
 
-    other_seed = alignment.AlignConfig(**(alignment.asdict(config) | {"seed": 14}))
-    moved = alignment.align(
-        evaluator=loaded,
-        target=FULCRA_PRESET,
-        prompts=prompts,
-        out=tmp_path / "c",
-        config=other_seed,
-        before=first.before,
+    moved = run(
+        "c", alignment.AlignConfig(**(alignment.asdict(config) | {"seed": 14})), first.before
     )
     held_out, _ = alignment.split_prompts(prompts, report_prompts=2, seed=14)
     assert [s["prompt"] for s in moved.before["samples"]] == held_out
