@@ -252,8 +252,9 @@ class NextItemApi(APIView):
         item = LeasedItemSerializer(allow_null=True)
         retry_after = serializers.IntegerField(required=False)
 
-    @extend_schema(responses={200: OutputSerializer, 204: None})
+    @extend_schema(responses={200: OutputSerializer, 204: None, 409: None})
     def get(self, request, project_id: int):
+        # 409 on a first item before the study's earlier tasks are done (tasks are in order).
         answer = next_for_worker(project_id=project_id, worker=request.user)
         if answer.item is not None:
             return Response({"item": answer.item})

@@ -36,8 +36,10 @@ from annotation.models import (
 )
 from annotation.quality import STREAK_UP, QualityOutcome, habit_review
 from annotation.services import SubmitResult, annotation_submit, labels_clean, seconds_spent
+from annotation.study_tasks import KIND as LABEL_TASK
 from core.db import fetch_one
 from core.models import Participation, User, ValueScheme
+from core.selectors import task_order_check
 
 LABELLING_STATES = (WorkerStatus.State.ACTIVE, WorkerStatus.State.WARNED)
 
@@ -158,6 +160,8 @@ def next_for_worker(*, project_id: int, worker: User) -> NextResult:
      state, n_done, n_gold, n_attention, holds_slot) = row  # fmt: skip
     if not _may_label(worker, study_id, member):
         raise PermissionDenied("You have not joined the study this project belongs to.")
+    if state is None:  # first contact: only once the tasks before this one are done (409)
+        task_order_check(user=worker, kind=LABEL_TASK, target=project_id)
     served = (n_done or 0) + (n_gold or 0) + (n_attention or 0)
     common = (
         state in LABELLING_STATES

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet, Sum
 from django.urls import reverse
 
+from core.errors import ValueLabError
 from core.models import Job, LLMCall, Participation, Study, StudyTask, User
 from core.study_tasks import TASK_TYPES
 
@@ -63,10 +64,38 @@ def task_out_of_order(*, user: User, kind: str, target: object) -> str | None:
     Tasks are taken in order: a participant who opens a later task's address is sent to the
     task they are on. Outside any study (or once earlier tasks are done) there is no detour.
     """
+    earlier = _task_before(user=user, kind=kind, target=target)
+    if earlier is None:
+        return None
+    state, participation = earlier
+    return state.url or reverse("core:study", args=[participation.study.slug])
+
+
+class TaskOutOfOrder(ValueLabError):
+    """An API call for a later task of a participant's study before the task they are on."""
+
+    status_code = 409
+
+
+def task_order_check(*, user: User, kind: str, target: object) -> None:
+    """Raise ``TaskOutOfOrder`` (409, naming the task they are on and its address) when the task
+    of ``kind`` at ``target`` comes after one ``user`` has not finished: the API's order."""
+    earlier = _task_before(user=user, kind=kind, target=target)
+    if earlier is not None:
+        state, participation = earlier
+        where = state.url or reverse("core:study", args=[participation.study.slug])
+        raise TaskOutOfOrder(
+            f"Tasks are taken in order: finish “{state.task.title}” first ({where}).",
+            field="task",
+        )
+
+
+def _task_before(*, user: User, kind: str, target: object):
+    """Return (the unfinished earlier task's state, its participation), or None."""
     task_type = TASK_TYPES.get(kind)
     if task_type is None or task_type.is_at is None or not getattr(user, "is_authenticated", 0):
         return None
-    detour = None
+    found = None
     participations = Participation.objects.filter(
         user=user, study__tasks__kind=kind, completed__isnull=True
     ).select_related("study")
@@ -78,9 +107,9 @@ def task_out_of_order(*, user: User, kind: str, target: object) -> str | None:
             earlier = next((s for s in states[:index] if not s.settled), None)
             if earlier is None:
                 return None  # in one of their studies this is the task they are on
-            if detour is None:
-                detour = earlier.url or reverse("core:study", args=[participation.study.slug])
-    return detour
+            if found is None:
+                found = (earlier, participation)
+    return found
 
 
 def task_study_url(*, user: User, kind: str, target: object) -> str:

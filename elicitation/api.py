@@ -12,6 +12,8 @@ from rest_framework.views import APIView
 
 from core.errors import ValueLabError
 from core.roles import RESEARCHER, IsAnyRole, IsParticipant, user_has_role
+from core.selectors import task_order_check
+from elicitation.apps import STUDY_TASK_KIND
 from elicitation.models import Chat, Deliberation
 from elicitation.selectors import (
     card_for_author,
@@ -165,6 +167,8 @@ class ChatListCreateApi(APIView):
         scenario = scenarios_open().filter(pk=serializer.validated_data["scenario"]).first()
         if scenario is None:
             raise ValueLabError("There is no open scenario with this id.", field="scenario")
+        # Tasks are taken in order (409 naming the task the participant is on).
+        task_order_check(user=request.user, kind=STUDY_TASK_KIND, target=scenario.deliberation.name)
         chat = chat_start(
             participant=request.user,
             scenario=scenario,

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from core.api import JobOutputSerializer
 from core.jsonl import jsonl_response
 from core.roles import IsAnyRole, IsResearcher
+from core.selectors import task_order_check
 from elicitation.models import Deliberation, MoralContext, ValuesCard
 from elicitation.selectors import card_as_contract
 from moralgraph import graph as moral_graph
@@ -24,6 +25,7 @@ from moralgraph.selectors import (
     value_detail,
 )
 from moralgraph.services import stories_generation_start, story_show_next, vote_submit
+from moralgraph.study_tasks import KIND as VOTE_TASK
 from moralgraph.voting import votes_by_voter
 
 
@@ -190,9 +192,11 @@ class NextStoryApi(APIView):
 
     permission_classes = [IsAnyRole]
 
-    @extend_schema(responses={200: dict, 204: None})
+    @extend_schema(responses={200: dict, 204: None, 409: None})
     def get(self, request, name: str):
         deliberation = get_object_or_404(Deliberation, name=name)
+        # Tasks are taken in order (409 naming the task the participant is on).
+        task_order_check(user=request.user, kind=VOTE_TASK, target=deliberation.name)
         story = story_show_next(voter=request.user, deliberation=deliberation)
         if story is None:
             return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from core.models import Participation
-from core.services import study_create
+from core.services import study_create, task_complete
 from elicitation.models import Chat, Deliberation
 from tests.annotation.factories import ItemFactory, ProjectFactory
 from tests.moralgraph.conftest import World, make_voter
@@ -114,3 +114,26 @@ def test_a_deleted_deliberation_is_skipped_by_participants_and_flagged_to_the_re
     assert "You can go on without it" in page and "GONE1" in page
     flagged = rita_client.get("/researcher/studies/gone/").content.decode()
     assert "Not available to participants: The pairs of this voting task were removed." in flagged
+
+
+def test_the_api_keeps_the_order_too_naming_the_task_to_finish_first(walk, api_for):
+    world, project, study = walk
+    Client().get(LINK)
+    participant = Participation.objects.get(study=study).user
+    client = api_for(participant)
+    calls = [
+        lambda: client.get(f"/api/annotation/projects/{project.pk}/next/"),
+        lambda: client.get("/api/moralgraph/deliberations/mg/next/"),
+        lambda: client.post("/api/elicitation/chats/", {"scenario": world.s1.pk}, format="json"),
+    ]
+
+    for call in calls:
+        response = call()
+        assert response.status_code == 409
+        assert "Tasks are taken in order: finish “Consent” first" in response.json()["task"][0]
+    assert not Chat.objects.exists()
+
+    consent = study.tasks.get(kind="consent")
+    task_complete(participation=Participation.objects.get(study=study), task=consent)
+    assert calls[2]().status_code == 201
+    assert calls[0]().status_code == 409  # labelling still waits for the interview
