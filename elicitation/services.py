@@ -472,7 +472,9 @@ def _card_draft(
         study=study,
     )
     hints = interview.style_hints(**draft.model_dump())
-    if not hints:
+    if not hints or llm.backend_name() == "local":
+        # The embedded model writes a card at about 2 tokens/s under its schema constraints
+        # (minutes on two cores) and its re-asked card was rarely better: propose its first one.
         return draft
     again = interview.restyle_messages(prompt, asked=messages, card=draft.model_dump(), hints=hints)
     try:

@@ -1,7 +1,9 @@
 """Pages of the elicitation app for participants: pick a scenario, the interview, the card.
 
 The interview's replies stream as server-sent events from ``chat_stream`` (a POST read with
-fetch, since EventSource cannot post); the card's edit and approve forms are htmx fragments.
+fetch, since EventSource cannot post); under ASGI the event loop streams them and the LLM call
+holds no server thread (``elicitation.streaming``). The card's edit and approve forms are htmx
+fragments.
 """
 
 import json
@@ -9,6 +11,7 @@ import uuid
 from collections.abc import Generator, Iterator
 
 from django.core.exceptions import ValidationError
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -38,6 +41,7 @@ from elicitation.services import (
     chat_turn,
     message_post,
 )
+from elicitation.streaming import events_async
 
 
 def _get_chat_for_user(request: HttpRequest, chat_id: int) -> Chat:
@@ -177,10 +181,14 @@ def _card_html(chat: Chat, **extra) -> str:
     return render_to_string("elicitation/chat.html#card", _chat_context(_reload(chat), **extra))
 
 
-def _stream_response(chat: Chat, events: Generator[TurnEvent, None, None]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        _events_as_sse(chat, events), content_type="text/event-stream; charset=utf-8"
-    )
+def _stream_response(
+    request: HttpRequest, chat: Chat, events: Generator[TurnEvent, None, None]
+) -> StreamingHttpResponse:
+    chunks = _events_as_sse(chat, events)
+    if isinstance(request, ASGIRequest):
+        # The event loop streams it; the LLM call holds no server thread (elicitation.streaming).
+        chunks = events_async(chunks)
+    response = StreamingHttpResponse(chunks, content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response
@@ -202,7 +210,7 @@ def chat_stream(request: HttpRequest, chat_id: int) -> HttpResponse:
             message_post(chat=chat, text=text, client_id=request.POST.get("client_id", ""))
         except ValidationError as error:
             return JsonResponse(validation_error_detail(error), status=400)
-    return _stream_response(chat, chat_turn(chat=chat))
+    return _stream_response(request, chat, chat_turn(chat=chat))
 
 
 @rate_limited("llm")

@@ -1,7 +1,9 @@
-"""The README's production recipe, run as written: DEBUG=0, collectstatic, gunicorn, then pages.
+"""The README's production recipe, run as written: DEBUG=0, collectstatic, gunicorn with uvicorn
+workers (ASGI), then pages, and interview turns streaming while the site answers.
 
 A fresh SQLite database and static folder in a temporary directory; gunicorn on a free loopback
-port behind the (simulated) TLS proxy the README asks for (`X-Forwarded-Proto: https`).
+port behind the (simulated) TLS proxy the README asks for (`X-Forwarded-Proto: https`); the LLM
+is the loopback double.
 """
 
 import json
@@ -10,12 +12,15 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from core.llm.double import OpenAIDouble
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -38,8 +43,20 @@ def _get(url: str) -> tuple[int, dict, bytes]:
         return error.code, dict(error.headers), error.read()
 
 
+class ServerUrl(str):
+    """The server's base URL, with the environment it runs in (``env``)."""
+
+    env: dict
+
+
 @pytest.fixture
-def production(tmp_path):
+def double():
+    with OpenAIDouble() as double:
+        yield double
+
+
+@pytest.fixture
+def production(tmp_path, double):
     """Run check --deploy, migrate, collectstatic and gunicorn as the README says; yield the URL."""
     if not GUNICORN.exists():
         pytest.skip("gunicorn is not installed next to this Python")
@@ -57,6 +74,8 @@ def production(tmp_path):
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         VALUELAB_VAR_DIR=str(tmp_path / "var"),
         DJANGO_SETTINGS_MODULE="valuelab.settings",
+        OPENAI_BASE_URL=double.url,
+        OPENAI_API_KEY="test-key",
     )
     manage = [sys.executable, "manage.py"]
     for command in (["check", "--deploy", "--fail-level", "WARNING"], ["migrate", "--noinput"]):
@@ -78,15 +97,17 @@ def production(tmp_path):
     port = _free_port()
     log = tmp_path / "gunicorn.log"
     with log.open("w") as out:
+        # As the README says (one worker here).
         server = subprocess.Popen(
-            [str(GUNICORN), "valuelab.wsgi", "--bind", f"{HOST}:{port}", "--workers", "1"]
-            + ["--threads", "2", "--timeout", "120"],
+            [str(GUNICORN), "valuelab.asgi:application", "-k", "uvicorn.workers.UvicornWorker"]
+            + ["--bind", f"{HOST}:{port}", "--workers", "1", "--timeout", "120"],
             cwd=BASE_DIR,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://{HOST}:{port}"
+    url = ServerUrl(f"http://{HOST}:{port}")
+    url.env = env
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -125,3 +146,85 @@ def test_the_production_recipe_serves_pages_and_hashed_static_files(production, 
     assert status == 200
     assert script.startswith(b"/*!\n * Chart.js v4.6.1")
     assert b"Released under the MIT License" in script
+
+
+PARTICIPANTS = """
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from core.models import User
+from elicitation.models import Deliberation, Scenario
+from elicitation.services import chat_start
+scenario = Scenario.objects.create(
+    deliberation=Deliberation.objects.create(name="prod", title="Prod"), question="What now?"
+)
+for n in range(3):
+    user = User.objects.create_user(username=f"p{n}", role=User.Role.PARTICIPANT)
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    print(session.session_key, chat_start(participant=user, scenario=scenario).pk)
+"""
+
+
+def _turn(url: str, session_key: str, chat_id: int, out: dict) -> None:
+    """Post a participant's message to the chat's stream; note when it opens and what came."""
+    token = "c" * 32
+    request = urllib.request.Request(
+        f"{url}/elicitation/chats/{chat_id}/stream/",
+        data=b"text=Honesty+matters+to+me.",
+        headers={
+            "X-Forwarded-Proto": "https",
+            "Referer": f"https://{HOST}/",
+            "Cookie": f"sessionid={session_key}; csrftoken={token}",
+            "X-CSRFToken": token,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (loopback)
+        out["status"] = response.status
+        out["first"] = response.read1()  # the stream is open: the message is stored
+        out["opened"] = time.monotonic()
+        out["rest"] = response.read()
+    out["ended"] = time.monotonic()
+
+
+def test_turns_waiting_for_a_slow_llm_leave_the_site_answering(production, double):
+    made = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", PARTICIPANTS],
+        cwd=BASE_DIR,
+        env=production.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr[-3000:]
+    participants = re.findall(r"^(\w+) (\d+)$", made.stdout, flags=re.MULTILINE)
+    assert len(participants) == 3, made.stdout
+    double.latency = 4  # each reply comes 4 s after its request
+    turns = [{} for _ in participants]
+    threads = [
+        threading.Thread(target=_turn, args=(production, key, int(chat), out))
+        for (key, chat), out in zip(participants, turns, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while len(double.chat_requests) < len(turns) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(double.chat_requests) == len(turns)  # every turn is waiting for the LLM
+
+    # One worker, three turns waiting: the site still answers (the old one-worker, two-thread
+    # server waited here until a turn ended).
+    status, _, body = _get(production + "/healthz")
+    answered = time.monotonic()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    assert all(turn["ended"] > answered for turn in turns)
+    for turn in turns:
+        assert turn["status"] == 200
+        assert "event: reply" in turn["rest"].decode()
+        assert "event: end" in turn["rest"].decode()

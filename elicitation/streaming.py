@@ -1,0 +1,74 @@
+"""Serve an interview turn's events without holding a server thread while the LLM answers.
+
+Under ASGI (production: gunicorn with uvicorn workers) the chat's server-sent events are an
+async iterator that the event loop drives. The turn itself (``chat_turn``: the gateway, the
+database, the retries) stays synchronous code; each step of it runs through ``sync_to_async`` in
+the request's own thread (asgiref gives every ASGI request its own), so a slow LLM holds that
+request's thread and nothing else: the event loop keeps serving every other page and API call.
+At most ``VALUELAB_TURNS_PER_WORKER`` turns run at once in one worker process (each holds a
+database connection); the others wait on the event loop, holding no thread and no connection,
+their participant's message already stored.
+
+Under WSGI (``make run``'s development server, the test client) the same events are a plain
+generator, as before: every request has its own thread there.
+"""
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Iterator
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+
+_END = object()
+_slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def turns_per_worker() -> int:
+    """Return how many turns may run at once in one worker process."""
+    return max(1, int(getattr(settings, "VALUELAB_TURNS_PER_WORKER", 32)))
+
+
+def _turn_slots() -> asyncio.Semaphore:
+    # One bound per event loop (one per worker process; tests make a loop per request).
+    loop = asyncio.get_running_loop()
+    slots = _slots.get(loop)
+    if slots is None:
+        slots = _slots[loop] = asyncio.Semaphore(turns_per_worker())
+    return slots
+
+
+def _next(chunks: Iterator[str]):
+    return next(chunks, _END)
+
+
+def _release_connection() -> None:
+    # A turn waiting for its slot holds no database connection (the view used one to store the
+    # message); it opens one again when it runs. Inside a transaction (a test) it is kept.
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+async def events_async(chunks: Iterator[str]) -> AsyncIterator[str]:
+    """Yield ``chunks`` (a turn's SSE text, a sync generator) from the event loop.
+
+    The first chunk (the padding that opens the stream) is sent before waiting for a slot, so
+    the browser knows at once that its message was taken. A stream the browser drops is closed
+    in its own thread, which stops the model; the message stays stored and unanswered.
+    """
+    step = sync_to_async(_next, thread_sensitive=True)
+    try:
+        first = await step(chunks)
+        if first is _END:
+            return
+        yield first
+        await sync_to_async(_release_connection, thread_sensitive=True)()
+        async with _turn_slots():
+            while (chunk := await step(chunks)) is not _END:
+                yield chunk
+    finally:
+        # Shielded: a dropped connection cancels this task, and the close must still run.
+        await asyncio.shield(sync_to_async(chunks.close, thread_sensitive=True)())
