@@ -10,7 +10,8 @@ even when the usual cache exists. Prints a small table; nothing is written to th
 (``chat_turn``, ``chat_card_write``) on a throw-away SQLite database: the time of interview turns
 (and their replies, to read whether they ask a question), then N card writes on N different
 conversations, counted as schema-valid & on-style, schema-valid but off-style (proposed with
-hints), or no card at all (the participant writes it by hand).
+hints), left with fewer than 3 different policies once repeats and cut-off copies are taken
+out (proposed for the participant to complete), or no card at all (written by hand).
 """
 
 import argparse
@@ -208,6 +209,7 @@ def bench_interview(tries: int) -> None:
     from core.models import User
     from elicitation import interview
     from elicitation.models import Deliberation, Message, Scenario
+    from elicitation.selectors import card_incomplete
     from elicitation.services import chat_card_write, chat_reply, chat_start, message_post
 
     settings.VALUELAB_LLM_TIMEOUT = 600
@@ -234,10 +236,11 @@ def bench_interview(tries: int) -> None:
             shown = reply.text if reply else f"(failed: {failure.text})"
             print(
                 f"  turn {turns[-1]:5.1f} s  participant: {text[:50]}…\n"
-                f"               interviewer: {shown}"
+                f"               interviewer: {shown}",
+                flush=True,
             )
 
-    outcomes = {"on-style": 0, "off-style (hints)": 0, "no card": 0}
+    outcomes = {"on-style": 0, "off-style (hints)": 0, "to complete (<3 policies)": 0, "no card": 0}
     writes: list[float] = []
     for n in range(tries):
         first, question, second = CONVERSATIONS[n % len(CONVERSATIONS)]
@@ -252,6 +255,8 @@ def bench_interview(tries: int) -> None:
         card = next((event.card for event in events if event.kind == "card"), None)
         if card is None:
             outcome = "no card"
+        elif card_incomplete(card=card):
+            outcome = "to complete (<3 policies)"
         elif interview.style_hints(
             title=card.title, description=card.description, policies=card.policies
         ):
@@ -261,7 +266,7 @@ def bench_interview(tries: int) -> None:
         outcomes[outcome] += 1
         chat.refresh_from_db()
         shown = f"{card.title!r} {card.policies!r}" if card else chat.last_error
-        print(f"  card {n + 1:2d}  {writes[-1]:5.1f} s  {outcome:18s} {shown[:150]}")
+        print(f"  card {n + 1:2d}  {writes[-1]:5.1f} s  {outcome:26s} {shown[:300]}", flush=True)
 
     def spread(values: list[float]) -> str:
         ordered = sorted(values)

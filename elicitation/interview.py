@@ -34,6 +34,10 @@ SUBMIT_TOOL = {
     },
 }
 MAX_MESSAGE_CHARS = 4000
+# A card's longest parts: the model's output is bounded by them (its schema) and may stop there.
+TITLE_MAX_CHARS = 80
+DESCRIPTION_MAX_CHARS = 400
+POLICY_MAX_CHARS = 200
 # An interviewer's message is a question or two: this bounds a runaway reply (and local runs).
 INTERVIEW_MAX_TOKENS = 300
 
@@ -213,12 +217,12 @@ class ValuesCardShape(BaseModel):
     through its prompt and one re-ask, and are shown to the participant, never refused.
     """
 
-    title: str = Field(min_length=2, max_length=80, description="2 to 5 words.")
+    title: str = Field(min_length=2, max_length=TITLE_MAX_CHARS, description="2 to 5 words.")
     description: str = Field(
-        min_length=3, max_length=400, description="One or two plain sentences."
+        min_length=3, max_length=DESCRIPTION_MAX_CHARS, description="One or two plain sentences."
     )
     # Bounded items keep constrained decoding (the local model) from rambling in one string.
-    policies: list[Annotated[str, Field(min_length=3, max_length=200)]] = Field(
+    policies: list[Annotated[str, Field(min_length=3, max_length=POLICY_MAX_CHARS)]] = Field(
         min_length=3,
         max_length=7,
         description="Each a plural noun phrase in CAPITALS followed by what is attended to.",
@@ -292,12 +296,73 @@ def style_hints(*, title: str, description: str, policies: Sequence[str]) -> dic
         hints["title"] = _sentence(problem)
     if problem := description_problem(description):
         hints["description"] = _sentence(problem)
+    repeats = repeated_policies(policies, description=description)
     for index, policy in enumerate(policies, start=1):
-        if problem := policy_problem(" ".join(policy.split())):
+        if why := repeats.get(index - 1):
+            hints[f"policies.{index}"] = _sentence(f"this item {why}: say something else")
+        elif problem := policy_problem(" ".join(policy.split())):
             hints[f"policies.{index}"] = _sentence(
                 f"this item {problem}" if problem.startswith("must") else problem
             )
     return hints
+
+
+def _same_words(text: str) -> str:
+    """Return ``text`` reduced to its words, for telling repeated items apart from new ones."""
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def repeated_policies(policies: Sequence[str], *, description: str = "") -> dict[int, str]:
+    """Return ``{index: why}`` (index from 0) for each policy that repeats an earlier one or the
+    description (the same words, or one's words beginning the other's: a copy cut shorter)."""
+    seen: list[str] = []
+    about = _same_words(description)
+    repeats: dict[int, str] = {}
+    for index, policy in enumerate(policies):
+        words = _same_words(policy)
+        earlier = next(
+            (n for n, other in enumerate(seen) if other and _overlaps(words, other)), None
+        )
+        if earlier is not None:
+            repeats[index] = f"repeats item {earlier + 1}"
+        elif about and words and _overlaps(words, about):
+            repeats[index] = "repeats the description"
+        seen.append(words)
+    return repeats
+
+
+def _overlaps(words: str, other: str) -> bool:
+    # A copy stopped at the length limit ends mid-word: compare characters, not words, once
+    # the shorter one is long enough to be more than a shared opening ("MOMENTS when").
+    shorter = min(len(words), len(other))
+    return words == other or (shorter >= 24 and words[:shorter] == other[:shorter])
+
+
+def end_at_word(text: str, *, limit: int) -> str:
+    """Return ``text`` ended at a sentence or word boundary when it fills ``limit`` characters
+    (the model was cut off there, perhaps mid-word); shorter text is returned as it is."""
+    text = " ".join(text.split())
+    if len(text) < limit:
+        return text
+    return end_at_sentence(text[:limit], cut=True)
+
+
+def tidy_card(*, title: str, description: str, policies: Sequence[str]) -> dict:
+    """Return a card the model wrote with cut-off wording ended at a word boundary and policies
+    that repeat an earlier one left out (one repeating the description stays, with a hint).
+
+    What is left may have fewer than 3 policies: such a card is proposed for the participant to
+    complete (``draft_errors`` names what is missing; it cannot be approved as it is).
+    """
+    description = end_at_word(description, limit=DESCRIPTION_MAX_CHARS)
+    cut = [end_at_word(policy, limit=POLICY_MAX_CHARS) for policy in policies]
+    cut = [policy for policy in cut if policy.strip(" .…")]
+    repeats = repeated_policies(cut)
+    return {
+        "title": end_at_word(title, limit=TITLE_MAX_CHARS),
+        "description": description,
+        "policies": [policy for index, policy in enumerate(cut) if index not in repeats],
+    }
 
 
 def _sentence(text: str) -> str:
@@ -307,8 +372,9 @@ def _sentence(text: str) -> str:
 def draft_errors(*, title: str, description: str, policies: Sequence[str]) -> dict[str, str]:
     """Return ``{field: message}`` for a card that cannot be stored (empty when it can).
 
-    Only the shape is refused (empty or overlong fields, fewer than 3 or more than 7 policies);
-    wording that breaks a style rule is a hint (``style_hints``), never an error.
+    Only the shape is refused (empty or overlong fields, fewer than 3 or more than 7 policies,
+    fewer than 3 that say different things); wording that breaks a style rule is a hint
+    (``style_hints``), never an error.
     """
     from pydantic import ValidationError
 
@@ -323,6 +389,12 @@ def draft_errors(*, title: str, description: str, policies: Sequence[str]) -> di
                 message = f"Item {int(error['loc'][1]) + 1}: {message[:1].lower()}{message[1:]}"
             errors.setdefault(field, message)
         return errors
+    distinct = len(policies) - len(repeated_policies(policies))
+    if distinct < 3:
+        return {
+            "policies": f"Write at least 3 different things to pay attention to "
+            f"({distinct} of them say different things)."
+        }
     return {}
 
 

@@ -12,7 +12,7 @@ from core.models import Participation, Study, User
 from elicitation import interview
 from elicitation.apps import STUDY_TASK_KIND
 from elicitation.models import Chat, Deliberation, Message, MoralContext, Scenario, ValuesCard
-from elicitation.selectors import chat_pending_message, chat_transcript
+from elicitation.selectors import card_incomplete, chat_pending_message, chat_transcript
 
 
 def deliberation_create(*, name: str, title: str, welcome_text: str = "") -> Deliberation:
@@ -346,7 +346,7 @@ def card_edit(*, chat: Chat, title: str, description: str, policies: list[str]) 
             )
         if chat.card is None and not chat.messages.filter(role=Message.Role.USER).exists():
             raise ValidationError({"card": "Tell the interviewer what you think first."})
-        card = _card_store(chat=chat, draft=draft)
+        card = _card_store(chat=chat, **draft.model_dump())
         if chat.state != Chat.State.CARD_PROPOSED or chat.card_id != card.pk:
             chat.card = card
             chat.state = Chat.State.CARD_PROPOSED
@@ -364,6 +364,10 @@ def card_approve(*, chat: Chat) -> ValuesCard:
         if chat.state != Chat.State.CARD_PROPOSED or chat.card is None:
             raise ValidationError({"card": "There is no card to approve yet."})
         card = chat.card
+        if problems := card_incomplete(card=card):
+            raise ValidationError(
+                {"card": "Complete the card before approving it: " + " ".join(problems.values())}
+            )
         card.status = ValuesCard.Status.APPROVED
         card.approved = timezone.now()
         card.save(update_fields=["status", "approved"])
@@ -446,7 +450,9 @@ def _card_write(*, chat: Chat) -> Iterator[TurnEvent]:
         if chat.card is not None and chat.state != Chat.State.FAILED:
             card = chat.card  # another request proposed one meanwhile: keep it
         else:
-            card = _card_store(chat=chat, draft=draft)
+            # Repeats and cut-off words left out; a card left with fewer than 3 different
+            # policies is proposed for the participant to complete (approval refuses it as is).
+            card = _card_store(chat=chat, **interview.tidy_card(**draft.model_dump()))
             chat.card = card
             chat.state = Chat.State.CARD_PROPOSED
             chat.last_error = ""
@@ -493,14 +499,14 @@ def _card_draft(
     return draft
 
 
-def _card_store(*, chat: Chat, draft: interview.ValuesCardShape) -> ValuesCard:
+def _card_store(*, chat: Chat, title: str, description: str, policies: list[str]) -> ValuesCard:
     card = chat.card or ValuesCard(
         deliberation_id=chat.scenario.deliberation_id,
         scenario=chat.scenario,
         author_id=chat.participant_id,
         status=ValuesCard.Status.PROPOSED,
     )
-    card.title, card.description, card.policies = draft.title, draft.description, draft.policies
+    card.title, card.description, card.policies = title, description, policies
     card.full_clean()
     card.save()
     return card
@@ -536,7 +542,7 @@ def _card_revise(*, chat: Chat, request: Message) -> Iterator[TurnEvent]:
             .get(pk=chat.pk)
         )
         if chat.state == Chat.State.CARD_PROPOSED and chat.card is not None:
-            card = _card_store(chat=chat, draft=draft)
+            card = _card_store(chat=chat, **interview.tidy_card(**draft.model_dump()))
         else:
             card = chat.card
     reply, _ = _reply_store(chat=chat, question=request, text=REVISED_TEXT)

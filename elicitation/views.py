@@ -26,6 +26,7 @@ from elicitation.apps import STUDY_TASK_KIND
 from elicitation.interview import MAX_MESSAGE_CHARS, style_hints
 from elicitation.models import Chat
 from elicitation.selectors import (
+    card_incomplete,
     chat_messages,
     chat_pending_message,
     chats_of_participant,
@@ -130,6 +131,8 @@ def _chat_context(chat: Chat, **extra) -> dict:
         "can_write_card": chat.state in (Chat.State.OPEN, Chat.State.FAILED)
         and chat.messages.filter(role="user").exists(),
         "form": _card_form(chat, extra.pop("edit_form", None)),
+        # The model's card left with too few different policies: to complete, not to approve.
+        "incomplete": card_incomplete(card=chat.card) if chat.card is not None else {},
         **extra,
     }
 

@@ -14,8 +14,9 @@ included; a scripted reply at the head waits for the next chat completion. With 
 the double answers a deterministic default: ``DEFAULT_REPLY`` for plain chat, and for a
 ``json_schema`` response format or a forced tool call the simplest value that fits the schema
 (strings read "scripted default", cut or padded to their length limits; numbers at their minimum;
-arrays with their minimum number of items). That default is best effort: patterns and formats are
-ignored, so a schema that relies on them gets an invalid default; script a reply when it matters.
+arrays with their minimum number of items, strings in them numbered from the second on). That
+default is best effort: patterns and formats are ignored, so a schema that relies on them gets an
+invalid default; script a reply when it matters.
 
 Embeddings are hashed bags of words (64 dimensions, L2-normalised): texts that share words are
 close, texts that share none are orthogonal or nearly so.
@@ -197,7 +198,13 @@ def schema_default(schema: dict, definitions: dict | None = None) -> Any:
     if kind == "array":
         count = max(schema.get("minItems", 0), 1 if "maxItems" not in schema else 0)
         count = min(count, schema.get("maxItems", count))
-        return [schema_default(schema.get("items", {}), definitions) for _ in range(count)]
+        items = [schema_default(schema.get("items", {}), definitions) for _ in range(count)]
+        limit = schema.get("items", {}).get("maxLength", len(DEFAULT_STRING) + 3)
+        # Strings told apart ("scripted default", "… 2", "… 3"), as a model's list items are.
+        return [
+            f"{item} {n}" if isinstance(item, str) and n > 1 and len(item) + 3 <= limit else item
+            for n, item in enumerate(items, start=1)
+        ]
     if kind == "string":
         text = DEFAULT_STRING[: schema.get("maxLength", len(DEFAULT_STRING))]
         return text.ljust(schema.get("minLength", 0), "x")

@@ -50,7 +50,7 @@ def test_an_unscripted_json_schema_request_gets_a_value_that_fits_the_schema(cli
 
     assert json.loads(reply.choices[0].message.content) == {
         "title": "scrip",
-        "tags": ["scripted default", "scripted default"],
+        "tags": ["scripted default", "scripted default 2"],
         "score": 3,
     }
 

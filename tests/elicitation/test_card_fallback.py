@@ -142,7 +142,8 @@ def test_the_api_proposes_an_off_style_card_with_its_hints(api_for, alice, chat,
     assert response.status_code == 200
     card = response.json()
     assert card["title"] == "scripted default"
-    assert "policies.1" in card["style_hints"] and "CAPITALS" in card["style_hints"]["policies.1"]
+    assert "CAPITALS" in card["style_hints"]["policies.2"]
+    assert card["style_hints"]["policies.1"].startswith("This item repeats the description")
 
 
 def test_put_creates_the_card_when_none_was_written_then_it_is_approved(
