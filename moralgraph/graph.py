@@ -342,6 +342,14 @@ def winner_stability(
     for vote in votes:
         by_voter[vote[0]].append(vote)
     voters = sorted(by_voter, key=_sort_key)
+    if contexts is not None:
+        # Only votes on pairs voted in these contexts can change their edges (under either rule);
+        # every voter keeps their place in the draw, so the resamples are the same.
+        pairs = {frozenset(vote[1:3]) for vote in votes if vote[3] in winners}
+        by_voter = {
+            voter: [vote for vote in cast if frozenset(vote[1:3]) in pairs]
+            for voter, cast in by_voter.items()
+        }
     generator = np.random.default_rng(seed)
     same: Counter = Counter()
     for _ in range(resamples):
