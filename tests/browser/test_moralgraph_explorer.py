@@ -161,3 +161,105 @@ def test_the_published_studys_graph_is_drawn_with_its_rule(live_server, desktop,
     expect(desktop.locator("#mg-summary")).to_contain_text("winner:")
     assert desktop.evaluate("window.mgGraph.edges().length") > 0
     screenshot(desktop, "moralgraph-explorer-mge")
+
+    # The study's demographics filter the graph: Democrats only, with their n.
+    desktop.select_option("#mg-group", label="US political affiliation: Democrat (n = 87 voters)")
+    expect(desktop.locator("#mg-explorer")).to_have_attribute("data-loaded", "true")
+    expect(desktop.locator("#mg-summary")).to_contain_text("counting only this group: n = ")
+    screenshot(desktop, "moralgraph-explorer-mge-democrats")
+
+
+TITLE_WORDS = (
+    "Honest",
+    "Caring",
+    "Informed",
+    "Gentle",
+    "Practical",
+    "Respectful",
+    "Patient",
+    "Curious",
+    "Steady",
+    "Humble",
+)
+TITLE_NOUNS = ("Autonomy", "Presence", "Guidance", "Support", "Listening")
+
+
+def build_fifty_values() -> World:
+    """Fifty values in "When in distress", each judged less wise than another (a tree)."""
+    from moralgraph.models import Vote
+    from moralgraph.snapshots import snapshots_recompute
+
+    world = World(make_voter("author"))
+    cards = [
+        ValuesCard.objects.create(
+            deliberation=world.deliberation,
+            title=f"{TITLE_WORDS[i % 10]} {TITLE_NOUNS[i // 10]} in Hard Moments",
+            description="A value.",
+            policies=["MOMENTS of care"],
+            context=world.distress,
+        )
+        for i in range(50)
+    ]
+    voters = [make_voter() for _ in range(2)]
+    Vote.objects.bulk_create(
+        Vote(
+            deliberation=world.deliberation,
+            context=world.distress,
+            from_card=cards[i],
+            to_card=cards[(i - 1) // 3],
+            voter=voter,
+            choice="wiser",
+        )
+        for i in range(1, 50)
+        for voter in voters
+    )
+    snapshots_recompute(deliberation=world.deliberation, force=True)
+    return world
+
+
+LABEL_OVERLAPS = """() => {
+  const labelled = window.mgGraph.nodes().filter(n => n.style("label") !== "");
+  const boxes = labelled.map(n => n.boundingBox({includeLabels: true, includeNodes: false}));
+  let overlaps = 0;
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i], b = boxes[j];
+    if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2) overlaps++;
+  }
+  return overlaps;
+}"""
+POSITIONS = (
+    "() => window.mgGraph.nodes()"
+    ".map(n => [n.id(), Math.round(n.position('x')), Math.round(n.position('y'))])"
+)
+
+
+def test_fifty_values_have_readable_labels_and_the_same_layout_after_a_reload(
+    live_server, desktop, screenshot
+):
+    world = build_fifty_values()
+    sign_in(desktop, live_server.url)
+    url = f"{live_server.url}/moralgraph/mg/explorer/?context={world.distress.pk}"
+
+    desktop.goto(url)
+    expect(desktop.locator("#mg-explorer")).to_have_attribute("data-loaded", "true")
+    assert desktop.evaluate("window.mgGraph.nodes().length") == 50
+    overlaps = desktop.evaluate(LABEL_OVERLAPS)
+    first = desktop.evaluate(POSITIONS)
+    screenshot(desktop, "moralgraph-explorer-50-values")
+
+    desktop.reload()
+    expect(desktop.locator("#mg-explorer")).to_have_attribute("data-loaded", "true")
+    assert desktop.evaluate(POSITIONS) == first
+    assert overlaps == 0, f"{overlaps} pairs of value labels overlap"
+    labelled = desktop.evaluate(
+        "window.mgGraph.nodes().filter(n => n.style('label') !== '').length"
+    )
+    on_screen = desktop.evaluate(
+        "parseFloat(window.mgGraph.nodes()[0].style('font-size')) * window.mgGraph.zoom()"
+    )
+    assert labelled >= 15 and on_screen >= 11.5, (labelled, on_screen)
+    # Zoomed in, more values have room for their label.
+    desktop.evaluate("window.mgGraph.zoom({level: 1.5, renderedPosition: {x: 300, y: 300}})")
+    desktop.wait_for_timeout(400)
+    assert desktop.evaluate(LABEL_OVERLAPS) == 0
+    screenshot(desktop, "moralgraph-explorer-50-values-zoomed", full_page=False)

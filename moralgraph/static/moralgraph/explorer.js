@@ -3,6 +3,8 @@
 // Everything from the server is inserted as text, never as markup.
 (function () {
   "use strict";
+  var LABEL_PX = 12; // labels are drawn at least this size on screen, whatever the zoom
+  var LABELLED_AT_MOST = 150;
   var MAX_DRAWN = 600; // beyond this, draw the values with edges and the top PageRank ones
   var root = document.getElementById("mg-explorer");
   if (!root) return;
@@ -208,8 +210,9 @@
       // Start every value at a fixed place (by rank, on a circle): the same data always draws
       // the same picture, instead of a random layout on every load.
       var angle = 2 * Math.PI * i / Math.max(drawn.length, 1);
+      var kind = v.id === data.winner && !data.tied && data.clear_winner !== false ? "winner" : (v.in_cycle ? "cycle" : "value");
       return { position: { x: radius * Math.cos(angle), y: radius * Math.sin(angle) }, data: { id: "v" + v.id, value: v.id, label: v.title, size: 14 + 46 * scale,
-        kind: v.id === data.winner && !data.tied && data.clear_winner !== false ? "winner" : (v.in_cycle ? "cycle" : "value") } };
+        kind: kind, rank: i } };
     });
     data.edges.forEach(function (e, i) {
       if (!ids[e.from] || !ids[e.to]) return;
@@ -226,7 +229,12 @@
       minZoom: 0.05,
       style: [
         { selector: "node", style: { width: "data(size)", height: "data(size)", "background-color": "#5b7bd5",
-          label: drawn.length <= 150 ? "data(label)" : "", "font-size": 9, "text-wrap": "ellipsis", "text-max-width": 110, color: "#1d2330" } },
+          label: "data(label)", "font-size": 12, "text-wrap": "wrap", "text-max-width": 130,
+          "text-valign": "bottom", "text-margin-y": 3, color: "#1d2330", "text-background-color": "#fff",
+          "text-background-opacity": 0.85, "text-background-padding": 1 } },
+        // Beyond the top LABELLED values, a label shows on hover, on selection or zoomed in.
+        { selector: "node.minor", style: { label: "" } },
+        { selector: "node.minor.show-label, node.minor:selected", style: { label: "data(label)", "z-index": 20 } },
         { selector: 'node[kind = "winner"]', style: { "background-color": "#1f7a4d", "border-width": 3, "border-color": "#0e4d2e", label: "data(label)", "font-weight": "bold" } },
         { selector: 'node[kind = "cycle"]', style: { "background-color": "#d9822b" } },
         { selector: "node:selected", style: { "border-width": 3, "border-color": "#111" } },
@@ -234,12 +242,40 @@
           "target-arrow-shape": "triangle", "curve-style": "bezier", "arrow-scale": 0.9 } },
         { selector: "edge:selected", style: { "line-color": "#2f5fd0", "target-arrow-color": "#2f5fd0" } }
       ],
-      layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: function () { return 6000; },
-        idealEdgeLength: function () { return 60; }, numIter: drawn.length > 300 ? 300 : 1000, fit: true, padding: 20 }
+      // Labels count as part of each value's size, so the layout keeps them apart.
+      layout: { name: "cose", animate: false, randomize: false, nodeDimensionsIncludeLabels: true,
+        nodeRepulsion: function () { return 8000; }, idealEdgeLength: function () { return 60; },
+        numIter: drawn.length > 300 ? 300 : 1000, fit: true, padding: 20 }
     });
+    relabel();
+    var relabelTimer = null;
+    cy.on("zoom", function () {
+      clearTimeout(relabelTimer);
+      relabelTimer = setTimeout(relabel, 120);
+    });
+    cy.on("mouseover", "node.minor", function (evt) { evt.target.addClass("show-label"); });
+    cy.on("mouseout", "node.minor", function (evt) { evt.target.removeClass("show-label"); });
     cy.on("tap", "node", function (evt) { showValue(evt.target.data("value")); });
     cy.on("tap", "edge", function (evt) { showPair(evt.target.data("from"), evt.target.data("to")); });
     window.mgGraph = cy; // for browser tests and for people poking at the graph in devtools
+  }
+
+  // Labels readable at any zoom: drawn LABEL_PX on screen when zoomed out; a value whose
+  // label would cover a higher-ranked value's label shows it on hover or selection instead.
+  function relabel() {
+    var scale = 1 / Math.min(cy.zoom(), 1);
+    cy.nodes().style({ "font-size": LABEL_PX * scale, "text-max-width": 130 * scale });
+    var kept = [];
+    cy.nodes().sort(function (a, b) {
+      return (a.data("kind") === "winner" ? -1 : a.data("rank")) - (b.data("kind") === "winner" ? -1 : b.data("rank"));
+    }).forEach(function (node) {
+      node.removeClass("minor");
+      var box = node.boundingBox({ includeLabels: true, includeNodes: false });
+      var covers = kept.length >= LABELLED_AT_MOST || kept.some(function (k) {
+        return box.x1 < k.x2 && k.x1 < box.x2 && box.y1 < k.y2 && k.y1 < box.y2;
+      });
+      if (covers) node.addClass("minor"); else kept.push(box);
+    });
   }
 
   function load() {
