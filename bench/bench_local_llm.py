@@ -1,7 +1,7 @@
 """Benchmark the embedded local LLM: conversion, loads, first token, speed, structured, embeddings.
 
     python bench/bench_local_llm.py [--fresh-cache]
-    nice -n 10 python bench/bench_local_llm.py --interview 10
+    nice -n 10 python bench/bench_local_llm.py --interview 10 [--turns 3]
 
 ``--fresh-cache`` converts into a temporary VALUELAB_MODEL_CACHE so the cold conversion is timed
 even when the usual cache exists. Prints a small table; nothing is written to the database.
@@ -64,11 +64,18 @@ def main() -> None:
     parser.add_argument(
         "--interview", type=int, metavar="N", help="time interview turns and N card writes"
     )
+    parser.add_argument(
+        "--turns",
+        type=int,
+        default=3,
+        metavar="C",
+        help="with --interview: C conversations of 2 turns",
+    )
     options = parser.parse_args()
     if local.gguf_path() is None:
         sys.exit(f"{local.CHAT_GGUF} is not installed ({local.CHAT_PACKAGE}).")
     if options.interview:
-        bench_interview(options.interview)
+        bench_interview(options.interview, conversations=options.turns)
         return
     rows: list[tuple[str, str]] = [("CPU threads (torch)", str(torch.get_num_threads()))]
     if options.fresh_cache:
@@ -202,7 +209,7 @@ CONVERSATIONS = [
 QUESTION = "My friend keeps cancelling plans. What should I do?"
 
 
-def bench_interview(tries: int) -> None:
+def bench_interview(tries: int, *, conversations: int = 3) -> None:
     """Time interview turns and ``tries`` card writes through the services (see the doc)."""
     from django.core.management import call_command
 
@@ -226,7 +233,7 @@ def bench_interview(tries: int) -> None:
     print(f"prompt: {interview.prompt_current(backend='local').name}")
 
     turns: list[float] = []
-    for n, (first, _, second) in enumerate(CONVERSATIONS[:3]):
+    for n, (first, _, second) in enumerate(CONVERSATIONS[:conversations]):
         chat = chat_start(participant=participant(100 + n), scenario=scenario)
         for text in (first, second):
             message_post(chat=chat, text=text)
@@ -275,7 +282,8 @@ def bench_interview(tries: int) -> None:
             f"median {middle:.1f} s (min {ordered[0]:.1f}, max {ordered[-1]:.1f}, n={len(values)})"
         )
 
-    print(f"\ninterview turn:  {spread(turns)}")
+    if turns:
+        print(f"\ninterview turn:  {spread(turns)}")
     print(f"card write:      {spread(writes)}")
     print("card outcomes:   " + ", ".join(f"{k} {v}/{tries}" for k, v in outcomes.items()))
     print(f"CPU threads (torch): {torch.get_num_threads()}")
