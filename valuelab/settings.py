@@ -309,6 +309,9 @@ VALUELAB_LLM_CONCURRENCY = int(os.environ.get("VALUELAB_LLM_CONCURRENCY", "8"))
 # Under ASGI: interview turns running at once in one web worker process (each holds a database
 # connection while its LLM answers); more wait on the event loop, holding neither.
 VALUELAB_TURNS_PER_WORKER = int(os.environ.get("VALUELAB_TURNS_PER_WORKER", "32"))
+# Under ASGI: requests one web worker serves at once until their response starts (each may hold
+# a database connection); more wait on the event loop (valuelab/asgi.py).
+VALUELAB_REQUESTS_PER_WORKER = int(os.environ.get("VALUELAB_REQUESTS_PER_WORKER", "16"))
 # How long a request may wait for one of those slots (not counted in VALUELAB_LLM_TIMEOUT).
 VALUELAB_LLM_QUEUE_TIMEOUT = float(os.environ.get("VALUELAB_LLM_QUEUE_TIMEOUT", "300"))
 # The endpoint's context window in tokens, until a "context exceeded" refusal teaches a smaller one.
