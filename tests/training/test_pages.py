@@ -110,6 +110,11 @@ def test_the_registry_lists_models_with_metrics_beside_the_baseline(rita_client,
         f"{floatformat(overall['macro_f1'], 3)} ({floatformat(overall['baseline_macro_f1'], 3)})"
     )
     assert shown in listing
+    # The registry row gives each figure's interval and the test size it rests on.
+    low, high = overall["macro_f1_ci"]
+    assert f"{floatformat(low, 3)}–{floatformat(high, 3)}" in listing
+    assert f"{overall['n']} labels" in listing
+    assert f"over {len(overall['supported'])} value" in listing
     assert 'id="dimension-table"' in detail and detail.count('class="confusion"') == 10
     assert "f1-chart" in detail and "history-chart" in detail
     # The headline says which values it averages, with intervals; no dict is shown raw.
@@ -212,3 +217,26 @@ def test_a_refused_upload_leaves_no_file_behind(rita_client, labelled_file, var_
     assert "no such model folder" in response.content.decode()
     assert not Job.objects.exists()
     assert list(Path(var_dir).rglob("*.jsonl")) == []
+
+
+def test_model_pages_name_base_models_without_server_paths(rita_client, tiny_evaluator, settings):
+    from training.templatetags.model_names import _alias_folders
+
+    card = evaluator.load_card(tiny_evaluator)
+    folder = f"{settings.VAR_DIR}/models/some-encoder"
+    card.setdefault("config", {})["base_model"] = folder
+    artifact = ModelArtifact.objects.create(
+        kind="evaluator", name="pathless", path=str(tiny_evaluator), base_model=folder, card=card
+    )
+    aliased = next(iter(_alias_folders().items()), None)
+
+    listing = rita_client.get("/training/models/").content.decode()
+    detail = rita_client.get(f"/training/models/{artifact.pk}/").content.decode()
+
+    for page in (listing, detail):
+        assert "some-encoder" in page
+        assert str(settings.VAR_DIR) not in page and str(tiny_evaluator) not in page
+    if aliased:
+        artifact.base_model = aliased[0]
+        artifact.save()
+        assert f"<code>{aliased[1]}</code>" in rita_client.get("/training/models/").content.decode()
