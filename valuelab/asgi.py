@@ -5,7 +5,9 @@ so persistent connections (CONN_MAX_AGE) only leak connections: they are off unl
 most VALUELAB_REQUESTS_PER_WORKER requests per worker are inside Django before their response
 starts (each may hold a database connection), so a burst of requests queues on the event loop
 instead of opening more connections than PostgreSQL allows; an interview turn leaves the count
-as soon as its stream opens (its LLM wait is bounded by VALUELAB_TURNS_PER_WORKER instead).
+as soon as its stream opens (its LLM wait is bounded by VALUELAB_TURNS_PER_WORKER instead), and
+any request still unanswered after ``HOLD_SECONDS`` (a card written by the LLM, an API turn) lets
+the next one in, so long requests never queue the short ones behind them.
 """
 
 import asyncio
@@ -18,13 +20,17 @@ os.environ.setdefault("CONN_MAX_AGE", "0")
 from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
+HOLD_SECONDS = 1.0
+
 
 class AdmissionLimit:
-    """Let at most ``limit`` HTTP requests per event loop be served until their response starts."""
+    """Let at most ``limit`` HTTP requests per event loop be served until their response starts
+    (or for ``hold`` seconds, whichever comes first)."""
 
-    def __init__(self, app, limit: int):
+    def __init__(self, app, limit: int, *, hold: float = HOLD_SECONDS):
         self.app = app
         self.limit = max(1, limit)
+        self.hold = hold
         self._gates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _gate(self) -> asyncio.Semaphore:
@@ -47,6 +53,8 @@ class AdmissionLimit:
                 held = False
                 gate.release()
 
+        timer = asyncio.get_running_loop().call_later(self.hold, release)
+
         async def send_started(message):
             if message["type"] == "http.response.start":
                 release()
@@ -55,6 +63,7 @@ class AdmissionLimit:
         try:
             return await self.app(scope, receive, send_started)
         finally:
+            timer.cancel()
             release()
 
 

@@ -22,12 +22,12 @@ def _app(log: list, gates: dict):
     return app
 
 
-def _run(limit: int, paths: list[str], script):
+def _run(limit: int, paths: list[str], script, *, hold: float = 30):
     log: list[str] = []
 
     async def main():
         gates = {p: asyncio.Event() for p in paths} | {p + " body": asyncio.Event() for p in paths}
-        app = AdmissionLimit(_app(log, gates), limit)
+        app = AdmissionLimit(_app(log, gates), limit, hold=hold)
 
         async def sent(message):
             pass
@@ -69,3 +69,13 @@ def test_requests_within_the_limit_are_served_together():
         assert sorted(log) == ["/a in", "/b in"]
 
     _run(2, ["/a", "/b"], script)
+
+
+def test_a_long_request_lets_the_next_one_in_after_its_hold():
+    async def script(gates, log):
+        await asyncio.sleep(0.05)
+        assert log == ["/card in"]  # the card is being written by the LLM...
+        await asyncio.sleep(0.3)
+        assert log == ["/card in", "/healthz in"]  # ...and /healthz does not wait for it
+
+    _run(1, ["/card", "/healthz"], script, hold=0.2)
