@@ -6,6 +6,8 @@ import re
 import pytest
 from django.conf import settings
 
+import elicitation.contexts  # noqa: F401  (registers its job types, as a worker does)
+import elicitation.grading  # noqa: F401
 from core.jobs import JOB_TYPES
 from core.models import Job
 
@@ -42,6 +44,13 @@ RESULTS = {
         "llm_questions": 4,
         "threshold": 0.87,
     },
+    "elicitation.contexts_propose": {
+        "proposed": 6,
+        "stored": 4,
+        "dropped_as_duplicates": 2,
+        "prompt_version": "v2",
+    },
+    "elicitation.grade_chats": {"graded": 12, "unreadable": 1, "grader_version": "g1"},
     "evaluation.evolve": {"pool": 3, "items": 42, "calls": 120},
     "evaluation.run": {"run": 7, "n": 1000, "failed": 3},
     "moralgraph.generate_stories": {"written": 40, "failed": 1, "run_id": "1b2c"},
