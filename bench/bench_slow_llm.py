@@ -103,7 +103,7 @@ async def probe(port: int, path: str, headers: dict, stop: asyncio.Event, out: l
     while not stop.is_set():
         started = time.monotonic()
         status, _, _ = await http(port, "GET", path, headers=headers)
-        out.append((time.monotonic() - started, status))
+        out.append((time.monotonic() - started, status, started))
         await asyncio.sleep(0.2)
 
 
@@ -159,6 +159,7 @@ async def drive(port: int, data: dict, probe_headers: dict) -> None:
     await asyncio.sleep(2)  # probes alone first
     baseline = (len(health), len(labelling))
     started = time.monotonic()
+    # Each turn's first byte: its message is stored and its stream open, waiting for the LLM.
     results = await asyncio.gather(
         *(
             turn(port, key, chat, "A good answer helps me say honestly how I feel to my friend.")
@@ -168,8 +169,15 @@ async def drive(port: int, data: dict, probe_headers: dict) -> None:
     wall = time.monotonic() - started
     stop.set()
     await asyncio.gather(*probes)
-    loaded_health = [s for s, _ in health[baseline[0] :]]
-    loaded_labelling = [s for s, _ in labelling[baseline[1] :]]
+    loaded_health = [s for s, _, _ in health[baseline[0] :]]
+    loaded_labelling = [s for s, _, _ in labelling[baseline[1] :]]
+    # From the moment every turn's stream was open until the first reply came: all of them
+    # in flight at once, waiting for the LLM (the burst of posts before that is its own load).
+    all_open = started + max(r["first_byte"] for r in results)
+    first_done = started + min(r["seconds"] for r in results)
+    window = [(s, at) for s, _, at in health + labelling if all_open <= at <= first_done]
+    window_health = [s for s, _, at in health if all_open <= at <= first_done]
+    window_labelling = [s for s, _, at in labelling if all_open <= at <= first_done]
     print(f"\n{len(results)} turns sent at once; all finished after {wall:.1f} s")
     replies = sum(r["reply"] for r in results)
     errors = sum(r["error"] for r in results)
@@ -184,7 +192,17 @@ async def drive(port: int, data: dict, probe_headers: dict) -> None:
     print("while the turns were in flight:")
     print(f"  /healthz                  {spread(loaded_health)}")
     print(f"  labelling API (next item) {spread(loaded_labelling)}")
-    bad = sorted({s for _, s in health + labelling if s != 200})
+    if window:
+        print(
+            f"with all {len(results)} turns open and waiting for the LLM "
+            f"({first_done - all_open:.1f} s window):"
+        )
+        print(f"  /healthz                  {spread(window_health)}")
+        print(f"  labelling API (next item) {spread(window_labelling)}")
+    else:
+        print("(no moment when every turn was open and none answered yet)")
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    bad = sorted({s for _, s, _ in health + labelling if s != 200})
     if bad:
         print(f"  probe statuses other than 200: {bad}")
 
