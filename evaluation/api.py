@@ -19,6 +19,7 @@ from evaluation.services import (
     run_create,
     run_start,
     subject_create,
+    subjects_for_new_policies,
     target_vector,
 )
 from training.models import ModelArtifact, Target
@@ -31,7 +32,8 @@ class SubjectOutputSerializer(serializers.ModelSerializer):
 
 
 class SubjectListCreateApi(APIView):
-    """Researchers: list subjects, or add one (an endpoint + model, or a policy folder)."""
+    """Researchers: list subjects (aligned policies registered before/after on the way), or add
+    one (an endpoint + model, or a policy folder)."""
 
     permission_classes = [IsResearcher]
 
@@ -46,6 +48,7 @@ class SubjectListCreateApi(APIView):
 
     @extend_schema(responses=SubjectOutputSerializer(many=True))
     def get(self, request):
+        subjects_for_new_policies(created_by=request.user)
         return Response(SubjectOutputSerializer(selectors.subjects_list(), many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: SubjectOutputSerializer})

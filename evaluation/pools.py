@@ -45,6 +45,8 @@ def _record_line(record: object, number: int, dimensions: list[str] | None) -> P
     prompt = record.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise _Bad(number, "prompt", "missing or empty")
+    if "\x00" in prompt:
+        raise _Bad(number, "prompt", "contains a NUL character")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise _Bad(number, "prompt", f"longer than {MAX_PROMPT_CHARS} characters")
     raw_id = record.get("id")

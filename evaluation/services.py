@@ -164,6 +164,22 @@ def subjects_for_alignment(
     return subjects
 
 
+def subjects_for_new_policies(*, created_by: User | None = None) -> list[Subject]:
+    """Register every aligned policy in the registry that is not a subject yet as two subjects
+    (before and after, ``subjects_for_alignment``); return the new ones.
+
+    Called when subjects are listed, so an alignment run's policies appear without a step.
+    A policy whose folder is gone is left out (it cannot answer).
+    """
+    registered = Subject.objects.filter(policy__isnull=False).values("policy")
+    new = ModelArtifact.objects.filter(kind=ModelArtifact.Kind.POLICY).exclude(pk__in=registered)
+    subjects: list[Subject] = []
+    for policy in new.order_by("pk"):
+        if Path(policy.path).is_dir():
+            subjects += subjects_for_alignment(policy=policy, created_by=created_by)
+    return subjects
+
+
 # --- pools ----------------------------------------------------------------------------------------
 
 
@@ -536,8 +552,10 @@ def response_store(
     attempts: int | None = None,
 ) -> Response:
     """Store (or replace a failed) answer of ``subject`` to ``prompt``; count the attempt
-    (``attempts``: the count to store, when the caller knows it)."""
+    (``attempts``: the count to store, when the caller knows it). NUL characters in the
+    answer are dropped (PostgreSQL's text refuses them; a small policy may emit them)."""
     digest = prompt_hash(prompt)
+    text = text.replace("\x00", "")
     if attempts is not None:
         response, _ = Response.objects.update_or_create(
             subject=subject,

@@ -27,6 +27,7 @@ from evaluation.services import (
     run_start,
     subject_create,
     subjects_for_alignment,
+    subjects_for_new_policies,
     target_vector,
 )
 from training.models import Target
@@ -91,6 +92,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 messages.error(request, "Unknown action.")
         except ValidationError as error:
             messages.error(request, error_text(error))
+    subjects_for_new_policies(created_by=request.user)
     return render(
         request,
         "evaluation/home.html",

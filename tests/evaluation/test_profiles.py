@@ -83,6 +83,12 @@ def test_pool_file_errors_name_each_line():
     assert parsed.errors[2] == "line 4: id: repeats line 1"
 
 
+def test_a_prompt_with_a_nul_character_is_refused_by_line():
+    parsed = pools.parse_pool('{"prompt": "a"}\n{"prompt": "b\\u0000c"}\n')
+    assert [line.prompt for line in parsed.lines] == ["a"]
+    assert parsed.errors == ["line 2: prompt: contains a NUL character"]
+
+
 def test_pool_csv_needs_a_prompt_column_and_reads_values():
     parsed = pools.parse_pool(
         "id,prompt,value\n1,Should I lock it?,Security\n2,,power\n",
