@@ -251,6 +251,15 @@ def test_fifty_values_have_readable_labels_and_the_same_layout_after_a_reload(
     expect(desktop.locator("#mg-explorer")).to_have_attribute("data-loaded", "true")
     assert desktop.evaluate(POSITIONS) == first
     assert overlaps == 0, f"{overlaps} pairs of value labels overlap"
+    # A value the researcher drags stays where it was put after a reload.
+    moved = desktop.evaluate(
+        "(() => { const n = window.mgGraph.nodes()[3]; n.position({x: n.position('x') + 400,"
+        " y: n.position('y') - 300}); n.emit('dragfree'); return [n.id(),"
+        " Math.round(n.position('x')), Math.round(n.position('y'))]; })()"
+    )
+    desktop.reload()
+    expect(desktop.locator("#mg-explorer")).to_have_attribute("data-loaded", "true")
+    assert [moved] == [p for p in desktop.evaluate(POSITIONS) if p[0] == moved[0]]
     labelled = desktop.evaluate(
         "window.mgGraph.nodes().filter(n => n.style('label') !== '').length"
     )

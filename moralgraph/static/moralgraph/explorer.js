@@ -221,6 +221,10 @@
         color: cycleEdge[e.from] && cycleEdge[e.to] ? "#d9822b" : "rgb(" + shade + "," + shade + "," + shade + ")",
         width: 1.5 + 3 * Math.max(0, e.strength) } });
     });
+    // Values a researcher dragged stay where they were put (this browser, this context and group).
+    var saved = savedLayout();
+    var placed = saved && elements.every(function (item) { return !item.position || saved[item.data.id]; });
+    if (placed) elements.forEach(function (item) { if (item.position) item.position = saved[item.data.id]; });
     if (cy) cy.destroy();
     cy = window.cytoscape({
       container: document.getElementById("mg-graph"),
@@ -243,11 +247,12 @@
         { selector: "edge:selected", style: { "line-color": "#2f5fd0", "target-arrow-color": "#2f5fd0" } }
       ],
       // Labels count as part of each value's size, so the layout keeps them apart.
-      layout: { name: "cose", animate: false, randomize: false, nodeDimensionsIncludeLabels: true,
-        nodeRepulsion: function () { return 8000; }, idealEdgeLength: function () { return 60; },
-        numIter: drawn.length > 300 ? 300 : 1000, fit: true, padding: 20 }
+      layout: placed ? { name: "preset", fit: true, padding: 20 } : { name: "cose", animate: false, randomize: false,
+        nodeDimensionsIncludeLabels: true, nodeRepulsion: function () { return 8000; },
+        idealEdgeLength: function () { return 60; }, numIter: drawn.length > 300 ? 300 : 1000, fit: true, padding: 20 }
     });
     relabel();
+    cy.on("dragfree", "node", saveLayout);
     var relabelTimer = null;
     cy.on("zoom", function () {
       clearTimeout(relabelTimer);
@@ -258,6 +263,16 @@
     cy.on("tap", "node", function (evt) { showValue(evt.target.data("value")); });
     cy.on("tap", "edge", function (evt) { showPair(evt.target.data("from"), evt.target.data("to")); });
     window.mgGraph = cy; // for browser tests and for people poking at the graph in devtools
+  }
+
+  function layoutKey() { return "mg-layout:" + root.dataset.url; }
+  function savedLayout() {
+    try { return JSON.parse(window.localStorage.getItem(layoutKey()) || "null"); } catch (e) { return null; }
+  }
+  function saveLayout() {
+    var positions = {};
+    cy.nodes().forEach(function (node) { positions[node.id()] = { x: node.position("x"), y: node.position("y") }; });
+    try { window.localStorage.setItem(layoutKey(), JSON.stringify(positions)); } catch (e) { /* private mode: not kept */ }
   }
 
   // Labels readable at any zoom: drawn LABEL_PX on screen when zoomed out; a value whose
