@@ -137,7 +137,11 @@ def evolve_items(
         if not candidates:
             break
         report(round_number - 1, rounds, f"Round {round_number}: {len(candidates)} new prompts.")
-        expected = _answers_scored(subjects, candidates, evaluator_path, budget)
+
+        def step(message: str, number=round_number) -> None:
+            report(number - 1, rounds, f"Round {number}: {message}")
+
+        expected = _answers_scored(subjects, candidates, evaluator_path, budget, step)
         scored = []
         for index, candidate in enumerate(candidates):
             rows = [expected[subject.pk].get(index) for subject in subjects]
@@ -181,14 +185,21 @@ def evolve_items(
     )
 
 
-def _answers_scored(subjects, candidates, evaluator_path, budget) -> dict[int, dict[int, dict]]:
-    """Return {subject id: {candidate index: expected labels}} for the answers that worked."""
+def _answers_scored(
+    subjects, candidates, evaluator_path, budget, step: Callable[[str], None]
+) -> dict[int, dict[int, dict]]:
+    """Return {subject id: {candidate index: expected labels}} for the answers that worked.
+
+    ``step`` hears of every answer and every scored batch (the job's progress: a cancel
+    stops the rounds there, while answering or while scoring).
+    """
     prompts = [c.prompt for c in candidates]
     found: dict[int, dict[int, dict]] = {}
     for subject in subjects:
         spec = SubjectSpec.of(subject)
         responses = {}
-        for outcome in generate(spec, prompts):
+        for answered, outcome in enumerate(generate(spec, prompts), start=1):
+            step(f"{subject.name} answered {answered} of {len(prompts)}.")
             budget.spend(max(1, outcome.attempts))
             if outcome.endpoint_down:
                 raise RunPaused(f"{subject.name}: {outcome.error}")
@@ -200,7 +211,14 @@ def _answers_scored(subjects, candidates, evaluator_path, budget) -> dict[int, d
                     text=outcome.text,
                     model=outcome.model,
                 )
-        scores = responses_score(evaluator_path=evaluator_path, responses=list(responses.values()))
+        step(f"scoring {subject.name}'s {len(responses)} answers.")
+        scores = responses_score(
+            evaluator_path=evaluator_path,
+            responses=list(responses.values()),
+            report=lambda done, total, name=subject.name: step(
+                f"scored {done} of {total} of {name}'s answers."
+            ),
+        )
         found[subject.pk] = {
             index: scores[response.pk]["expected"]
             for index, response in responses.items()

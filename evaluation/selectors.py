@@ -101,3 +101,16 @@ def response_labels_by_id(*, evaluator_path: str, ids: list[int]) -> dict[int, d
     sizes = {len(entry["labels"]) for entry in found.values()}
     full = max(sizes) if sizes else 0
     return {pk: entry for pk, entry in found.items() if len(entry["labels"]) == full}
+
+
+def evolve_jobs_recent(*, limit: int = 10):
+    """Return the latest evolve jobs (running first), for their progress on the evolve page."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    from core.models import Job
+    from evaluation.services import EVOLVE_JOB
+
+    finished = Case(
+        When(status__in=Job.FINISHED, then=Value(1)), default=Value(0), output_field=IntegerField()
+    )
+    return Job.objects.filter(kind=EVOLVE_JOB).order_by(finished, "-created")[:limit]

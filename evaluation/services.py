@@ -684,6 +684,13 @@ def run_mark_stopped(*, run: Run, status: str, message: str) -> None:
     )
 
 
+def evolve_cancel(*, job: Job) -> Job:
+    """Ask an evolve job to stop (it stops at its next answer or scored batch); no pool is made."""
+    if job.kind != EVOLVE_JOB:
+        raise ValidationError({"job": "This is not an evolve job."})
+    return job_cancel(job=job)
+
+
 def evolve_start(
     *,
     pool: ItemPool,

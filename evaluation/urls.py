@@ -16,6 +16,7 @@ urlpatterns = [
     path("runs/<int:run_id>/responses.jsonl", views.run_export_jsonl, name="run_export"),
     path("compare/", views.compare_page, name="compare"),
     path("evolve/", views.evolve_page, name="evolve"),
+    path("evolve/<uuid:job_id>/cancel/", views.evolve_cancel_view, name="evolve_cancel"),
     path("leaderboard/", views.leaderboard_page, name="leaderboard"),
     path("profiles.csv", views.profiles_export_csv, name="profiles_export"),
 ]

@@ -12,12 +12,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from core.jsonl import jsonl_line, text_chunks
+from core.models import Job
 from core.roles import RESEARCHER, role_required
 from evaluation import selectors
 from evaluation.forms import EvolveForm, PoolForm, ProjectPoolForm, RunForm, SubjectForm
 from evaluation.human_check import human_agreement, human_check_send
 from evaluation.models import ItemPool, PoolItem, Run
 from evaluation.services import (
+    evolve_cancel,
     evolve_start,
     pool_from_project,
     pool_import,
@@ -144,7 +146,8 @@ def _add_pool(request: HttpRequest, data: dict) -> None:
 
 def _add_project_pool(request: HttpRequest, data: dict) -> None:
     pool = pool_from_project(project=data["project"], name=data["name"], created_by=request.user)
-    messages.success(request, f"Pool “{pool}” has {pool.items.count()} prompts.")
+    n = pool.items.count()
+    messages.success(request, f"Pool “{pool}” has {n} prompt{'' if n == 1 else 's'}.")
 
 
 def _start_runs(request: HttpRequest, data: dict) -> None:
@@ -389,13 +392,14 @@ def profiles_export_csv(request: HttpRequest) -> HttpResponse:
 
 @role_required(RESEARCHER)
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def evolve_page(request: HttpRequest) -> HttpResponse:
     """Researchers: evolve test items where subjects disagree; the pools it made, item by item."""
     form = EvolveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            job = evolve_start(
+            evolve_start(
                 pool=data["pool"],
                 subjects=list(data["subjects"]),
                 evaluator_path=data["evaluator"].path,
@@ -408,7 +412,12 @@ def evolve_page(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, error_text(error))
         else:
-            return redirect("core:job", job_id=job.pk)
+            messages.success(request, "Started evolving items; its progress is below.")
+            return redirect("evaluation:evolve")
+    jobs = list(selectors.evolve_jobs_recent())
+    jobs_context = {"jobs": jobs, "active": any(not job.is_finished for job in jobs)}
+    if request.htmx:
+        return render(request, "evaluation/evolve.html#jobs", jobs_context)
     generated = ItemPool.objects.filter(provenance=ItemPool.Provenance.GENERATED).select_related(
         "parent"
     )[:20]
@@ -419,5 +428,23 @@ def evolve_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "evaluation/evolve.html",
-        {"form": form, "pools": [(pool, by_pool.get(pool.pk, [])) for pool in generated]},
+        {
+            "form": form,
+            "pools": [(pool, by_pool.get(pool.pk, [])) for pool in generated],
+            **jobs_context,
+        },
     )
+
+
+@role_required(RESEARCHER)
+@require_POST
+def evolve_cancel_view(request: HttpRequest, job_id) -> HttpResponse:
+    """Researchers: stop an evolve job (at its next answer or scored batch)."""
+    job = get_object_or_404(Job, pk=job_id)
+    try:
+        evolve_cancel(job=job)
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, "Asked the job to stop; it stops at its next step.")
+    return redirect("evaluation:evolve")
