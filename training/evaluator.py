@@ -45,6 +45,7 @@ class TrainConfig:
     patience: int = 2
     seed: int = 13
     max_steps: int | None = None  # stop early (smoke runs, tests)
+    class_weighting: bool = True  # inverse-frequency class weights in the loss (0 dominates)
 
 
 @dataclass
@@ -251,7 +252,11 @@ def train(
     device = _device()
     tokenizer, encoder = load_base(config.base_model)
     model = OnePassModel(encoder, len(config.dimensions)).to(device)
-    weights = class_weights(splits.train, config.dimensions).to(device)
+    weights = (
+        class_weights(splits.train, config.dimensions)
+        if config.class_weighting
+        else torch.ones(len(config.dimensions), len(CLASSES))
+    ).to(device)
     optimiser = torch.optim.AdamW(model.parameters_groups(config), weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(splits.train) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
