@@ -37,9 +37,51 @@ def browser():
                 "--no-first-run",
             ],
         )
+        # Every context a test opens (the phone/desktop fixtures' and its own) is watched for
+        # CSP refusals; the autouse no_csp_refusal fixture fails the test on any.
+        open_context = browser.new_context
+
+        def new_context(*args, **kwargs):
+            context = open_context(*args, **kwargs)
+            _watch_csp(context)
+            return context
+
+        browser.new_context = new_context
         yield browser
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+# Every Content-Security-Policy refusal in any page of any context the test opens.
+_REFUSED: list[str] = []
+
+# Say where: chromium's own message names the directive but not the element or the script.
+_SAY_WHERE = (
+    "document.addEventListener('securitypolicyviolation', event => console.error("
+    "'Content Security Policy violation:', event.violatedDirective, event.sourceFile,"
+    " event.lineNumber, (event.target && event.target.outerHTML || '').slice(0, 200)));"
+)
+
+
+def _watch_csp(context) -> None:
+    """Record each CSP refusal chromium logs in ``context`` (every page, every navigation)."""
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            where = message.page.url if message.page else message.location.get("url", "")
+            _REFUSED.append(f"{where}: {message.text}")
+
+    context.on("console", on_console)
+    context.add_init_script(_SAY_WHERE)
+
+
+@pytest.fixture(autouse=True)
+def no_csp_refusal():
+    """Fails a browser test whose pages broke the Content-Security-Policy anywhere."""
+    _REFUSED.clear()
+    yield _REFUSED
+    refused, _REFUSED[:] = list(_REFUSED), []
+    assert not refused, "the Content-Security-Policy refused:\n" + "\n".join(refused)
 
 
 @pytest.fixture

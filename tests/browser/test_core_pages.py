@@ -98,3 +98,45 @@ def test_a_researcher_checks_the_llm_and_sees_each_step(
     expect(desktop.locator(".llm-endpoint")).to_contain_text("one vector per text")
     expect(rows.nth(0)).to_contain_text("Four.")
     expect(rows.nth(2)).to_contain_text('"answer":"4"')
+
+
+def test_an_admin_works_in_the_django_admin_within_the_content_security_policy(
+    live_server, desktop
+):
+    """Django's admin pages (sign-in, index, a list, a form) run under the same strict CSP."""
+    UserFactory(username="adam", role=User.Role.ADMIN, is_staff=True, is_superuser=True)
+    StudyFactory(slug="values", title="Values study")
+
+    desktop.goto(f"{live_server.url}/admin/")
+    desktop.get_by_label("Username").fill("adam")
+    desktop.get_by_label("Password").fill("correct horse battery staple")
+    desktop.get_by_role("button", name="Log in").click()
+    expect(desktop.get_by_role("heading", name="Site administration")).to_be_visible()
+
+    desktop.goto(f"{live_server.url}/admin/core/study/")
+    expect(desktop.get_by_role("link", name="Values study")).to_be_visible()
+    desktop.get_by_role("link", name="Values study").click()
+    expect(desktop.get_by_role("button", name="Save", exact=True)).to_be_visible()
+
+
+def test_an_injected_inline_script_or_handler_does_not_run_and_the_refusal_is_caught(
+    live_server, desktop, no_csp_refusal
+):
+    """The policy is enforced in the browser, and the check every browser test runs sees it."""
+    desktop.goto(f"{live_server.url}/login/")
+    desktop.evaluate(
+        """() => {
+          window.ran = [];
+          const script = document.createElement("script");
+          script.textContent = "window.ran.push('script')";
+          document.body.append(script);
+          document.body.insertAdjacentHTML(
+            "beforeend", "<img src='/nowhere.png' onerror=\\"window.ran.push('handler')\\">");
+        }"""
+    )
+    desktop.wait_for_timeout(500)
+
+    assert desktop.evaluate("window.ran") == []
+    refused = "\n".join(no_csp_refusal)
+    assert "script-src" in refused, refused
+    no_csp_refusal.clear()  # refused as it should be: not a failure of this test

@@ -125,9 +125,12 @@ def production(tmp_path, double):
 
 
 def test_the_production_recipe_serves_pages_and_hashed_static_files(production, tmp_path):
-    status, _, login = _get(production + "/login/")
+    status, headers, login = _get(production + "/login/")
     assert status == 200, login[:2000]
     assert b"<form" in login
+    policy = headers.get("Content-Security-Policy", "")
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy, headers
+    assert "frame-ancestors 'none'" in policy
 
     stylesheets = re.findall(rb'href="(/static/css/valuelab\.[0-9a-f]{12}\.css)"', login)
     assert stylesheets, "the login page links no hashed stylesheet"

@@ -102,7 +102,7 @@
       if (!document.body.contains(form)) { clearInterval(state.beat); return; }
       fetch(form.dataset.heartbeatUrl, {
         method: "POST", credentials: "same-origin",
-        headers: { "X-CSRFToken": form.dataset.csrf, "Accept": "application/json" }
+        headers: { "X-CSRFToken": window.valuelab.csrfToken(), "Accept": "application/json" }
       }).then(function (response) {
         if (response.ok) { save(); return; }  // the lease goes on, and so do the kept answers
         if (response.status === 403 || response.status === 409) {

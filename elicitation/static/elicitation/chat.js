@@ -5,10 +5,7 @@
   "use strict";
 
   function csrfToken() {
-    var match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-    if (match) return decodeURIComponent(match[1]);
-    var headers = document.body.getAttribute("hx-headers");
-    try { return JSON.parse(headers)["X-CSRFToken"]; } catch (e) { return ""; }
+    return window.valuelab.csrfToken();
   }
 
   function newId() {
@@ -163,7 +160,9 @@
           errorBox.hidden = false;
           return;
         }
-        if (text !== null) { textarea.value = ""; updateCount(); }
+        // Empty the composer of the text sent, not of a next answer typed while this one was on
+        // its way (the reply takes a while; the Send button waits, the textarea does not).
+        if (text !== null && textarea.value.trim() === text) { textarea.value = ""; updateCount(); }
         await readEvents(response, state);
         if (state.reply && !state.reply.dataset.id && !state.reply.textContent.trim()) state.reply.remove();
       } catch (e) {
