@@ -99,6 +99,11 @@ class ProjectListCreateApi(APIView):
         study = serializers.SlugRelatedField(
             slug_field="slug", queryset=Study.objects.all(), required=False, allow_null=True
         )
+        text_format = serializers.ChoiceField(
+            choices=Project.TextFormat.choices,
+            default=Project.TextFormat.PLAIN,
+            help_text="How annotators see items: plain text exactly as imported, or markdown.",
+        )
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -108,6 +113,7 @@ class ProjectListCreateApi(APIView):
         instructions = serializers.CharField()
         overlap = serializers.IntegerField()
         prelabel = serializers.BooleanField()
+        text_format = serializers.CharField()
         study = serializers.CharField(source="study.slug", allow_null=True, default=None)
         n_items = serializers.IntegerField(default=0)
         created = serializers.DateTimeField()
@@ -369,6 +375,7 @@ class WorkerQualityApi(APIView):
 
 
 SETTINGS_FIELDS = [
+    "text_format",
     "lease_seconds",
     "quota_per_worker",
     "gold_rate",

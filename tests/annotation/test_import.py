@@ -307,6 +307,62 @@ def test_a_taken_slug_or_unknown_scheme_answers_400(api_for, rita):
     assert unknown.status_code == 400 and "scheme" in unknown.json()
 
 
+def test_a_project_made_through_the_api_shows_its_items_as_markdown_only_when_asked(
+    api_for, rita, alice_client
+):
+    client = api_for(rita)
+
+    plain = client.post("/api/annotation/projects/", {"name": "P", "slug": "p"}, format="json")
+    markdown = client.post(
+        "/api/annotation/projects/",
+        {"name": "M", "slug": "m", "text_format": "markdown"},
+        format="json",
+    )
+    wrong = client.post(
+        "/api/annotation/projects/",
+        {"name": "W", "slug": "w", "text_format": "html"},
+        format="json",
+    )
+
+    assert plain.json()["text_format"] == "plain"
+    assert markdown.json()["text_format"] == "markdown"
+    assert Project.objects.get(slug="m").text_format == "markdown"
+    assert wrong.status_code == 400 and "text_format" in wrong.json()
+    assert not Project.objects.filter(slug="w").exists()
+
+
+def test_a_researcher_switches_a_project_to_markdown_through_the_settings_api(api_for, rita):
+    project = ProjectFactory(slug="p")
+    client = api_for(rita)
+    url = f"/api/annotation/projects/{project.pk}/settings/"
+
+    changed = client.patch(url, {"text_format": "markdown"}, format="json")
+    refused = client.patch(url, {"text_format": "rich"}, format="json")
+
+    assert changed.status_code == 200 and changed.json()["text_format"] == "markdown"
+    assert refused.status_code == 400 and "text_format" in refused.json()
+    project.refresh_from_db()
+    assert project.text_format == "markdown"
+
+
+def test_import_items_sets_a_new_projects_text_format_and_refuses_a_mismatch(items_file):
+    call_command(
+        "import_items",
+        "md",
+        str(items_file),
+        "--create",
+        "--text-format",
+        "markdown",
+        stdout=io.StringIO(),
+    )
+
+    assert Project.objects.get(slug="md").text_format == "markdown"
+    with pytest.raises(CommandError, match="shows items as markdown, not plain"):
+        call_command("import_items", "md", str(items_file), "--text-format", "plain")
+    with pytest.raises(CommandError, match="invalid choice: 'html'"):
+        call_command("import_items", "md", str(items_file), "--text-format", "html")
+
+
 def test_alice_may_not_list_or_create_projects(api_for, alice):
     client = api_for(alice)
 

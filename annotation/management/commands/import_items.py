@@ -21,13 +21,22 @@ class Command(BaseCommand):
         parser.add_argument("--overlap", type=int, help="Annotations per item (new projects).")
         parser.add_argument("--scheme", help=f"Value scheme key (default {DEFAULT_SCHEME}).")
         parser.add_argument(
+            "--text-format",
+            choices=Project.TextFormat.values,
+            help="How annotators see the items: plain (exactly as imported; the default for new "
+            "projects) or markdown. On an existing project it must match its setting.",
+        )
+        parser.add_argument(
             "--skip-invalid", action="store_true", help="Store the good lines, report the rest."
         )
 
-    def handle(self, *args, project, file, create, overlap, scheme, skip_invalid, **options):
+    def handle(
+        self, *args, project, file, create, overlap, scheme, text_format, skip_invalid, **options
+    ):
         if not file.is_file():
             raise CommandError(f"{file}: no such file")
-        target = self._project(slug=project, create=create, overlap=overlap, scheme_key=scheme)
+        wanted = {"overlap": overlap, "scheme_key": scheme, "text_format": text_format}
+        target = self._project(slug=project, create=create, **wanted)
         with file.open("rb") as stream:
             try:
                 report = item_import(
@@ -52,7 +61,13 @@ class Command(BaseCommand):
         )
 
     def _project(
-        self, *, slug: str, create: bool, overlap: int | None, scheme_key: str | None
+        self,
+        *,
+        slug: str,
+        create: bool,
+        overlap: int | None,
+        scheme_key: str | None,
+        text_format: str | None,
     ) -> Project:
         existing = Project.objects.select_related("scheme").filter(slug=slug).first()
         if existing is not None:
@@ -64,6 +79,11 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"project {slug} has overlap {existing.overlap}; change it in the admin"
                 )
+            if text_format is not None and existing.text_format != text_format:
+                raise CommandError(
+                    f"project {slug} shows items as {existing.text_format}, not {text_format}; "
+                    "change it on the project's settings page or the settings API"
+                )
             return existing
         if not create:
             raise CommandError(f"no project {slug!r} (--create makes it)")
@@ -72,7 +92,12 @@ class Command(BaseCommand):
             raise CommandError(f"no value scheme {scheme_key or DEFAULT_SCHEME!r}")
         try:
             new = project_create(
-                name=slug, slug=slug, scheme=scheme, created_by=None, overlap=overlap or 3
+                name=slug,
+                slug=slug,
+                scheme=scheme,
+                created_by=None,
+                overlap=overlap or 3,
+                text_format=text_format or Project.TextFormat.PLAIN,
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages))
