@@ -17,9 +17,24 @@ Scoring, for one person with answers 1–6 ("not like me at all" … "very much 
 """
 
 import csv
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+# The page a person answered on, stored with their answers (Target.details["page_version"]).
+# Bump it whenever the PVQ-40 page's wording or layout changes, and say what changed:
+# - ``pvq-1`` (never recorded; profiles before page versions have no ``page_version``): the six
+#   answers as coloured buttons.
+# - ``pvq-2``: every answer looks the same until chosen; answers kept through a reload.
+PAGE_VERSION = "pvq-2"
+_PAGE_VERSION = re.compile(r"^pvq-\d{1,4}$")
+
+
+def posted_page_version(text: str | None) -> str:
+    """Return the page version a posted form says it was given on (else the current one)."""
+    return text if text and _PAGE_VERSION.match(text) else PAGE_VERSION
+
 
 SCALE_MIN, SCALE_MAX = 1, 6
 SCALE_LABELS = {

@@ -185,10 +185,13 @@ def target_create(
     return target
 
 
-def target_from_pvq(*, owner: User, answers: dict, scheme: str = "schwartz10") -> Target:
+def target_from_pvq(
+    *, owner: User, answers: dict, scheme: str = "schwartz10", page_version: str = ""
+) -> Target:
     """Score the participant's PVQ-40 answers and store them as their own target.
 
     Answering again replaces their earlier profile (one individual target per person).
+    ``page_version`` names the PVQ-40 page the answers were given on ("" when not from a page).
     """
     try:
         profile = pvq.score(answers, scheme_dimensions(scheme))
@@ -201,6 +204,7 @@ def target_from_pvq(*, owner: User, answers: dict, scheme: str = "schwartz10") -
         "centred": profile.centred,
         "mean_rating": profile.mean_rating,
         "scaling": "centred score / largest absolute centred score",
+        "page_version": page_version,
     }
     target, _created = Target.objects.update_or_create(
         owner=owner,

@@ -210,7 +210,11 @@ def pvq_page(request: HttpRequest) -> HttpResponse:
             error, notice = _pvq_preview_check(answers)
         else:
             try:
-                target = target_from_pvq(owner=request.user, answers=answers)
+                target = target_from_pvq(
+                    owner=request.user,
+                    answers=answers,
+                    page_version=pvq.posted_page_version(request.POST.get("page_version")),
+                )
             except ValidationError as problem:
                 error = error_text(problem)
             else:
@@ -221,6 +225,7 @@ def pvq_page(request: HttpRequest) -> HttpResponse:
     context = {
         "items": [{"item": item, "answer": str(answers.get(item.number, ""))} for item in items],
         "scale": list(pvq.SCALE_LABELS.items()),
+        "page_version": pvq.PAGE_VERSION,
         "error": error,
         "existing": None if preview else individual_target(user=request.user),
         "task": study_task[1] if study_task else None,

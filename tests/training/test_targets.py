@@ -214,6 +214,19 @@ def test_a_participant_answers_the_pvq_and_sees_their_own_profile(
     assert bob_client.get(response["Location"]).status_code == 404
 
 
+def test_a_pvq_profile_records_the_page_version_it_was_answered_on(alice_client, pvq_items):
+    page = alice_client.get("/training/pvq/").content.decode()
+    assert 'name="page_version" value="pvq-2"' in page
+    form = {f"item-{n}": "4" for n in range(1, 41)}
+
+    alice_client.post("/training/pvq/", form | {"page_version": "pvq-2"})
+    first = Target.objects.get().details["page_version"]
+    alice_client.post("/training/pvq/", form | {"page_version": "<b>forged</b>"})
+
+    assert first == "pvq-2"
+    assert Target.objects.get().details["page_version"] == "pvq-2"  # not a page: the current one
+
+
 def test_an_unanswered_item_is_named_and_the_other_answers_kept(alice_client, pvq_items):
     form = {f"item-{n}": "4" for n in range(1, 41) if n != 23}
 
