@@ -53,7 +53,7 @@ from moralgraph.vote_page import (
     task_answer_order,
     yes_first_for,
 )
-from moralgraph.voting import graph_settings, vote_refusal
+from moralgraph.voting import graph_settings, vote_page_notice, vote_refusal
 
 EVERYONE = (PARTICIPANT, RESEARCHER, ADMIN)
 
@@ -269,6 +269,7 @@ def _vote_context(request: HttpRequest, deliberation: Deliberation, **extra) -> 
         "page_version": PAGE_VERSION,
         "yes_first": _yes_first(request, deliberation, task),
         "preview": _is_preview(request, deliberation),
+        "refusal_notice": vote_page_notice(voter=request.user, deliberation=deliberation),
         **extra,
     }
 

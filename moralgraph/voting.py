@@ -204,3 +204,11 @@ REFUSALS = {
     "closed": "This deliberation is closed: votes are no longer taken.",
     "no_study": "You can vote here only as a participant of a study with this voting task.",
 }
+
+
+def vote_page_notice(*, voter: User, deliberation: Deliberation) -> str:
+    """Return why the voting page will not take ``voter``'s answers (a closed deliberation, no
+    study with this voting task), said above the pair before they answer; "" when their votes
+    count, and for a researcher's preview (the page shows its own preview banner)."""
+    refusal = vote_refusal(voter=voter, deliberation=deliberation)
+    return REFUSALS.get(refusal, "") if refusal else ""

@@ -136,3 +136,22 @@ def test_the_graph_api_includes_uncounted_votes_only_when_asked(world, rita, api
     )
 
     assert gated["edges"] == [] and len(everything["edges"]) == 1
+
+
+def test_a_participant_whose_votes_would_be_refused_is_told_before_answering(world, bob, client):
+    world.story(world.distress, world.b, world.c)
+    outsider = User.objects.create(username="carol", role=User.Role.PARTICIPANT)  # no study
+
+    client.force_login(bob)
+    counted = client.get("/moralgraph/mg/vote/").content.decode()
+    client.force_login(outsider)
+    refused = client.get("/moralgraph/mg/vote/").content.decode()
+
+    assert 'id="mg-refused"' not in counted and "Preview" not in counted
+    assert 'id="mg-refused"' in refused
+    assert "You can vote here only as a participant of a study with this voting task" in refused
+    world.deliberation.is_open = False
+    world.deliberation.save()
+    client.force_login(bob)
+    closed = client.get("/moralgraph/mg/vote/").content.decode()
+    assert "This deliberation is closed: votes are no longer taken." in closed
