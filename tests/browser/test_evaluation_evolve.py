@@ -3,10 +3,10 @@
 import pytest
 from playwright.sync_api import expect
 
-from core.models import Job, User
-from evaluation.services import EVOLVE_JOB
+from core.models import User
 from tests.annotation.factories import ItemFactory, ProjectFactory
 from tests.browser.steps import sign_in
+from tests.evaluation.factories import running_evolve_job
 from tests.factories import UserFactory
 
 pytestmark = [
@@ -19,20 +19,7 @@ def test_a_researcher_cancels_a_running_evolve_job_from_the_evolve_page(
     live_server, desktop, screenshot, schwartz10
 ):
     rita = UserFactory(username="rita", role=User.Role.RESEARCHER)
-    # A job a worker holds (its heartbeat is fresh): the cancel is asked, the worker stops.
-    from django.utils import timezone
-
-    job = Job.objects.create(
-        kind=EVOLVE_JOB,
-        status=Job.Status.RUNNING,
-        progress_done=1,
-        progress_total=3,
-        message="Round 2: scored 64 of 90 of careful's answers.",
-        created_by=rita,
-        heartbeat=timezone.now(),
-        started=timezone.now(),
-        params={},
-    )
+    job = running_evolve_job(rita, "Round 2: scored 64 of 90 of careful's answers.")
     project = ProjectFactory(slug="dilemmas", name="Dilemmas")
     ItemFactory(project=project, external_id="d1", prompt="Should I lend money?")
     sign_in(desktop, live_server.url, "rita")

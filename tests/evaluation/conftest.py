@@ -77,3 +77,19 @@ def reckless(settings):
 def script(double: OpenAIDouble, text: str, times: int) -> None:
     for _ in range(times):
         double.reply(text)
+
+
+@pytest.fixture
+def subjects(careful, reckless):
+    """The two scripted subjects, stored (each answers its text 30 times)."""
+    from evaluation.models import Subject
+    from evaluation.services import subject_create
+
+    script(careful, CAREFUL, 30)
+    script(reckless, RECKLESS, 30)
+    return [
+        subject_create(name="careful", kind=Subject.Kind.ENDPOINT, endpoint=careful.url, model="m"),
+        subject_create(
+            name="reckless", kind=Subject.Kind.ENDPOINT, endpoint=reckless.url, model="m"
+        ),
+    ]

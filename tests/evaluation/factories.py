@@ -53,3 +53,24 @@ def done_run(name: str, security: float, *, n: int = 8, pool: ItemPool | None = 
     run.n_scored = run.n_items = len(scores)
     run.save()
     return run
+
+
+def running_evolve_job(user, message: str):
+    """Return an evolve job a live worker holds (fresh heartbeat), one round of three done."""
+    from django.utils import timezone
+
+    from core.models import Job
+    from evaluation.services import EVOLVE_JOB
+
+    now = timezone.now()
+    return Job.objects.create(
+        kind=EVOLVE_JOB,
+        status=Job.Status.RUNNING,
+        progress_done=1,
+        progress_total=3,
+        message=message,
+        created_by=user,
+        heartbeat=now,
+        started=now,
+        params={},
+    )

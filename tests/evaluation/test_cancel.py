@@ -4,9 +4,10 @@ import pytest
 
 from core.models import Job
 from evaluation import services
-from evaluation.models import ItemPool, Response, Run, Subject
+from evaluation.models import ItemPool, Response, Run
 from evaluation.services import EVOLVE_JOB, pool_import, subject_create
-from tests.evaluation.conftest import CAREFUL, RECKLESS, script
+from tests.evaluation.conftest import CAREFUL, script
+from tests.evaluation.factories import running_evolve_job
 from training.models import ModelArtifact
 
 pytestmark = pytest.mark.django_db
@@ -17,18 +18,6 @@ def evaluator(evaluator_dir):
     return ModelArtifact.objects.create(
         kind="evaluator", name="tiny", path=str(evaluator_dir), scheme="schwartz10"
     )
-
-
-@pytest.fixture
-def subjects(careful, reckless):
-    script(careful, CAREFUL, 30)
-    script(reckless, RECKLESS, 30)
-    return [
-        subject_create(name="careful", kind=Subject.Kind.ENDPOINT, endpoint=careful.url, model="m"),
-        subject_create(
-            name="reckless", kind=Subject.Kind.ENDPOINT, endpoint=reckless.url, model="m"
-        ),
-    ]
 
 
 @pytest.fixture
@@ -60,15 +49,7 @@ def click_while_scoring(monkeypatch):
 
 
 def test_the_evolve_page_shows_a_running_jobs_progress_with_a_cancel_button(rita_client, rita):
-    job = Job.objects.create(
-        kind=EVOLVE_JOB,
-        status=Job.Status.RUNNING,
-        progress_done=1,
-        progress_total=3,
-        message="Round 2: scoring careful's 9 answers.",
-        created_by=rita,
-        params={},
-    )
+    job = running_evolve_job(rita, "Round 2: scoring careful's 9 answers.")
 
     page = rita_client.get("/evaluation/evolve/").content.decode()
     assert "Round 2: scoring careful&#x27;s 9 answers." in page

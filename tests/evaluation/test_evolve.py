@@ -5,23 +5,10 @@ from django.core.exceptions import ValidationError
 
 from core.models import LLMCall
 from evaluation.evolve import evolve_items
-from evaluation.models import ItemPool, Subject
-from evaluation.services import pool_import, subject_create
-from tests.evaluation.conftest import CAREFUL, RECKLESS, script
+from evaluation.models import ItemPool
+from evaluation.services import pool_import
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def subjects(careful, reckless):
-    script(careful, CAREFUL, 30)
-    script(reckless, RECKLESS, 30)
-    return [
-        subject_create(name="careful", kind=Subject.Kind.ENDPOINT, endpoint=careful.url, model="m"),
-        subject_create(
-            name="reckless", kind=Subject.Kind.ENDPOINT, endpoint=reckless.url, model="m"
-        ),
-    ]
 
 
 @pytest.fixture
