@@ -1,7 +1,7 @@
 """Time a profile run: 1,000 prompts against the OpenAI double answering after 0.5 s, then
 scoring with a one-pass evaluator on all-MiniLM-L6-v2, against a bare forward pass.
 
-    python bench/bench_evaluation.py [--prompts 1000] [--latency 0.5] [--concurrency 32]
+    python bench/bench_evaluation.py [--prompts 1000] [--latency 0.5] [--concurrency 64]
 
 The double runs in its own process (as a real endpoint would). The run goes through
 ``evaluation.services.run_execute``, exactly as the job runs it: responses stored one by one,
@@ -9,6 +9,8 @@ scores written in batches of SCORE_BATCH. The evaluator's head is random (throug
 depend on the weights). "Bare forward pass" is the same encoder on the same pairs, tokenised the
 same way (same batch size and max length), with nothing else: no head, no softmax, no database.
 Targets: at least 50 responses/s generated; scoring within 1.5x of the bare forward pass.
+``--concurrency`` is the subject's own setting (requests in flight to its endpoint, through
+``llm.chat_each``); a subject without one gets VALUELAB_LLM_CONCURRENCY (8 by default).
 """
 
 import argparse
@@ -56,14 +58,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--prompts", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.5)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--max-length", type=int, default=128)
     args = parser.parse_args()
 
     if "DATABASE_URL" not in os.environ:
         DEFAULT_SQLITE.unlink(missing_ok=True)
         os.environ["DATABASE_URL"] = f"sqlite:///{DEFAULT_SQLITE}"
-    os.environ["VALUELAB_LLM_CONCURRENCY"] = str(args.concurrency)
     port = free_port()
     double = subprocess.Popen(
         [sys.executable, str(ROOT / "core/llm/double.py"), "--port", str(port)]
@@ -144,7 +145,13 @@ def run(args, url: str, scratch: Path) -> None:
 
     call_command("migrate", verbosity=0)
     path = build_evaluator(scratch, args.max_length)
-    subject = subject_create(name="double", kind="endpoint", endpoint=url, model="double-chat")
+    subject = subject_create(
+        name="double",
+        kind="endpoint",
+        endpoint=url,
+        model="double-chat",
+        generation={"concurrency": args.concurrency},
+    )
     lines = "\n".join(
         f'{{"prompt": "Question {n}: a friend asks to borrow money again; what should I do?"}}'
         for n in range(args.prompts)
@@ -176,7 +183,7 @@ def run(args, url: str, scratch: Path) -> None:
     print(
         f"database: {connection.vendor}; device: {'cuda' if torch.cuda.is_available() else 'cpu'}"
         f", torch threads {torch.get_num_threads()}; latency {args.latency} s; "
-        f"VALUELAB_LLM_CONCURRENCY {args.concurrency}"
+        f"subject concurrency {args.concurrency}"
     )
     print(f"run: {run.status}, {profile['n']} scored, {profile['failed']} failed")
     print(f"evaluator load: {loaded_at - started:.1f} s")
