@@ -2,8 +2,7 @@
 database connection at once; a response that has started streaming no longer counts."""
 
 import asyncio
-
-from asgiref.sync import async_to_sync
+from concurrent.futures import ThreadPoolExecutor
 
 from valuelab.asgi import AdmissionLimit
 
@@ -43,7 +42,9 @@ def _run(limit: int, paths: list[str], script, *, hold: float = 30):
             event.set()
         await asyncio.gather(*tasks)
 
-    async_to_sync(main)()
+    # On a thread of its own: the browser tests' Playwright keeps an event loop in this one.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, main()).result()
     return log
 
 

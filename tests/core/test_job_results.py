@@ -91,7 +91,9 @@ def _is_clean(page: str) -> None:
 
 
 def test_every_job_type_has_a_result_here():
-    assert set(JOB_TYPES) <= set(RESULTS), "add the new job type's result shape to RESULTS"
+    # The apps' job types (other test modules register "tests.*" types of their own).
+    app_types = {kind for kind in JOB_TYPES if not kind.startswith("tests.")}
+    assert app_types <= set(RESULTS), "add the new job type's result shape to RESULTS"
 
 
 @pytest.mark.parametrize("kind", sorted(RESULTS))
