@@ -347,9 +347,63 @@ def end_at_word(text: str, *, limit: int) -> str:
     return end_at_sentence(text[:limit], cut=True)
 
 
-def tidy_card(*, title: str, description: str, policies: Sequence[str]) -> dict:
+def cut_at_word(text: str, *, limit: int) -> str:
+    """Return ``text`` on one line, and when it fills ``limit`` characters (the model was stopped
+    there, perhaps mid-word) cut after its last whole word with "…", within ``limit``."""
+    text = " ".join(text.split())
+    if len(text) < limit:
+        return text
+    words = text[:limit].split()[:-1]  # the last word may be cut: drop it
+    while words and len(" ".join(words)) + 1 > limit:
+        words.pop()
+    kept = " ".join(words).rstrip(",;:-–—.!?")
+    return kept + "…" if kept else text[: limit - 1] + "…"
+
+
+# Small words a title taken from a policy should not end on ("Feelings of the person asking").
+_TRAILING_SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or",
+                         "that", "the", "to", "when", "where", "which", "who", "with"}  # fmt: skip
+
+
+def _repeats_question(title: str, question: str) -> bool:
+    """Whether ``title`` is (a piece of) the scenario question rather than a name for a value:
+    the small model copies the question into the title, often cut at the length limit."""
+    words, asked = _same_words(title), _same_words(question)
+    if not words or not asked:
+        return False
+    return _overlaps(words, asked) or (len(words.split()) >= 3 and f" {words} " in f" {asked} ")
+
+
+def _title_from_policy(policies: Sequence[str]) -> str:
+    """Return a 2-5 word title made of the first policy's CAPITALS head ("FEELINGS of the person
+    asking" → "Feelings of the person asking"), or "" when no policy has that shape."""
+    for policy in policies:
+        match = POLICY.match(" ".join(policy.split()))
+        if match is None or not _is_plural(match["head"].split()[-1]):
+            continue
+        words = [*match["head"].lower().split(), *match["rest"].rstrip(".!?…").split()][:5]
+        while len(words) > 2 and words[-1].lower().strip(",;:") in _TRAILING_SMALL_WORDS:
+            words.pop()
+        title = " ".join(words).rstrip(",;:")
+        return title[:1].upper() + title[1:]
+    return ""
+
+
+def card_title(*, title: str, question: str = "", policies: Sequence[str] = ()) -> str:
+    """Return the title a written card is proposed with: the model's own, cut at a word with "…"
+    when it fills the length limit; when it only repeats the scenario question and a policy
+    names what the participant attends to, a title made from that policy instead."""
+    if question and _repeats_question(title, question):
+        if better := _title_from_policy(policies):
+            return cut_at_word(better, limit=TITLE_MAX_CHARS)
+    return cut_at_word(title, limit=TITLE_MAX_CHARS)
+
+
+def tidy_card(*, title: str, description: str, policies: Sequence[str], question: str = "") -> dict:
     """Return a card the model wrote with cut-off wording ended at a word boundary and policies
-    that repeat an earlier one left out (one repeating the description stays, with a hint).
+    that repeat an earlier one left out (one repeating the description stays, with a hint); a
+    title that only repeats the scenario ``question`` is replaced when a better one exists
+    (``card_title``).
 
     What is left may have fewer than 3 policies: such a card is proposed for the participant to
     complete (``draft_errors`` names what is missing; it cannot be approved as it is).
@@ -358,10 +412,11 @@ def tidy_card(*, title: str, description: str, policies: Sequence[str]) -> dict:
     cut = [end_at_word(policy, limit=POLICY_MAX_CHARS) for policy in policies]
     cut = [policy for policy in cut if policy.strip(" .…")]
     repeats = repeated_policies(cut)
+    kept = [policy for index, policy in enumerate(cut) if index not in repeats]
     return {
-        "title": end_at_word(title, limit=TITLE_MAX_CHARS),
+        "title": card_title(title=title, question=question, policies=kept),
         "description": description,
-        "policies": [policy for index, policy in enumerate(cut) if index not in repeats],
+        "policies": kept,
     }
 
 

@@ -452,7 +452,10 @@ def _card_write(*, chat: Chat) -> Iterator[TurnEvent]:
         else:
             # Repeats and cut-off words left out; a card left with fewer than 3 different
             # policies is proposed for the participant to complete (approval refuses it as is).
-            card = _card_store(chat=chat, **interview.tidy_card(**draft.model_dump()))
+            card = _card_store(
+                chat=chat,
+                **interview.tidy_card(**draft.model_dump(), question=chat.scenario.question),
+            )
             chat.card = card
             chat.state = Chat.State.CARD_PROPOSED
             chat.last_error = ""
@@ -479,8 +482,12 @@ def _card_draft(
     )
     hints = interview.style_hints(**draft.model_dump())
     if not hints or llm.backend_name() == "local":
-        # The embedded model writes a card at about 2 tokens/s under its schema constraints
-        # (minutes on two cores) and its re-asked card was rarely better: propose its first one.
+        # A departure from "the prompt and one re-ask", on the embedded model only. It writes a
+        # card at about 2 tokens/s under its schema constraints: one card took 6-981 s (median
+        # 112 s over 10 tries on 2 shared cores, bench/bench_local_llm.py), so a re-ask doubles
+        # a wait that is already minutes. And it cannot follow the rules it would be re-asked
+        # with: 0 of those 10 cards were on-style, and the one re-ask tried (~4 min) came back
+        # no better. The participant sees the hints beside the fields at once instead.
         return draft
     again = interview.restyle_messages(prompt, asked=messages, card=draft.model_dump(), hints=hints)
     try:
@@ -542,7 +549,10 @@ def _card_revise(*, chat: Chat, request: Message) -> Iterator[TurnEvent]:
             .get(pk=chat.pk)
         )
         if chat.state == Chat.State.CARD_PROPOSED and chat.card is not None:
-            card = _card_store(chat=chat, **interview.tidy_card(**draft.model_dump()))
+            card = _card_store(
+                chat=chat,
+                **interview.tidy_card(**draft.model_dump(), question=chat.scenario.question),
+            )
         else:
             card = chat.card
     reply, _ = _reply_store(chat=chat, question=request, text=REVISED_TEXT)

@@ -139,3 +139,42 @@ def test_a_hand_written_card_of_repeated_items_is_refused_naming_the_policies(ch
     assert "3 different things" in refused.value.message_dict["policies"][0]
     chat.refresh_from_db()
     assert chat.card is None
+
+
+# --- the title -----------------------------------------------------------------------------------
+
+LONG_QUESTION = (
+    "My dad said something cruel at dinner and I want to cut him off. Am I overreacting?"
+)
+
+
+def test_a_title_filling_the_limit_is_cut_after_a_whole_word_with_an_ellipsis():
+    stopped = LONG_QUESTION[: interview.TITLE_MAX_CHARS]  # "… Am I overreact": what was seen
+    title = interview.card_title(title=stopped)
+    assert title == "My dad said something cruel at dinner and I want to cut him off. Am I…"
+    assert len(title) <= interview.TITLE_MAX_CHARS
+    assert interview.card_title(title="Honest friends") == "Honest friends"  # short: untouched
+
+
+def test_a_title_copying_the_scenario_question_gives_way_to_one_from_a_policy():
+    card = interview.tidy_card(
+        title=LONG_QUESTION[: interview.TITLE_MAX_CHARS],
+        description="Say so.",
+        policies=["FEELINGS of the person asking for advice", "MOMENTS when a parent apologises"],
+        question=LONG_QUESTION,
+    )
+    assert card["title"] == "Feelings of the person asking"
+    assert interview.title_problem(card["title"]) is None  # 2 to 5 words: on style
+    # No policy of that shape: the question stays, cut at a word.
+    card = interview.tidy_card(
+        title=LONG_QUESTION, description="Say so.", policies=["be kind"], question=LONG_QUESTION
+    )
+    assert card["title"].endswith("Am I…")
+    # A title of its own is kept even when a policy could name one.
+    card = interview.tidy_card(
+        title="Family bonds",
+        description="Say so.",
+        policies=["FEELINGS of the person asking"],
+        question=LONG_QUESTION,
+    )
+    assert card["title"] == "Family bonds"
