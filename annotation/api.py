@@ -16,7 +16,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.assignment import lease_heartbeat, lease_release
-from annotation.import_jobs import import_job_start
 from annotation.labelling import worker_may_label, worker_quality_rows
 from annotation.loop import next_for_worker, submit_for_worker
 from annotation.models import Item, Project
@@ -29,6 +28,7 @@ from annotation.services import (
     project_create,
     project_settings_update,
 )
+from annotation.uploads import import_job_start
 from core.api import JobOutputSerializer
 from core.jsonl import text_chunks
 from core.models import Study, User, ValueScheme

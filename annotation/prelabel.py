@@ -1,4 +1,4 @@
-"""LLM pre-labels: the versioned prompt, the answer schema, and the job that labels a project.
+"""LLM pre-labels: the versioned prompt, the answer schema, and the run that labels a project.
 
 The job asks the LLM (through ``core.llm.structured``) for a label in {-1, 0, 1} and a
 one-sentence rationale per dimension of the project's scheme, for every item that has no
@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from annotation.models import Item, Prelabel, Project
 from core import llm
-from core.jobs import JobProgress, job_abandon_if_stale, job_start, job_type
+from core.jobs import JobProgress, job_abandon_if_stale, job_start
 from core.models import Job, User, ValueDimension
 
 KIND = "annotation.prelabel"
@@ -311,11 +311,8 @@ class _Run:
             )
 
 
-@job_type(KIND, retry_on=OUTAGE, max_retries=8, title="Pre-label items with the LLM")
-def prelabel_project(job: Job, progress: JobProgress) -> dict:
+def prelabel_run(*, project: Project, only_failed: bool, progress: JobProgress) -> dict:
     """Pre-label the project's items (or only its failed ones); return the counts."""
-    project = Project.objects.select_related("scheme", "study").get(pk=job.params["project_id"])
-    only_failed = bool(job.params.get("only_failed"))
     dimensions = list(project.scheme.dimensions.order_by("position", "pk"))
     pending = items_pending_prelabel(project=project, only_failed=only_failed)
     if only_failed:

@@ -22,8 +22,6 @@ from annotation.assignment import (
     worker_status_for,
 )
 from annotation.forms import ProjectForm
-from annotation.import_jobs import KIND as IMPORT_KIND
-from annotation.import_jobs import import_job_start
 from annotation.label_page import PAGE_VERSION, hotkey_for, hotkeys_summary, posted_page_version
 from annotation.labelling import (
     project_dimension_rows,
@@ -39,6 +37,8 @@ from annotation.services import (
     project_create,
 )
 from annotation.study_tasks import KIND as LABEL_TASK
+from annotation.uploads import KIND as IMPORT_KIND
+from annotation.uploads import import_job_start
 from core.models import Job
 from core.roles import PARTICIPANT, RESEARCHER, role_required
 from core.selectors import task_out_of_order, task_study_url

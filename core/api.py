@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import llm, llm_check
-from core.jobs import job_cancel, job_start
+from core.jobs import job_cancel
 from core.models import Job, Study, StudyTask
 from core.roles import IsAnyRole, IsResearcher
 from core.selectors import jobs_visible_to, studies_with_counts
@@ -93,11 +93,7 @@ class LLMCheckStartApi(APIView):
     @extend_schema(request=None, responses={202: JobOutputSerializer})
     def post(self, request):
         key = request.headers.get("Idempotency-Key")
-        job = job_start(
-            kind=llm_check.KIND,
-            created_by=request.user,
-            idempotency_key=f"llm-check:{request.user.pk}:{key}" if key else None,
-        )
+        job = llm_check.llm_check_start(user=request.user, token=key)
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -126,6 +126,18 @@ class JobProgress:
         self.update(done=self.job.progress_done + steps, message=message)
 
 
+def job_key(name: str, *scope: object, token: str | None) -> str | None:
+    """Return the idempotency key of starting ``name`` for ``scope`` with a one-time ``token``.
+
+    The key is ``name:scope…:token`` (e.g. ``dedup:7:<form token>``); without a token, return
+    None, so every call starts a job of its own. Every start that can be sent twice builds its
+    key here.
+    """
+    if not token:
+        return None
+    return ":".join([name, *(str(part) for part in scope), token])
+
+
 def job_start(
     *,
     kind: str,

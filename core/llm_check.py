@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pydantic import BaseModel, Field
 
 from core import llm
-from core.jobs import JobFailed, JobProgress, job_type
-from core.models import Job
+from core.jobs import JobFailed, JobProgress, job_key, job_start, job_type
+from core.models import Job, User
 
 KIND = "core.llm_check"
 
@@ -97,3 +97,10 @@ def run_llm_check(job: Job, progress: JobProgress) -> dict:
         details = "; ".join(f"{s['step']}: {s['error']}" for s in steps if not s["ok"])
         raise JobFailed(f"These LLM calls failed: {details}", result=result)
     return result
+
+
+def llm_check_start(*, user: User, token: str | None) -> Job:
+    """Start the LLM check for ``user``; the same one-time ``token`` starts it once."""
+    return job_start(
+        kind=KIND, created_by=user, idempotency_key=job_key("llm-check", user.pk, token=token)
+    )

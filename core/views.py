@@ -16,7 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core import llm_check
 from core.forms import StudyForm
-from core.jobs import JOB_TYPES, job_cancel, job_start
+from core.jobs import JOB_TYPES, job_cancel
 from core.models import Job, Participation, Study, StudyTask
 from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required, user_has_role
 from core.selectors import (
@@ -307,11 +307,7 @@ def researcher_study(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def llm_check_start(request: HttpRequest) -> HttpResponse:
     """Researchers: start a job that tries every LLM gateway call and reports what works."""
-    job = job_start(
-        kind=llm_check.KIND,
-        created_by=request.user,
-        idempotency_key=f"llm-check:{request.POST.get('key') or uuid.uuid4().hex}",
-    )
+    job = llm_check.llm_check_start(user=request.user, token=request.POST.get("key"))
     return redirect("core:job", job_id=job.pk)
 
 

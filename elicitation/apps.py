@@ -98,6 +98,7 @@ class ElicitationConfig(AppConfig):
     def ready(self) -> None:
         from core.llm_check import register_check
         from core.study_tasks import TaskType, register_task_type
+        from elicitation import jobs  # noqa: F401  (registers the job types)
         from elicitation.llm_checks import check_values_card
 
         register_check("values card (the interview's)", check_values_card)

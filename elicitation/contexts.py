@@ -13,7 +13,7 @@ from django.utils import timezone
 from pydantic import BaseModel, Field
 
 from core import llm
-from core.jobs import JobFailed, JobProgress, job_start, job_type
+from core.jobs import job_key, job_start
 from core.models import Job, User
 from elicitation.clustering import normalised
 from elicitation.models import ContextProposal, MoralContext, Scenario
@@ -105,24 +105,13 @@ def contexts_propose(*, scenario: Scenario, user: User | None = None) -> dict:
     }
 
 
-@job_type(CONTEXTS_JOB, title="Propose moral contexts", retry_on=(llm.LLMUnavailable,))
-def contexts_job(job: Job, progress: JobProgress) -> dict:
-    """Propose contexts for the scenario in ``job.params``."""
-    scenario = Scenario.objects.select_related("deliberation").filter(pk=job.params["scenario"])
-    scenario = scenario.first()
-    if scenario is None:
-        raise JobFailed("The scenario no longer exists.")
-    progress.update(message="Asking the LLM for contexts", total=1)
-    return contexts_propose(scenario=scenario, user=job.created_by)
-
-
 def contexts_propose_start(*, scenario: Scenario, started_by: User, key: str = "") -> Job:
     """Start a job proposing contexts for ``scenario`` (the same ``key`` starts it once)."""
     return job_start(
         kind=CONTEXTS_JOB,
         params={"scenario": scenario.pk},
         created_by=started_by,
-        idempotency_key=f"contexts:{scenario.pk}:{key}" if key else None,
+        idempotency_key=job_key("contexts", scenario.pk, token=key),
     )
 
 

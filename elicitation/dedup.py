@@ -27,7 +27,7 @@ from django.utils import timezone
 from pydantic import BaseModel, Field
 
 from core import llm
-from core.jobs import JobFailed, JobProgress, job_start, job_type
+from core.jobs import JobProgress, job_key, job_start
 from core.llm.gateway import get_backend
 from core.models import Job, User
 from elicitation.clustering import agglomerate, medoid, normalised
@@ -428,18 +428,7 @@ def _dedup_write(
     return {"merged": merged, "kept_apart": kept_apart, "left_for_next_run": len(learnt.unsure)}
 
 
-# --- jobs and the schedule --------------------------------------------------------------------
-
-
-@job_type(DEDUP_JOB, title="De-duplicate values cards", retry_on=(llm.LLMUnavailable,))
-def dedup_job(job: Job, progress: JobProgress) -> dict:
-    """Run de-duplication for the deliberation in ``job.params``."""
-    deliberation = Deliberation.objects.filter(pk=job.params["deliberation"]).first()
-    if deliberation is None:
-        raise JobFailed("The deliberation no longer exists.")
-    return dedup_run(
-        deliberation=deliberation, threshold=job.params.get("threshold"), job=job, progress=progress
-    )
+# --- starting runs, and the schedule --------------------------------------------------------
 
 
 def dedup_start(
@@ -459,7 +448,7 @@ def dedup_start(
         kind=DEDUP_JOB,
         params=params,
         created_by=started_by,
-        idempotency_key=f"dedup:{deliberation.pk}:{key}" if key else None,
+        idempotency_key=job_key("dedup", deliberation.pk, token=key),
     )
 
 
@@ -497,7 +486,7 @@ def dedup_schedule() -> list[Job]:
         under_way = (
             Job.objects.filter(kind=DEDUP_JOB, params__deliberation=deliberation.pk)
             .exclude(status__in=Job.FINISHED)
-            .exclude(idempotency_key=f"dedup:{deliberation.pk}:{key}")
+            .exclude(idempotency_key=job_key("dedup", deliberation.pk, token=key))
         )
         if not under_way.exists():
             # A long run still asking the LLM is left to finish rather than doubled.

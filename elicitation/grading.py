@@ -13,7 +13,7 @@ from django.utils import timezone
 from pydantic import BaseModel, Field
 
 from core import llm
-from core.jobs import JobFailed, JobProgress, job_start, job_type
+from core.jobs import JobFailed, JobProgress, job_key, job_start
 from core.llm.gateway import get_backend
 from core.models import Job, User
 from elicitation.models import Chat, ChatGrade, Deliberation
@@ -106,14 +106,11 @@ def chat_grade(*, chat: Chat) -> ChatGrade:
         return ChatGrade.objects.get(chat=chat, grader_version=GRADER_VERSION)
 
 
-@job_type(GRADE_JOB, title="Grade finished interviews", retry_on=(llm.LLMUnavailable,))
-def grade_job(job: Job, progress: JobProgress) -> dict:
-    """Grade the chats not yet graded (of one deliberation, when ``job.params`` names one)."""
-    deliberation = None
-    if job.params.get("deliberation"):
-        deliberation = Deliberation.objects.filter(pk=job.params["deliberation"]).first()
-        if deliberation is None:
-            raise JobFailed("The deliberation no longer exists.")
+def grading_run(*, deliberation: Deliberation | None, progress: JobProgress) -> dict:
+    """Grade the chats not yet graded (of ``deliberation``, or of all); return the counts.
+
+    Raise ``JobFailed`` when there were chats and the grader gave no usable grade for any.
+    """
     chats = list(chats_to_grade(deliberation=deliberation))
     progress.update(done=0, total=len(chats), message=f"Grading {len(chats)} interviews")
     graded, unreadable = 0, []
@@ -141,7 +138,7 @@ def grading_start(
         kind=GRADE_JOB,
         params=params,
         created_by=started_by,
-        idempotency_key=f"grade:{scope}:{key}" if key else None,
+        idempotency_key=job_key("grade", scope, token=key),
     )
 
 
@@ -153,7 +150,7 @@ def grading_schedule() -> Job | None:
     under_way = (
         Job.objects.filter(kind=GRADE_JOB)
         .exclude(status__in=Job.FINISHED)
-        .exclude(idempotency_key=f"grade:all:{key}")
+        .exclude(idempotency_key=job_key("grade", "all", token=key))
     )
     if under_way.exists():
         return None  # a run is still grading; it or the next slot picks these chats up

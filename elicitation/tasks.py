@@ -1,12 +1,10 @@
 """Celery tasks of elicitation: the periodic starts of de-duplication and grading jobs.
 
-The worker imports this module at start-up (Celery's autodiscovery), which also registers the
-job types of de-duplication, context proposals and grading that these modules define.
+The job types themselves are registered by ``elicitation.jobs`` in the app's ``ready()``.
 """
 
 from celery import shared_task
 
-from elicitation import contexts  # noqa: F401  (registers the context-proposal job type)
 from elicitation.dedup import dedup_schedule
 from elicitation.grading import grading_schedule
 

@@ -242,9 +242,7 @@ class StoriesGenerateApi(APIView):
             user=request.user,
             context_ids=values.get("contexts"),
             pairs_per_card=values.get("pairs_per_card"),
-            idempotency_key=(
-                f"moralgraph-stories:{deliberation.pk}:{request.user.pk}:{key}" if key else None
-            ),
+            token=key,
         )
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 

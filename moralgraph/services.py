@@ -7,7 +7,7 @@ import random
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from core.jobs import job_start
+from core.jobs import job_key, job_start
 from core.models import Job, User
 from elicitation.models import Deliberation, MoralContext, ValuesCard
 from moralgraph.models import FairnessAnswer, GraphSettings, StoryImpression, UpgradeStory, Vote
@@ -198,11 +198,14 @@ def stories_generation_start(
     *,
     deliberation: Deliberation,
     user: User | None,
-    idempotency_key: str | None = None,
+    token: str | None = None,
     context_ids: list[int] | None = None,
     pairs_per_card: int | None = None,
 ) -> Job:
-    """Start the job that writes upgrade stories for the deliberation; return it."""
+    """Start the job that writes upgrade stories for the deliberation; return it.
+
+    The same user sending the same one-time ``token`` again gets the first job.
+    """
     from moralgraph.jobs import GENERATE_STORIES_JOB
 
     params: dict = {"deliberation": deliberation.pk}
@@ -212,20 +215,24 @@ def stories_generation_start(
         if pairs_per_card < 1:
             raise ValidationError({"pairs_per_card": "Must be at least 1."})
         params["pairs_per_card"] = pairs_per_card
-    return job_start(
-        kind=GENERATE_STORIES_JOB, params=params, created_by=user, idempotency_key=idempotency_key
-    )
+    key = job_key("moralgraph-stories", deliberation.pk, getattr(user, "pk", ""), token=token)
+    return job_start(kind=GENERATE_STORIES_JOB, params=params, created_by=user, idempotency_key=key)
 
 
 def scores_recompute_start(
-    *, deliberation: Deliberation, user: User | None, idempotency_key: str | None = None
+    *, deliberation: Deliberation, user: User | None, token: str | None = None
 ) -> Job:
-    """Start a full recompute of the deliberation's scores; return the job."""
+    """Start a full recompute of the deliberation's scores; return the job.
+
+    The same user sending the same one-time ``token`` again gets the first job.
+    """
     return job_start(
         kind=RECOMPUTE_JOB,
         params={"deliberation": deliberation.pk, "force": True},
         created_by=user,
-        idempotency_key=idempotency_key,
+        idempotency_key=job_key(
+            "moralgraph-recompute", deliberation.pk, getattr(user, "pk", ""), token=token
+        ),
     )
 
 

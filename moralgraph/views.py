@@ -148,11 +148,10 @@ def _float(data, field: str) -> float:
 def stories_generate(request: HttpRequest, name: str) -> HttpResponse:
     """Researchers: start writing upgrade stories for the deliberation's candidate pairs."""
     deliberation = _get_deliberation(request, name)
-    token = request.POST.get("token", "")
     job = stories_generation_start(
         deliberation=deliberation,
         user=request.user,
-        idempotency_key=f"moralgraph-stories-{deliberation.pk}-{token}" if token else None,
+        token=request.POST.get("token"),
     )
     return redirect("core:job", job_id=job.pk)
 
@@ -162,11 +161,10 @@ def stories_generate(request: HttpRequest, name: str) -> HttpResponse:
 def scores_recompute(request: HttpRequest, name: str) -> HttpResponse:
     """Researchers: recompute every context's edges and scores now."""
     deliberation = _get_deliberation(request, name)
-    token = request.POST.get("token", "")
     job = scores_recompute_start(
         deliberation=deliberation,
         user=request.user,
-        idempotency_key=f"moralgraph-recompute-{deliberation.pk}-{token}" if token else None,
+        token=request.POST.get("token"),
     )
     return redirect("core:job", job_id=job.pk)
 

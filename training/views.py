@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from core.jobs import JOB_TYPES
+from core.jobs import JOB_TYPES, job_key
 from core.models import Job, StudyTask
 from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required, user_has_role
 from core.selectors import job_for_key, participation_for_user, task_out_of_order
@@ -299,7 +299,7 @@ def train_page(request: HttpRequest) -> HttpResponse:
     form = EvaluatorTrainForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        idempotency_key = f"training.train:{data['key']}"
+        idempotency_key = job_key("training.train", token=data["key"])
         # A repeated submit finds its job before anything is written on disk.
         started = job_for_key(idempotency_key)
         if started is not None:
@@ -345,7 +345,7 @@ def align_page(request: HttpRequest) -> HttpResponse:
     form = AlignForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        idempotency_key = f"training.align:{data['key']}"
+        idempotency_key = job_key("training.align", token=data["key"])
         # A repeated submit finds its job before anything is written on disk.
         started = job_for_key(idempotency_key)
         if started is not None:
@@ -399,7 +399,7 @@ def score_page(request: HttpRequest) -> HttpResponse:
                 project=data["project"],
                 replace=data["replace"],
                 batch_size=data["batch_size"],
-                idempotency_key=f"training.score:{data['key']}",
+                idempotency_key=job_key("training.score", token=data["key"]),
             )
         except ValidationError as error:
             _form_error(form, error)
@@ -469,7 +469,7 @@ def dpo_page(request: HttpRequest) -> HttpResponse:
                 rule=data["rule"] or None,
                 format=data["format"],
                 max_new_tokens=data["max_new_tokens"],
-                idempotency_key=f"training.dpo:{data['key']}",
+                idempotency_key=job_key("training.dpo", token=data["key"]),
             )
         except ValidationError as error:
             _form_error(form, error)

@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-import annotation.import_jobs as import_jobs
-from annotation.import_jobs import (
+import annotation.uploads as uploads
+from annotation.uploads import (
     import_files_cleanup,
     import_job_start,
     upload_dir,
@@ -132,7 +132,7 @@ def test_a_crashed_import_keeps_its_file_for_retry_and_the_retry_deletes_it(
     def crash(**kwargs):
         raise OSError("disk went away")
 
-    monkeypatch.setattr(import_jobs, "item_import", crash)
+    monkeypatch.setattr(uploads, "item_import", crash)
     with django_capture_on_commit_callbacks(execute=True):
         job = import_job_start(project=project, upload=items(2), skip_invalid=False, user=rita)
     job.refresh_from_db()

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotation.import_jobs import KIND
+from annotation.uploads import KIND
 from core.models import Job
 from tests.annotation.factories import ItemFactory, ProjectFactory
 

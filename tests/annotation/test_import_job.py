@@ -6,8 +6,8 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotation.import_jobs import KIND, upload_dir
 from annotation.services import item_import
+from annotation.uploads import KIND, upload_dir
 from core.models import Job
 from tests.annotation.factories import ItemFactory, ProjectFactory
 

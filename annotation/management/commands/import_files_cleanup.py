@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.import_jobs import CLEANUP_AGE, import_files_cleanup, upload_dir
+from annotation.uploads import CLEANUP_AGE, import_files_cleanup, upload_dir
 
 
 class Command(BaseCommand):

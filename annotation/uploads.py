@@ -1,4 +1,6 @@
-"""The import of an uploaded file of items as a job, so a 100k-line file never ties up a request.
+"""Uploaded files of items: saved to disk, imported by a job, swept once no job needs them.
+
+Importing a file runs as a job, so a 100k-line file never ties up a request.
 
 The page streams the upload to a file of its own under ``VAR_DIR/uploads/annotation-import/``
 (chunk by chunk, never whole in memory) and starts an ``annotation.import_items`` job with the
@@ -26,7 +28,7 @@ from django.utils import timezone
 
 from annotation.models import Project
 from annotation.services import ItemImportRejected, item_import
-from core.jobs import JobFailed, JobProgress, job_start, job_type
+from core.jobs import JobFailed, JobProgress, job_key, job_start
 from core.models import Job, User
 from core.selectors import job_for_key
 
@@ -58,7 +60,7 @@ def import_job_start(
     *, project: Project, upload: UploadedFile, skip_invalid: bool, user: User, token: str = ""
 ) -> Job:
     """Save ``upload`` and start a job importing it; a repeated ``token`` gives the first job."""
-    key = f"{KIND}:{project.pk}:{token}" if token else None
+    key = job_key(KIND, project.pk, token=token)
     if key:
         existing = job_for_key(key)
         if existing is not None:
@@ -117,22 +119,13 @@ def import_files_cleanup(
     return deleted
 
 
-def _cleanup_quietly() -> None:
-    # Sweeping is housekeeping: it must never fail the import that triggered it.
-    try:
-        deleted = import_files_cleanup()
-    except Exception:
-        logger.exception("Cleaning up old import files failed")
-        return
-    if deleted:
-        logger.info("Deleted %d import file(s) no job needs any more", len(deleted))
+def upload_import(*, project: Project, params: dict, progress: JobProgress) -> dict:
+    """Import the upload named in an import job's ``params`` into ``project``; return the report.
 
-
-@job_type(KIND, title="Import items")
-def import_items(job: Job, progress: JobProgress) -> dict:
+    Delete the file once the import has an outcome; fail the job (``JobFailed``) when the file
+    is gone or an all-or-nothing import met bad lines.
+    """
     _cleanup_quietly()
-    params = job.params
-    project = Project.objects.select_related("scheme").get(pk=params["project_id"])
     path = upload_dir() / Path(params["path"]).name  # only a name is stored; never a path
     try:
         size = path.stat().st_size
@@ -163,6 +156,17 @@ def import_items(job: Job, progress: JobProgress) -> dict:
     path.unlink(missing_ok=True)
     progress.update(done=size, message="Imported.")
     return report.as_dict() | {"rejected": False}
+
+
+def _cleanup_quietly() -> None:
+    # Sweeping is housekeeping: it must never fail the import that triggered it.
+    try:
+        deleted = import_files_cleanup()
+    except Exception:
+        logger.exception("Cleaning up old import files failed")
+        return
+    if deleted:
+        logger.info("Deleted %d import file(s) no job needs any more", len(deleted))
 
 
 def _rejection_message(rejected: ItemImportRejected) -> str:
