@@ -13,7 +13,6 @@ from rest_framework.views import APIView
 from core.errors import ValueLabError
 from core.roles import RESEARCHER, IsAnyRole, IsParticipant, user_has_role
 from core.selectors import task_order_check
-from elicitation.apps import STUDY_TASK_KIND
 from elicitation.models import Chat, Deliberation
 from elicitation.selectors import (
     card_for_author,
@@ -31,6 +30,7 @@ from elicitation.services import (
     chat_start,
     message_post,
 )
+from elicitation.study_tasks import KIND as STUDY_TASK_KIND
 
 
 class CardSerializer(serializers.Serializer):

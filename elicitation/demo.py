@@ -1,8 +1,8 @@
 """Demo data: a deliberation with two scenarios and contexts, and an interview in the demo study."""
 
 from core.demo import demo_study_task_add
-from elicitation.apps import STUDY_TASK_KIND
 from elicitation.models import Deliberation, MoralContext, Scenario
+from elicitation.study_tasks import KIND as STUDY_TASK_KIND
 
 DEMO_DELIBERATION = "demo-interviews"
 

@@ -21,7 +21,6 @@ from core.roles import RESEARCHER, role_required
 from core.services import study_task_add
 from elicitation import contexts as context_proposals
 from elicitation import dedup, grading
-from elicitation.apps import STUDY_TASK_KIND
 from elicitation.models import (
     Chat,
     ContextProposal,
@@ -30,6 +29,7 @@ from elicitation.models import (
     ValuesCard,
 )
 from elicitation.services import context_create, deliberation_create, scenario_create
+from elicitation.study_tasks import KIND as STUDY_TASK_KIND
 
 
 class DeliberationForm(forms.Form):

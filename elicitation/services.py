@@ -10,9 +10,9 @@ from django.utils import timezone
 from core import llm
 from core.models import Participation, Study, User
 from elicitation import interview
-from elicitation.apps import STUDY_TASK_KIND
 from elicitation.models import Chat, Deliberation, Message, MoralContext, Scenario, ValuesCard
 from elicitation.selectors import card_incomplete, chat_pending_message, chat_transcript
+from elicitation.study_tasks import KIND as STUDY_TASK_KIND
 
 
 def deliberation_create(*, name: str, title: str, welcome_text: str = "") -> Deliberation:

@@ -22,7 +22,6 @@ from core.errors import validation_error_detail
 from core.roles import PARTICIPANT, RESEARCHER, role_required, user_has_role
 from core.selectors import task_out_of_order
 from core.throttling import rate_limited
-from elicitation.apps import STUDY_TASK_KIND
 from elicitation.interview import MAX_MESSAGE_CHARS, style_hints
 from elicitation.models import Chat
 from elicitation.selectors import (
@@ -43,6 +42,7 @@ from elicitation.services import (
     message_post,
 )
 from elicitation.streaming import events_async
+from elicitation.study_tasks import KIND as STUDY_TASK_KIND
 
 
 def _get_chat_for_user(request: HttpRequest, chat_id: int) -> Chat:

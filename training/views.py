@@ -36,6 +36,7 @@ from training.services import (
     training_dir,
     upload_discard_unless_kept,
 )
+from training.study_tasks import KIND as PVQ_TASK
 
 SCHEME = "schwartz10"
 
@@ -173,9 +174,6 @@ def _task_for_user(request: HttpRequest) -> tuple | None:
     if participation is None:
         raise Http404("This task is not part of a study you joined.")
     return participation, task
-
-
-PVQ_TASK = "training.pvq40"
 
 
 def _is_preview(request: HttpRequest) -> bool:
