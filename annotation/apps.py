@@ -5,5 +5,5 @@ class AnnotationConfig(AppConfig):
     name = "annotation"
 
     def ready(self) -> None:
-        # Register the labelling study task type and the job types (pre-label, import).
-        from annotation import jobs, study_tasks  # noqa: F401
+        # Register the settings checks, the job types (pre-label, import) and the study task type.
+        from annotation import checks, jobs, study_tasks  # noqa: F401

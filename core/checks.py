@@ -4,9 +4,47 @@ import socket
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
 DEFAULT_PORTS = {"redis": 6379, "rediss": 6379, "amqp": 5672, "pyamqp": 5672}
+
+
+def number_setting_errors(
+    name: str,
+    *,
+    default: float | None,
+    check_id: str,
+    whole: bool = False,
+    at_least: float | None = None,
+    above: float | None = None,
+    at_most: float | None = None,
+) -> list[Error]:
+    """Return an error naming setting ``name`` unless it is a number in the range given.
+
+    ``whole`` asks for an int; ``at_least``/``above`` and ``at_most`` bound it. A setting left
+    unset (``default``) is checked as its default; None is allowed where the default is None.
+    """
+    value = getattr(settings, name, default)
+    if value is None and default is None:
+        return []
+    kinds = (int,) if whole else (int, float)
+    in_range = (
+        not isinstance(value, bool)
+        and isinstance(value, kinds)
+        and (at_least is None or value >= at_least)
+        and (above is None or value > above)
+        and (at_most is None or value <= at_most)
+    )
+    if in_range:
+        return []
+    if above is not None and at_most is not None:
+        wanted = f"a number above {above:g} and at most {at_most:g}"
+    elif at_least is not None and at_most is not None:
+        wanted = f"a number from {at_least:g} to {at_most:g}"
+    else:
+        wanted = f"a whole number of at least {at_least:g}" if whole else f"at least {at_least:g}"
+    unset = " or unset" if default is None else ""
+    return [Error(f"{name} must be {wanted}{unset}, not {value!r}.", id=check_id)]
 
 
 def tcp_reachable(host: str, port: int, timeout: float = 1.0) -> bool:

@@ -5,9 +5,9 @@ class ElicitationConfig(AppConfig):
     name = "elicitation"
 
     def ready(self) -> None:
-        # Register the job types, the interview study task type and the LLM check's step.
+        # Register the settings checks, the job types, the study task type and an LLM check step.
         from core.llm_check import register_check
-        from elicitation import jobs, study_tasks  # noqa: F401
+        from elicitation import checks, jobs, study_tasks  # noqa: F401
         from elicitation.llm_checks import check_values_card
 
         register_check("values card (the interview's)", check_values_card)

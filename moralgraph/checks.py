@@ -1,32 +1,38 @@
 """System checks for the moral graph's settings."""
 
-from django.conf import settings
 from django.core.checks import Error, register
+
+from core.checks import number_setting_errors
+from moralgraph import graph
 
 
 @register()
 def check_min_votes(app_configs, **kwargs) -> list[Error]:
     """Report a ``MORALGRAPH_MIN_VOTES`` that is not a whole number of at least 1."""
-    value = getattr(settings, "MORALGRAPH_MIN_VOTES", 2)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        return [
-            Error(
-                f"MORALGRAPH_MIN_VOTES must be a whole number of at least 1, not {value!r}.",
-                id="moralgraph.E001",
-            )
-        ]
-    return []
+    return number_setting_errors(
+        "MORALGRAPH_MIN_VOTES", default=2, whole=True, at_least=1, check_id="moralgraph.E001"
+    )
 
 
 @register()
 def check_inline_max_votes(app_configs, **kwargs) -> list[Error]:
     """Report a ``MORALGRAPH_INLINE_MAX_VOTES`` that is not a whole number of at least 0."""
-    value = getattr(settings, "MORALGRAPH_INLINE_MAX_VOTES", 5000)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return [
-            Error(
-                f"MORALGRAPH_INLINE_MAX_VOTES must be a whole number of at least 0, not {value!r}.",
-                id="moralgraph.E002",
-            )
-        ]
-    return []
+    return number_setting_errors(
+        "MORALGRAPH_INLINE_MAX_VOTES",
+        default=5000,
+        whole=True,
+        at_least=0,
+        check_id="moralgraph.E002",
+    )
+
+
+@register()
+def check_clear_winner(app_configs, **kwargs) -> list[Error]:
+    """Report a ``MORALGRAPH_CLEAR_WINNER`` share that is not above 0 and at most 1."""
+    return number_setting_errors(
+        "MORALGRAPH_CLEAR_WINNER",
+        default=graph.CLEAR_WINNER_SHARE,
+        above=0,
+        at_most=1,
+        check_id="moralgraph.E003",
+    )
