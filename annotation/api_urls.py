@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from annotation import api
+from annotation import api, researcher_api
 
 urlpatterns = [
     path("schemes/", api.SchemeListCreateApi.as_view(), name="api-annotation-schemes"),
@@ -64,27 +64,26 @@ urlpatterns = [
     ),
 ]
 
-from annotation import dashboard_api  # noqa: E402
 
 urlpatterns += [
     path(
         "projects/<int:project_id>/prelabel/",
-        dashboard_api.PrelabelStartApi.as_view(),
+        researcher_api.PrelabelStartApi.as_view(),
         name="api-annotation-prelabel",
     ),
     path(
         "projects/<int:project_id>/dashboard/",
-        dashboard_api.DashboardApi.as_view(),
+        researcher_api.DashboardApi.as_view(),
         name="api-annotation-dashboard",
     ),
     path(
         "projects/<int:project_id>/review/",
-        dashboard_api.ReviewQueueApi.as_view(),
+        researcher_api.ReviewQueueApi.as_view(),
         name="api-annotation-review",
     ),
     path(
         "items/<int:item_id>/adjudication/",
-        dashboard_api.AdjudicationApi.as_view(),
+        researcher_api.AdjudicationApi.as_view(),
         name="api-annotation-adjudication",
     ),
 ]

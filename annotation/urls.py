@@ -2,16 +2,20 @@
 
 from django.urls import path
 
-from annotation import dashboard, views
+from annotation import researcher_views, views
 
 app_name = "annotation"
 
 urlpatterns = [
     path("projects/", views.project_list, name="projects"),
     path("projects/<slug:slug>/", views.project_detail, name="project"),
-    path("projects/<slug:slug>/prelabel/", dashboard.prelabel_panel, name="prelabel_panel"),
-    path("projects/<slug:slug>/dashboard/", dashboard.project_dashboard_page, name="dashboard"),
-    path("projects/<slug:slug>/review/", dashboard.review_queue_page, name="review"),
+    path("projects/<slug:slug>/prelabel/", researcher_views.prelabel_panel, name="prelabel_panel"),
+    path(
+        "projects/<slug:slug>/dashboard/",
+        researcher_views.project_dashboard_page,
+        name="dashboard",
+    ),
+    path("projects/<slug:slug>/review/", researcher_views.review_queue_page, name="review"),
     path("projects/<slug:slug>/workers/", views.project_workers, name="workers"),
     path(  # <path:>: a pseudonym is data and may hold any character
         "projects/<slug:slug>/workers/<path:pseudonym>/exclude/",
@@ -20,7 +24,7 @@ urlpatterns = [
     ),
     path(
         "projects/<slug:slug>/review/<int:item_id>/",
-        dashboard.review_item_page,
+        researcher_views.review_item_page,
         name="review_item",
     ),
     path("work/<int:project_id>/", views.work, name="work"),

@@ -23,10 +23,10 @@ from moralgraph.selectors import (
     pair_detail,
     preference_export,
     value_detail,
+    votes_by_voter,
 )
 from moralgraph.services import stories_generation_start, story_show_next, vote_submit
 from moralgraph.study_tasks import KIND as VOTE_TASK
-from moralgraph.voting import votes_by_voter
 
 
 class GraphQuerySerializer(serializers.Serializer):

@@ -29,8 +29,8 @@ class GraphSettings(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(50)],
         help_text="Stories: each value is paired with this many nearest values.",
     )
-    # Pair selection for voters (see moralgraph/voting.py): a pair with v votes is drawn with
-    # weight 1 / (1 + v) ** pair_weight_power, so pairs with few votes come first.
+    # Pair selection for voters (see moralgraph/selectors/voting.py): a pair with v votes is
+    # drawn with weight 1 / (1 + v) ** pair_weight_power, so pairs with few votes come first.
     pair_weight_power = models.FloatField(
         default=2.0,
         validators=[MinValueValidator(0.0), MaxValueValidator(10.0)],

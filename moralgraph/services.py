@@ -11,12 +11,12 @@ from core.jobs import job_key, job_start
 from core.models import Job, User
 from elicitation.models import Deliberation, MoralContext, ValuesCard
 from moralgraph.models import FairnessAnswer, GraphSettings, StoryImpression, UpgradeStory, Vote
+from moralgraph.selectors import REFUSALS, own_value_ids, story_next_for_voter, vote_refusal
 from moralgraph.snapshots import RECOMPUTE_JOB, snapshots_mark_changed
-from moralgraph.voting import story_next_for_voter
 
 
 @transaction.atomic
-def vote_cast(
+def vote_record(
     *,
     voter: User,
     deliberation: Deliberation,
@@ -30,6 +30,9 @@ def vote_cast(
     yes_first: bool | None = None,
 ) -> tuple[Vote, bool]:
     """Record ``voter``'s answer on a pair in a context; return the vote and whether it is new.
+
+    This is the store under ``vote_submit`` (a participant's vote on a story they were shown,
+    with its permission checks); it checks only that the answer is well formed.
 
     ``page_version`` and ``yes_first`` say which page (and order of Yes and No) the answer was
     given on; the latest answer's are kept with it.
@@ -98,8 +101,6 @@ def story_show_next(
     one at a time (the voter's row is locked), so two tabs or a double reload never leave the
     voter with two pairs to judge.
     """
-    from moralgraph.voting import vote_refusal
-
     User.objects.select_for_update().filter(pk=voter.pk).values_list("pk").first()
     story = story_next_for_voter(voter=voter, deliberation=deliberation, rng=rng)
     if story is not None and vote_refusal(voter=voter, deliberation=deliberation) != "preview":
@@ -126,8 +127,6 @@ def vote_submit(
     researcher's vote is a preview: checked, returned unsaved (``pk`` None), never stored.
     The context's scores are marked stale and recomputed after the commit.
     """
-    from moralgraph.voting import REFUSALS, vote_refusal
-
     if story.deliberation_id != deliberation.pk:
         raise ValidationError({"story": "The story belongs to another deliberation."})
     refusal = vote_refusal(voter=voter, deliberation=deliberation)
@@ -148,7 +147,7 @@ def vote_submit(
         raise PermissionDenied(REFUSALS[refusal])
     if not StoryImpression.objects.filter(voter=voter, story=story).exists():
         raise PermissionDenied("You can only vote on a pair you were shown.")
-    vote, created = vote_cast(
+    vote, created = vote_record(
         voter=voter,
         deliberation=deliberation,
         from_card=story.from_card,
@@ -178,8 +177,6 @@ def fairness_answer_set(
     Answering again changes the answer. Raise ``PermissionDenied`` unless ``card`` is the
     voter's own value, ``ValidationError`` for an unknown answer or a context elsewhere.
     """
-    from moralgraph.voting import own_value_ids
-
     if card.pk not in own_value_ids(voter=voter, deliberation=card.deliberation):
         raise PermissionDenied("You can only judge the position of your own value.")
     if context.deliberation_id != card.deliberation_id:

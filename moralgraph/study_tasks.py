@@ -28,7 +28,7 @@ def task_deliberation(task: StudyTask) -> Deliberation | None:
 
 def task_votes_needed(task: StudyTask, deliberation: Deliberation) -> int:
     """Return how many pairs the task asks a participant to judge."""
-    from moralgraph.voting import graph_settings
+    from moralgraph.selectors import graph_settings
 
     votes = (task.config or {}).get("votes")
     if isinstance(votes, int) and not isinstance(votes, bool) and votes > 0:
@@ -39,7 +39,7 @@ def task_votes_needed(task: StudyTask, deliberation: Deliberation) -> int:
 def task_votes_for_voter(task: StudyTask | None, deliberation: Deliberation, voter) -> tuple:
     """Return (pairs judged, pairs asked of this voter): the task's number (or the
     deliberation's), capped by what this voter can still be shown, so "3 of 3" is true."""
-    from moralgraph.voting import graph_settings, pairs_left_for_voter, votes_by_voter
+    from moralgraph.selectors import graph_settings, pairs_left_for_voter, votes_by_voter
 
     judged = votes_by_voter(voter=voter, deliberation=deliberation)
     wanted = (
@@ -151,7 +151,7 @@ register_task_type(
         is_at=_is_at,
         form_fields=_form_fields,
         default_order=4,
-        # A researcher's votes are never stored (moralgraph.voting.vote_refusal: "preview").
+        # A researcher's votes are never stored (moralgraph.selectors.vote_refusal: "preview").
         preview_url=lambda task: _url(None, task),
     )
 )

@@ -29,9 +29,12 @@ from moralgraph.models import (
 )
 from moralgraph.selectors import (
     deliberations_with_counts,
+    graph_settings,
     min_votes,
     positions_for_voter,
     rule_for,
+    vote_page_notice,
+    vote_refusal,
     voter_groups,
 )
 from moralgraph.services import (
@@ -53,7 +56,6 @@ from moralgraph.vote_page import (
     task_answer_order,
     yes_first_for,
 )
-from moralgraph.voting import graph_settings, vote_page_notice, vote_refusal
 
 EVERYONE = (PARTICIPANT, RESEARCHER, ADMIN)
 

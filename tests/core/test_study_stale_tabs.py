@@ -9,7 +9,7 @@ from annotation.models import Annotation, Slot
 from elicitation.models import ValuesCard
 from elicitation.services import card_approve, card_edit, chat_start, message_post
 from moralgraph.models import Vote
-from moralgraph.voting import story_pending_for_voter
+from moralgraph.selectors import story_pending_for_voter
 from tests.annotation.factories import SCHWARTZ10, ItemFactory, ProjectFactory
 from tests.elicitation.factories import ScenarioFactory
 from tests.elicitation.interview_script import CARD

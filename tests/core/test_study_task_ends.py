@@ -12,7 +12,7 @@ from core.models import Participation, Study, User
 from core.selectors import participation_task_states
 from core.services import study_create
 from elicitation.models import Deliberation
-from moralgraph.voting import story_pending_for_voter
+from moralgraph.selectors import story_pending_for_voter
 from tests.annotation.factories import SCHWARTZ10, ItemFactory, ProjectFactory
 from tests.moralgraph.conftest import World, make_voter
 

@@ -125,7 +125,7 @@ def test_a_pair_from_another_deliberation_is_not_found(voted, api_for, rita):
 
 
 def test_the_deliberation_page_saves_the_rule_and_the_voting_policy(voted, rita_client):
-    from moralgraph.voting import graph_settings
+    from moralgraph.selectors import graph_settings
 
     response = rita_client.post(
         "/moralgraph/mg/",

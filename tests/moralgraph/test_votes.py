@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from core.models import Participation
 from moralgraph.models import UpgradeStory, Vote
-from moralgraph.services import graph_rule_set, impression_record, vote_cast
+from moralgraph.services import graph_rule_set, impression_record, vote_record
 from tests.elicitation.factories import DeliberationFactory, MoralContextFactory, ValuesCardFactory
 from tests.factories import StudyFactory, StudyTaskFactory
 
@@ -29,8 +29,8 @@ def pair(alice, bob):
 
 
 def test_voting_again_updates_the_vote_instead_of_adding_one(alice, pair):
-    first, created = vote_cast(voter=alice, choice="wiser", **pair)
-    again, created_again = vote_cast(voter=alice, choice="not_wiser", comment="changed", **pair)
+    first, created = vote_record(voter=alice, choice="wiser", **pair)
+    again, created_again = vote_record(voter=alice, choice="not_wiser", comment="changed", **pair)
     assert (created, created_again) == (True, False)
     assert first.pk == again.pk
     vote = Vote.objects.get()
@@ -38,14 +38,14 @@ def test_voting_again_updates_the_vote_instead_of_adding_one(alice, pair):
 
 
 def test_two_voters_on_one_pair_are_both_counted(alice, bob, pair):
-    vote_cast(voter=alice, choice="wiser", **pair)
-    vote_cast(voter=bob, choice="wiser", **pair)
+    vote_record(voter=alice, choice="wiser", **pair)
+    vote_record(voter=bob, choice="wiser", **pair)
     assert Vote.objects.count() == 2
 
 
 def test_unknown_choice_is_refused(alice, pair):
     with pytest.raises(ValidationError) as error:
-        vote_cast(voter=alice, choice="maybe", **pair)
+        vote_record(voter=alice, choice="maybe", **pair)
     assert "choice" in error.value.message_dict
     assert not Vote.objects.exists()
 
@@ -53,7 +53,7 @@ def test_unknown_choice_is_refused(alice, pair):
 def test_a_pair_from_another_deliberation_is_refused(alice, pair):
     elsewhere = ValuesCardFactory(deliberation=DeliberationFactory())
     with pytest.raises(ValidationError) as error:
-        vote_cast(voter=alice, choice="wiser", **{**pair, "to_card": elsewhere})
+        vote_record(voter=alice, choice="wiser", **{**pair, "to_card": elsewhere})
     assert "to_card" in error.value.message_dict
     assert not Vote.objects.exists()
 
@@ -61,9 +61,9 @@ def test_a_pair_from_another_deliberation_is_refused(alice, pair):
 def test_a_vote_on_a_duplicate_card_or_on_one_value_twice_is_refused(alice, pair):
     duplicate = ValuesCardFactory(deliberation=pair["deliberation"], canonical=pair["to_card"])
     with pytest.raises(ValidationError):
-        vote_cast(voter=alice, choice="wiser", **{**pair, "to_card": duplicate})
+        vote_record(voter=alice, choice="wiser", **{**pair, "to_card": duplicate})
     with pytest.raises(ValidationError):
-        vote_cast(voter=alice, choice="wiser", **{**pair, "to_card": pair["from_card"]})
+        vote_record(voter=alice, choice="wiser", **{**pair, "to_card": pair["from_card"]})
     assert not Vote.objects.exists()
 
 
@@ -76,7 +76,7 @@ def test_the_story_must_be_about_the_pair_voted_on(alice, pair):
         story="The other way round.",
     )
     with pytest.raises(ValidationError) as error:
-        vote_cast(voter=alice, choice="wiser", story=story, **pair)
+        vote_record(voter=alice, choice="wiser", story=story, **pair)
     assert "story" in error.value.message_dict
 
 

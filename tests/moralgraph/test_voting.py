@@ -13,9 +13,9 @@ from django.db import connection
 from core.models import Participation
 from core.selectors import participation_task_states
 from moralgraph.models import GraphSettings, StoryImpression, Vote
+from moralgraph.selectors import story_next_for_voter
 from moralgraph.services import impression_record, vote_submit
 from moralgraph.study_tasks import KIND
-from moralgraph.voting import story_next_for_voter
 from tests.factories import StudyFactory, StudyTaskFactory
 from tests.moralgraph.conftest import make_voter
 
@@ -294,7 +294,7 @@ def test_a_reload_after_new_stories_keeps_the_pending_pair(world, bob_client, bo
 
 
 def test_pair_vote_counts_read_only_the_pairs_asked_for(world, bob, monkeypatch):
-    from moralgraph import voting
+    from moralgraph.selectors import voting
 
     asked = world.story(world.distress, world.b, world.c)
     other = world.story(world.distress, world.c, world.a)

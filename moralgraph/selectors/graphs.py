@@ -13,6 +13,7 @@ from elicitation.models import Deliberation, MoralContext, ValuesCard
 from elicitation.selectors import card_as_contract
 from moralgraph import graph as moral_graph
 from moralgraph.models import GraphSettings, Rule, UpgradeStory, Vote, VoterAttribute
+from moralgraph.selectors.voting import own_value_ids
 
 # ``?group=`` of the explorer: a study's slug, or ``attr:<name>=<value>`` (a voter attribute).
 ATTRIBUTE_GROUP = "attr:"
@@ -370,7 +371,6 @@ def positions_for_voter(*, voter, deliberation: Deliberation) -> list[dict]:
     """
     from moralgraph.models import FairnessAnswer
     from moralgraph.snapshots import snapshot_for_context
-    from moralgraph.voting import own_value_ids
 
     own = own_value_ids(voter=voter, deliberation=deliberation)
     if not own:
