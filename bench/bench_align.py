@@ -56,11 +56,13 @@ COUNTRY = (
 
 
 def fulcra_prompts(path: Path) -> list[str]:
-    from training import datasets
+    from training import labelled_data
     from training.schemes import SCHWARTZ10
 
     errors: list[str] = []
-    examples = datasets.read_examples(path, dimensions=SCHWARTZ10, skip_invalid=True, errors=errors)
+    examples = labelled_data.read_examples(
+        path, dimensions=SCHWARTZ10, skip_invalid=True, errors=errors
+    )
     return list(dict.fromkeys(example.prompt for example in examples))
 
 

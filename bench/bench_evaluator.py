@@ -39,14 +39,14 @@ def main() -> None:
 
     import torch
 
-    from training import datasets, evaluator
+    from training import evaluator, labelled_data
     from training.schemes import SCHWARTZ10
 
     errors: list[str] = []
-    examples = datasets.read_examples(
+    examples = labelled_data.read_examples(
         args.data, dimensions=SCHWARTZ10, skip_invalid=True, errors=errors
     )
-    splits = datasets.split_by_prompt(examples, dimensions=SCHWARTZ10, seed=13)
+    splits = labelled_data.split_by_prompt(examples, dimensions=SCHWARTZ10, seed=13)
     print(f"rows used {len(examples)}, skipped {len(errors)}; splits {splits.sizes}")
     config = evaluator.TrainConfig(
         base_model=str(minilm_path()),

@@ -45,11 +45,11 @@ def main() -> None:
 
     import torch
 
-    from training import conditioned, datasets, evaluator
+    from training import conditioned, evaluator, labelled_data
     from training.schemes import SCHWARTZ10, SCHWARTZ10_DEFINITIONS
 
     trained = [key for key in SCHWARTZ10 if key != args.held_out]
-    examples = datasets.read_examples(args.data, dimensions=SCHWARTZ10, skip_invalid=True)
+    examples = labelled_data.read_examples(args.data, dimensions=SCHWARTZ10, skip_invalid=True)
     # Split by prompt: no prompt of the evaluation rows was seen in training.
     by_prompt: dict[str, list] = {}
     for example in examples:
@@ -63,7 +63,7 @@ def main() -> None:
             break
         target.extend(by_prompt[prompt])
     n_val = max(16, len(train_rows) // 10)
-    splits = datasets.Splits(
+    splits = labelled_data.Splits(
         train=train_rows[n_val:],
         validation=train_rows[:n_val],
         test=eval_rows,

@@ -71,10 +71,10 @@ def folds(examples, *, k: int, seed: int) -> list[list]:
 
 def splits_for(train_rows, scored_rows, *, seed: int, content_hash: str):
     """Return Splits: 10% of the training prompts validate (early stopping), the rest train."""
-    from training import datasets
+    from training import labelled_data
 
     train, validation = set_aside(train_rows, share=0.1, seed=seed)
-    return datasets.Splits(
+    return labelled_data.Splits(
         train=train, validation=validation, test=scored_rows, seed=seed, content_hash=content_hash
     )
 
@@ -142,12 +142,12 @@ def sweep(
     log=print,
 ) -> dict:
     """Cross-validate every variant, retrain the best, score it on the set-aside prompts."""
-    from training import datasets
+    from training import labelled_data
     from training.schemes import SCHWARTZ10
 
     choosing, final = set_aside(examples, share=final_share, seed=seed)
     parts = folds(choosing, k=k, seed=seed)
-    digest = datasets.content_hash(examples, SCHWARTZ10)
+    digest = labelled_data.content_hash(examples, SCHWARTZ10)
     log(f"rows {len(examples)}: choosing {len(choosing)} in {k} folds, set aside {len(final)}")
     rows = []
     for base_model in base_models:
@@ -213,7 +213,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from training import datasets
+    from training import labelled_data
     from training.basemodels import ModelNotFound, resolve
     from training.schemes import SCHWARTZ10
 
@@ -234,7 +234,7 @@ def main() -> None:
     except ModelNotFound as error:
         sys.exit(str(error))
     errors: list[str] = []
-    examples = datasets.read_examples(
+    examples = labelled_data.read_examples(
         args.data, dimensions=SCHWARTZ10, skip_invalid=True, errors=errors
     )
     print(f"{args.data}: {len(examples)} rows read, {len(errors)} skipped")

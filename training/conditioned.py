@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training.datasets import Example, Splits
 from training.evaluator import (
     CARD_FILE,
     CLASSES,
@@ -30,6 +29,7 @@ from training.evaluator import (
     training_card,
     write_model,
 )
+from training.labelled_data import Example, Splits
 from training.metrics import dimension_metrics, summarise
 
 DESIGN = "value-conditioned"

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training.datasets import Example, Splits
+from training.labelled_data import Example, Splits
 from training.metrics import dimension_metrics, summarise
 
 CLASSES = (-1, 0, 1)

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from core.jsonl import jsonl_write
 from core.models import Job, User
-from training import datasets, evaluator, pvq, targets
+from training import evaluator, labelled_data, pvq, targets
 from training.alignment import DEFAULTS as ALIGN_DEFAULTS
 from training.models import ModelArtifact, RunLog, Target
 from training.schemes import scheme_definitions, scheme_dimensions
@@ -60,14 +60,14 @@ def evaluator_train(
         ) from None
     try:
         dimensions = scheme_dimensions(scheme)
-        read = datasets.read_labelled(data, dimensions=dimensions, skip_invalid=skip_invalid)
+        read = labelled_data.read_labelled(data, dimensions=dimensions, skip_invalid=skip_invalid)
         examples = read.examples
-        datasets.check_trainable(examples, dimensions=dimensions)
+        labelled_data.check_trainable(examples, dimensions=dimensions)
     except (OSError, ValueError) as error:
         raise ValidationError({"data": str(error)}) from None
     if Path(out).exists():
         raise ValidationError({"out": f"{out} exists already; choose another folder"})
-    splits = datasets.split_by_prompt(examples, dimensions=dimensions, seed=seed)
+    splits = labelled_data.split_by_prompt(examples, dimensions=dimensions, seed=seed)
     if design not in DESIGNS:
         raise ValidationError({"design": f"use one of {', '.join(DESIGNS)}"})
     common = dict(
@@ -119,7 +119,7 @@ def evaluator_train(
     )
 
 
-def _dataset_sources(read: datasets.ReadReport, splits: datasets.Splits) -> dict:
+def _dataset_sources(read: labelled_data.ReadReport, splits: labelled_data.Splits) -> dict:
     """Return what the card says of the data read: lines skipped, unlabelled items left out,
     and where each example's labels came from (human, reference or the file)."""
     by_split = {
@@ -407,8 +407,8 @@ def alignment_run(
         path=str(Path(out).resolve()),
         scheme=loaded.card.get("scheme", ""),
         base_model=policy,
-        dataset_hash=datasets.content_hash(
-            [datasets.Example(id="", prompt=p, response="", labels={}) for p in prompts], []
+        dataset_hash=labelled_data.content_hash(
+            [labelled_data.Example(id="", prompt=p, response="", labels={}) for p in prompts], []
         ),
         card=card,
         job=job,

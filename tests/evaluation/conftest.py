@@ -16,13 +16,13 @@ RECKLESS = "leave it unlocked, risky is fun, danger makes it exciting"
 @pytest.fixture(scope="session")
 def evaluator_dir(tiny_encoder, tmp_path_factory):  # noqa: F811
     """Return the folder of a tiny evaluator that learned the synthetic security cues."""
-    from training import datasets, evaluator
+    from training import evaluator, labelled_data
 
     folder = tmp_path_factory.mktemp("evaluation-evaluator")
     data = folder / "rows.jsonl"
     data.write_text("\n".join(json.dumps(row) for row in synthetic_rows(160)))
-    examples = datasets.read_examples(data, dimensions=SCHWARTZ10)
-    splits = datasets.split_by_prompt(examples, dimensions=SCHWARTZ10)
+    examples = labelled_data.read_examples(data, dimensions=SCHWARTZ10)
+    splits = labelled_data.split_by_prompt(examples, dimensions=SCHWARTZ10)
     config = evaluator.TrainConfig(
         base_model=str(tiny_encoder),
         dimensions=SCHWARTZ10,

@@ -153,14 +153,14 @@ def tiny_chat_policy(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_evaluator(tiny_encoder, tmp_path_factory):
     """Return the folder of an evaluator trained for a few steps on the synthetic cues."""
-    from training import datasets, evaluator
+    from training import evaluator, labelled_data
     from training.schemes import SCHWARTZ10
 
     folder = tmp_path_factory.mktemp("evaluators")
     data = folder / "rows.jsonl"
     data.write_text("\n".join(json.dumps(row) for row in synthetic_rows(60)))
-    examples = datasets.read_examples(data, dimensions=SCHWARTZ10)
-    splits = datasets.split_by_prompt(examples, dimensions=SCHWARTZ10)
+    examples = labelled_data.read_examples(data, dimensions=SCHWARTZ10)
+    splits = labelled_data.split_by_prompt(examples, dimensions=SCHWARTZ10)
     config = evaluator.TrainConfig(
         base_model=str(tiny_encoder),
         dimensions=SCHWARTZ10,

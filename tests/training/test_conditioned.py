@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.training.conftest import synthetic_rows
-from training import conditioned, datasets, evaluator
+from training import conditioned, evaluator, labelled_data
 from training.models import ModelArtifact
 from training.schemes import SCHWARTZ10, SCHWARTZ10_DEFINITIONS
 
@@ -18,8 +18,8 @@ def conditioned_folder(tiny_encoder, tmp_path_factory):
     folder = tmp_path_factory.mktemp("conditioned")
     data = folder / "rows.jsonl"
     data.write_text("\n".join(json.dumps(row) for row in synthetic_rows(60)))
-    examples = datasets.read_examples(data, dimensions=SCHWARTZ10)
-    splits = datasets.split_by_prompt(examples, dimensions=SCHWARTZ10)
+    examples = labelled_data.read_examples(data, dimensions=SCHWARTZ10)
+    splits = labelled_data.split_by_prompt(examples, dimensions=SCHWARTZ10)
     config = conditioned.ConditionedConfig(
         base_model=str(tiny_encoder),
         dimensions=TRAINED,
@@ -38,7 +38,7 @@ def conditioned_folder(tiny_encoder, tmp_path_factory):
 def test_one_cell_per_example_and_labelled_value():
     rows = synthetic_rows(5)
     examples = [
-        datasets.example_from_record(row, line=i, dimensions=SCHWARTZ10)
+        labelled_data.example_from_record(row, line=i, dimensions=SCHWARTZ10)
         for i, row in enumerate(rows, 1)
     ]
 

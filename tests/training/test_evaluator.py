@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from training import evaluator
-from training.datasets import read_examples, split_by_prompt
+from training.labelled_data import read_examples, split_by_prompt
 from training.models import ModelArtifact
 from training.schemes import SCHWARTZ10
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.training.conftest import synthetic_rows
-from training import datasets
+from training import labelled_data
 from training.schemes import SCHWARTZ10
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_evaluator_sweep.py"
@@ -29,7 +29,7 @@ def examples(tmp_path):
     for row in rows[:20]:  # three rows share each of these prompts
         row["prompt"] = f"Shared question {int(row['id'].split('-')[1]) % 7}"
     path.write_text("\n".join(json.dumps(row) for row in rows))
-    return datasets.read_examples(path, dimensions=SCHWARTZ10)
+    return labelled_data.read_examples(path, dimensions=SCHWARTZ10)
 
 
 def _prompts(rows):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from training.datasets import (
+from training.labelled_data import (
     DatasetError,
     check_trainable,
     content_hash,
