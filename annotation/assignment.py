@@ -138,7 +138,64 @@ def leases_reclaim(*, project: Project) -> int:
     return expired.update(state=Slot.State.FREE, lease_expires=None)
 
 
-# --- Worker status -------------------------------------------------------------------------------
+# --- Worker status and quota ---------------------------------------------------------------------
+
+# The quota rule, written once for each way it is read (a test holds them equal):
+#
+# - A worker's quota in a project is their status's ``quota`` (the items per participant of
+#   their study's labelling task, fixed when they start), else the project's
+#   ``quota_per_worker``; 0 means no limit. ``worker_quota`` / ``QUOTA_SQL``.
+# - They are done at their quota: ``n_done >= quota``.
+# - A claim of a new regular item wins only while the regular slots bearing their name in the
+#   project (leased, labelled, or lapsed and not yet taken by anyone else) are fewer than the
+#   quota: ``quota_slots`` / ``QUOTA_GUARD``, checked inside the claiming statement. Submitting
+#   turns a leased slot into a done one and leaves that count alone, and the database keeps a
+#   worker to one lease per project, so two tabs, or a claim racing a submit, cannot take them
+#   past it; and the claim stays the same one statement, so the k slots per item hold as before.
+QUOTA_SQL = "COALESCE(status.quota, project.quota_per_worker)"
+QUOTA_SLOTS_SQL = """SELECT COUNT(*) FROM {slot} AS mine
+       WHERE mine.worker_id = %s AND mine.project_id = %s AND mine.position IS NOT NULL"""
+QUOTA_GUARD = "\n  AND (" + QUOTA_SLOTS_SQL + ") < %s"
+
+
+def worker_quota(*, project: Project, status: WorkerStatus | None) -> int:
+    """Return how many regular items the worker labels in ``project`` before they are done
+    (0: no limit): their study's items per participant, else the project's quota."""
+    if status is not None and status.quota is not None:
+        return status.quota
+    return project.quota_per_worker
+
+
+def quota_slots(*, project: Project, worker: User):
+    """Return the slots that count toward the worker's quota in ``project`` (as QUOTA_GUARD)."""
+    return Slot.objects.filter(project=project, worker=worker, position__isnull=False)
+
+
+def quota_guard(quota: int, *, project_id: int, worker_id: int) -> tuple[str, list]:
+    """Return the claim's quota condition and its parameters ("" when there is no limit)."""
+    if not quota:
+        return "", []
+    return QUOTA_GUARD, [worker_id, project_id, quota]
+
+
+def items_per_participant(*, project_id: int, worker: User) -> int | None:
+    """Return the items per participant of the labelling task on the project in the worker's
+    newest study that has one, or None (no such task, or it leaves it to the project)."""
+    from annotation.study_tasks import KIND
+    from core.models import StudyTask
+
+    configs = (
+        StudyTask.objects.filter(
+            kind=KIND, config__project=project_id, study__participations__user=worker
+        )
+        .order_by("-study__participations__joined", "-pk")
+        .values_list("config", flat=True)
+    )
+    for config in configs[:1]:
+        value = (config or {}).get("items_per_participant")
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
 
 
 def worker_status_for(*, project: Project, worker: User) -> WorkerStatus:
@@ -148,9 +205,12 @@ def worker_status_for(*, project: Project, worker: User) -> WorkerStatus:
         return status
     has_training = Item.objects.filter(project=project, kind="training").exists()
     initial = WorkerStatus.State.TRAINING if has_training else WorkerStatus.State.ACTIVE
+    quota = items_per_participant(project_id=project.pk, worker=worker)
     try:
         with transaction.atomic():
-            return WorkerStatus.objects.create(project=project, worker=worker, state=initial)
+            return WorkerStatus.objects.create(
+                project=project, worker=worker, state=initial, quota=quota
+            )
     except IntegrityError:  # their other tab got there first
         return WorkerStatus.objects.get(project=project, worker=worker)
 
@@ -163,7 +223,8 @@ def item_next_for_worker(*, project: Project, worker: User) -> NextAnswer:
 
     Asking again while a lease is held returns the same item (a reload, a second tab). Done
     only when every remaining slot is done or is the worker's own, never while others hold
-    leases; then also when the worker reached the project's quota or may no longer label.
+    leases; then also when the worker reached their quota (``worker_quota``) or may no longer
+    label.
     """
     status = worker_status_for(project=project, worker=worker)
     if not status.may_label:
@@ -184,7 +245,8 @@ def item_next_for_worker(*, project: Project, worker: User) -> NextAnswer:
         )
         status.state = WorkerStatus.State.ACTIVE
 
-    if project.quota_per_worker and status.n_done >= project.quota_per_worker:
+    quota = worker_quota(project=project, status=status)
+    if quota and status.n_done >= quota:
         return NextAnswer(status=status)
 
     for kind, rate, seen in (
@@ -199,7 +261,7 @@ def item_next_for_worker(*, project: Project, worker: User) -> NextAnswer:
 
     ensured = reclaimed = False
     for _ in range(CLAIM_ATTEMPTS):
-        slot = _claim_regular(project=project, worker=worker, now=now)
+        slot = _claim_regular(project=project, worker=worker, now=now, quota=quota)
         if slot is None and not reclaimed:
             # Expired leases only matter once no free slot is left for this worker.
             reclaimed = True
@@ -307,18 +369,18 @@ WHERE id = (
       )
     ORDER BY candidate.id + 0  -- the order of the slot_queue index (Slot.Meta)
     LIMIT 1{lock}
-) AND state = 'free'
+) AND state = 'free'{quota}
 RETURNING {returning}
 """
 
 
-def _claim_regular(*, project: Project, worker: User, now) -> Slot | None:
+def _claim_regular(*, project: Project, worker: User, now, quota: int = 0) -> Slot | None:
     now = timezone.now()
     fields = _lease_fields(project, worker, now)
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = CLAIM_SQL.format(
-        slot=connection.ops.quote_name(Slot._meta.db_table), lock=lock, returning="id"
-    )
+    guard, guard_params = quota_guard(quota, project_id=project.pk, worker_id=worker.pk)
+    table = connection.ops.quote_name(Slot._meta.db_table)
+    sql = CLAIM_SQL.format(slot=table, lock=lock, returning="id", quota=guard.format(slot=table))
     adapt = connection.ops.adapt_datetimefield_value
     params = [
         worker.pk,
@@ -327,6 +389,7 @@ def _claim_regular(*, project: Project, worker: User, now) -> Slot | None:
         project.pk,
         project.overlap,
         worker.pk,
+        *guard_params,
     ]
     try:
         with one_statement(), connection.cursor() as cursor:

@@ -24,7 +24,14 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotation.assignment import CLAIM_SQL, NextAnswer, item_next_for_worker, one_statement
+from annotation.assignment import (
+    CLAIM_SQL,
+    QUOTA_SQL,
+    NextAnswer,
+    item_next_for_worker,
+    one_statement,
+    quota_guard,
+)
 from annotation.labelling import dimension_keys_cached, leased_item_payload, worker_may_label
 from annotation.models import (
     Annotation,
@@ -91,7 +98,7 @@ def _may_label(user: User, study_id: int | None, member: bool) -> bool:
 # worker's own slots by state).
 NEXT_CONTEXT_SQL = """
 SELECT project.scheme_id, scheme.created, project.study_id, project.overlap, project.lease_seconds,
-       project.quota_per_worker, project.gold_rate, project.attention_rate,
+       {quota}, project.gold_rate, project.attention_rate,
        EXISTS (SELECT 1 FROM {participation} AS member
                WHERE member.study_id = project.study_id AND member.user_id = %s),
        status.state, status.n_done, status.n_gold, status.n_attention,
@@ -152,7 +159,9 @@ def next_for_worker(*, project_id: int, worker: User) -> NextResult:
     on PostgreSQL (three on SQLite); everything else is ``item_next_for_worker``'s.
     """
     tables = _tables()
-    row = fetch_one(NEXT_CONTEXT_SQL.format(**tables), [worker.pk] * 4 + [project_id])
+    row = fetch_one(
+        NEXT_CONTEXT_SQL.format(quota=QUOTA_SQL, **tables), [worker.pk] * 4 + [project_id]
+    )
     if row is None:
         raise Http404("No such project.")
     (scheme_id, scheme_created, study_id, overlap, lease_seconds, quota, gold_rate,
@@ -172,7 +181,12 @@ def next_for_worker(*, project_id: int, worker: User) -> NextResult:
     )
     if common:
         claimed = _claim_with_item(
-            tables, worker=worker, project_id=project_id, overlap=overlap, seconds=lease_seconds
+            tables,
+            worker=worker,
+            project_id=project_id,
+            overlap=overlap,
+            seconds=lease_seconds,
+            quota=quota,
         )
         if claimed is not None:
             return NextResult(
@@ -186,21 +200,26 @@ def next_for_worker(*, project_id: int, worker: User) -> NextResult:
     return NextResult(retry_after=answer.retry_after)
 
 
-def _claim_with_item(tables, *, worker: User, project_id: int, overlap: int, seconds: int):
+def _claim_with_item(
+    tables, *, worker: User, project_id: int, overlap: int, seconds: int, quota: int
+):
     now = timezone.now()
     expires = now + timedelta(seconds=seconds)
     adapt = connection.ops.adapt_datetimefield_value
-    params = [worker.pk, adapt(now), adapt(expires), project_id, overlap, worker.pk]
+    guard, guard_params = quota_guard(quota, project_id=project_id, worker_id=worker.pk)
+    guard = guard.format(**tables)
+    params = [worker.pk, adapt(now), adapt(expires), project_id, overlap, worker.pk, *guard_params]
     postgres = connection.vendor == "postgresql"
     lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
     try:
         if postgres:
             with one_statement():
-                row = fetch_one(CLAIM_WITH_ITEM_SQL.format(lock=lock, **tables), params)
+                sql = CLAIM_WITH_ITEM_SQL.format(lock=lock, quota=guard, **tables)
+                row = fetch_one(sql, params)
         else:
             # SQLite has no UPDATE inside WITH: claim, then read (both in-process).
             with _sqlite_writes, one_statement(), connection.cursor() as cursor:
-                cursor.execute(CLAIM_UPDATE.format(lock=lock, **tables), params)
+                cursor.execute(CLAIM_UPDATE.format(lock=lock, quota=guard, **tables), params)
                 claim = cursor.fetchone()
                 row = None
                 if claim is not None:

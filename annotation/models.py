@@ -298,6 +298,12 @@ class WorkerStatus(models.Model):
     )
     state = models.CharField(max_length=16, choices=State.choices, default=State.TRAINING)
     n_done = models.PositiveIntegerField(default=0, help_text="Regular items labelled.")
+    quota = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Items this worker labels before they are done, set when they start from "
+        "their study's labelling task (items per participant); empty: the project's quota.",
+    )
     n_gold = models.PositiveIntegerField(default=0)
     n_attention = models.PositiveIntegerField(default=0)
     n_flags = models.PositiveIntegerField(default=0)

@@ -1,14 +1,15 @@
 """The study task type "annotation.label": label items of an annotation project.
 
-A study task's ``config``: ``{"project": project id}``. The task links to the labelling page and
-is done once the participant labelled the project's quota (``quota_per_worker``), or when
-nothing was left for them to label.
+A study task's ``config``: ``{"project": project id, "items_per_participant": n}`` (the second
+optional: without it, the project's own ``quota_per_worker``). The task links to the labelling
+page and is done once the participant labelled their quota (``assignment.worker_quota``), or
+when nothing was left for them to label.
 """
 
 from django.urls import reverse
 
 from core.models import Participation, StudyTask
-from core.study_tasks import TaskType, register_task_type
+from core.study_tasks import TaskType, positive_int, register_task_type
 
 KIND = "annotation.label"
 
@@ -27,6 +28,7 @@ def _url(participation: Participation, task: StudyTask) -> str:
 
 
 def _is_done(participation: Participation, task: StudyTask) -> bool:
+    from annotation.assignment import worker_quota
     from annotation.models import Project, WorkerStatus
 
     project = Project.objects.filter(pk=task_project_id(task)).first()
@@ -35,8 +37,8 @@ def _is_done(participation: Participation, task: StudyTask) -> bool:
     status = WorkerStatus.objects.filter(project=project, worker=participation.user).first()
     if status is None or not status.may_label:
         return False
-    quota_met = bool(project.quota_per_worker) and status.n_done >= project.quota_per_worker
-    return quota_met or status.finished is not None
+    quota = worker_quota(project=project, status=status)
+    return bool(quota and status.n_done >= quota) or status.finished is not None
 
 
 def _clean_config(config: dict) -> dict:
@@ -51,7 +53,19 @@ def _clean_config(config: dict) -> dict:
         raise ValidationError({"project": "choose the project whose items are labelled"})
     if not Project.objects.filter(pk=project).exists():
         raise ValidationError({"project": f"there is no project with id {project}"})
-    return {**config, "project": project}
+    cleaned = {**config, "project": project}
+    items = positive_int(config, "items_per_participant")
+    if items is None:
+        cleaned.pop("items_per_participant", None)  # the project's own quota
+    else:
+        cleaned["items_per_participant"] = items
+    return cleaned
+
+
+def task_items_per_participant(task: StudyTask) -> int | None:
+    """Return the items each participant labels in this task, when the task sets it."""
+    value = (task.config or {}).get("items_per_participant")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _form_fields() -> dict:
@@ -70,8 +84,15 @@ def _form_fields() -> dict:
             choices=choices,
             coerce=int,
             required=False,
-            help_text="Items per participant: the project's own quota.",
-        )
+        ),
+        "items_per_participant": forms.IntegerField(
+            label="Items per participant",
+            min_value=1,
+            max_value=100_000,
+            required=False,
+            help_text="How many items each participant labels; empty: the project's own number "
+            "(in brackets above).",
+        ),
     }
 
 
@@ -81,6 +102,12 @@ def _unavailable(task: StudyTask) -> str | None:
     if not Project.objects.filter(pk=task_project_id(task)).exists():
         return "The items of this labelling task were removed."
     return None
+
+
+def _preview_url(task: StudyTask) -> str:
+    url = reverse("annotation:work_preview", args=[task_project_id(task)])
+    items = task_items_per_participant(task)
+    return f"{url}?items={items}" if items else url
 
 
 register_task_type(
@@ -94,6 +121,6 @@ register_task_type(
         is_at=lambda task, project_id: task_project_id(task) == project_id,
         form_fields=_form_fields,
         default_order=3,
-        preview_url=lambda task: reverse("annotation:work_preview", args=[task_project_id(task)]),
+        preview_url=_preview_url,
     )
 )

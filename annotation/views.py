@@ -19,6 +19,7 @@ from annotation.assignment import (
     item_next_for_worker,
     items_to_label_for_worker,
     lease_release,
+    worker_quota,
     worker_status_for,
 )
 from annotation.forms import ProjectForm
@@ -221,8 +222,8 @@ def _dimension_rows(
 
 def _items_for_worker(project: Project, worker, status: WorkerStatus) -> int:
     """The "of N" of a worker's progress: what they labelled plus what is left to them, capped
-    by the project's quota ("3 of 3" when only 3 items were there for them, never "3 of 10")."""
-    quota = project.quota_per_worker
+    by their quota ("3 of 3" when only 3 items were there for them, never "3 of 10")."""
+    quota = worker_quota(project=project, status=status)
     if quota and status.n_done >= quota:
         return quota
     if not status.may_label:
@@ -376,7 +377,10 @@ def work_preview(request: HttpRequest, project_id: int) -> HttpResponse:
     notice = ""
     if request.method == "POST":
         notice = "Preview: these labels were not stored; a participant would get the next item."
-    quota = project.quota_per_worker or Item.objects.filter(project=project, kind="task").count()
+    # The study task's items per participant (its preview link says), else the project's.
+    items = request.GET.get("items", "")
+    quota = int(items) if items.isdigit() and int(items) > 0 else project.quota_per_worker
+    quota = quota or Item.objects.filter(project=project, kind="task").count()
     item = Item.objects.filter(project=project, kind="task").order_by("pk").first()
     dimensions = project_dimension_rows(project=project)
     context = {

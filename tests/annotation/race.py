@@ -145,10 +145,77 @@ def scenario_double_submit(n_requests: int = 6) -> dict:
     }
 
 
+def scenario_quota(
+    quota: int = 3, n_tabs: int = 6, n_others: int = 6, n_items: int = 8, overlap: int = 2
+) -> dict:
+    """A study's participant with ``quota`` items per participant labels from many tabs at once
+    (the API's loop, common and general ways), while others label the same items; return how
+    many each labelled and the labels per item."""
+    from annotation.assignment import worker_status_for
+    from annotation.loop import next_for_worker, submit_for_worker
+    from annotation.models import Annotation, WorkerStatus
+    from core.errors import ValueLabError
+    from core.models import Participation
+    from core.services import study_create
+    from tests.annotation.factories import labels
+
+    project = _project("quota", n_items, overlap)
+    study = study_create(
+        created_by=None,
+        slug="race-quota",
+        title="Race quota",
+        completion_code="RQ",
+        tasks=[
+            {
+                "kind": "annotation.label",
+                "title": "Label",
+                "config": {"project": project.pk, "items_per_participant": quota},
+            }
+        ],
+    )
+    (alice,) = _workers("quota", 1)
+    others = _workers("others", n_others)
+    Participation.objects.create(study=study, user=alice)
+    worker_status_for(project=project, worker=alice)  # first contact: their quota is fixed
+
+    def work(i):
+        worker = alice if i < n_tabs else others[i - n_tabs]
+        labelled = 0
+        for _ in range(200):
+            answer = next_for_worker(project_id=project.pk, worker=worker)
+            if answer.item is not None:
+                try:
+                    result = submit_for_worker(
+                        item_id=answer.item["id"], worker=worker, labels=labels(), seconds=5
+                    )
+                    labelled += int(result.created)
+                except ValueLabError:  # another tab submitted it first: ask again
+                    continue
+            elif answer.retry_after is not None:
+                threading.Event().wait(0.005)
+            else:
+                return labelled
+        return labelled
+
+    results = race(n_tabs + n_others, work)
+    annotations = Annotation.objects.filter(item__project=project)
+    return {
+        "errors": _errors(results),
+        "quota": quota,
+        "overlap": overlap,
+        "alice_labelled": annotations.filter(annotator=alice).count(),
+        "alice_n_done": WorkerStatus.objects.get(project=project, worker=alice).n_done,
+        "per_item_most": max(
+            Counter(annotations.values_list("item_id", flat=True)).values(), default=0
+        ),
+    }
+
+
 SCENARIOS = {
     "crowd": scenario_crowd,
     "tabs": scenario_tabs,
     "double_submit": scenario_double_submit,
+    "quota": scenario_quota,
 }
 
 

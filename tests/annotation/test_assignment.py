@@ -236,3 +236,12 @@ def test_a_double_submitted_form_stores_one_annotation(races):
     assert facts["created"] == 1
     assert facts["stored"] == 1
     assert facts["slot_states"] == ["done"]
+
+
+@RACE
+def test_a_participant_racing_from_many_tabs_labels_exactly_their_items_per_participant(races):
+    facts = races("quota")
+
+    assert facts["errors"] == []
+    assert facts["alice_labelled"] == facts["alice_n_done"] == facts["quota"]
+    assert facts["per_item_most"] <= facts["overlap"]  # k labels per item, never more
