@@ -173,7 +173,7 @@ class ItemImportApi(APIView):
                 project=project,
                 upload=upload,
                 skip_invalid=serializer.validated_data["skip_invalid"],
-                user=request.user,
+                created_by=request.user,
                 token=request.headers.get("Idempotency-Key", "")[:64],
             )
             return Response({"job": JobOutputSerializer(job).data}, status=status.HTTP_202_ACCEPTED)

@@ -164,7 +164,7 @@ def prelabel_jobs(*, project: Project):
 # --- service -------------------------------------------------------------------------------
 
 
-def prelabel_start(*, project: Project, user: User | None, only_failed: bool = False) -> Job:
+def prelabel_start(*, project: Project, created_by: User | None, only_failed: bool = False) -> Job:
     """Start pre-labelling ``project`` and return the job; return the running one if there is.
 
     A double click, or a second researcher pressing the button, gets the job already queued or
@@ -184,7 +184,7 @@ def prelabel_start(*, project: Project, user: User | None, only_failed: bool = F
         return job_start(
             kind=KIND,
             params={"project_id": project.pk, "only_failed": only_failed},
-            created_by=user if getattr(user, "pk", None) else None,
+            created_by=created_by if getattr(created_by, "pk", None) else None,
             study=project.study,
         )
 

@@ -47,7 +47,9 @@ class PrelabelStartApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         job = prelabel_start(
-            project=project, user=request.user, only_failed=serializer.validated_data["only_failed"]
+            project=project,
+            created_by=request.user,
+            only_failed=serializer.validated_data["only_failed"],
         )
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 

@@ -37,7 +37,7 @@ def prelabel_panel(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             prelabel_start(
                 project=project,
-                user=request.user,
+                created_by=request.user,
                 only_failed=request.POST.get("only_failed") == "1",
             )
         except ValidationError as exc:

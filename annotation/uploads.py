@@ -57,7 +57,7 @@ def upload_save(upload: UploadedFile) -> Path:
 
 
 def import_job_start(
-    *, project: Project, upload: UploadedFile, skip_invalid: bool, user: User, token: str = ""
+    *, project: Project, upload: UploadedFile, skip_invalid: bool, created_by: User, token: str = ""
 ) -> Job:
     """Save ``upload`` and start a job importing it; a repeated ``token`` gives the first job."""
     key = job_key(KIND, project.pk, token=token)
@@ -74,7 +74,7 @@ def import_job_start(
             "filename": (upload.name or "")[:200],
             "skip_invalid": skip_invalid,
         },
-        created_by=user,
+        created_by=created_by,
         study=project.study,
         idempotency_key=key,
     )

@@ -91,7 +91,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 project=project,
                 upload=upload,
                 skip_invalid=request.POST.get("skip_invalid") == "on",
-                user=request.user,
+                created_by=request.user,
                 token=request.POST.get("token", "")[:64],
             )
             if not request.htmx:

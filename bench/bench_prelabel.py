@@ -106,7 +106,7 @@ def run(args) -> None:
     )
     calls_before = LLMCall.objects.count()
 
-    job = prelabel_start(project=project, user=None)
+    job = prelabel_start(project=project, created_by=None)
     started = time.perf_counter()
     job_execute(str(job.pk))
     seconds = time.perf_counter() - started

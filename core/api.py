@@ -93,7 +93,7 @@ class LLMCheckStartApi(APIView):
     @extend_schema(request=None, responses={202: JobOutputSerializer})
     def post(self, request):
         key = request.headers.get("Idempotency-Key")
-        job = llm_check.llm_check_start(user=request.user, token=key)
+        job = llm_check.llm_check_start(created_by=request.user, token=key)
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

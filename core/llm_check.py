@@ -99,8 +99,10 @@ def run_llm_check(job: Job, progress: JobProgress) -> dict:
     return result
 
 
-def llm_check_start(*, user: User, token: str | None) -> Job:
+def llm_check_start(*, created_by: User, token: str | None) -> Job:
     """Start the LLM check for ``user``; the same one-time ``token`` starts it once."""
     return job_start(
-        kind=KIND, created_by=user, idempotency_key=job_key("llm-check", user.pk, token=token)
+        kind=KIND,
+        created_by=created_by,
+        idempotency_key=job_key("llm-check", created_by.pk, token=token),
     )

@@ -307,7 +307,7 @@ def researcher_study(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def llm_check_start(request: HttpRequest) -> HttpResponse:
     """Researchers: start a job that tries every LLM gateway call and reports what works."""
-    job = llm_check.llm_check_start(user=request.user, token=request.POST.get("key"))
+    job = llm_check.llm_check_start(created_by=request.user, token=request.POST.get("key"))
     return redirect("core:job", job_id=job.pk)
 
 

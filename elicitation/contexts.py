@@ -105,13 +105,13 @@ def contexts_propose(*, scenario: Scenario, user: User | None = None) -> dict:
     }
 
 
-def contexts_propose_start(*, scenario: Scenario, started_by: User, key: str = "") -> Job:
-    """Start a job proposing contexts for ``scenario`` (the same ``key`` starts it once)."""
+def contexts_propose_start(*, scenario: Scenario, created_by: User, token: str = "") -> Job:
+    """Start a job proposing contexts for ``scenario`` (the same ``token`` starts it once)."""
     return job_start(
         kind=CONTEXTS_JOB,
         params={"scenario": scenario.pk},
-        created_by=started_by,
-        idempotency_key=job_key("contexts", scenario.pk, token=key),
+        created_by=created_by,
+        idempotency_key=job_key("contexts", scenario.pk, token=token),
     )
 
 

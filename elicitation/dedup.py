@@ -434,11 +434,11 @@ def _dedup_write(
 def dedup_start(
     *,
     deliberation: Deliberation,
-    started_by: User | None = None,
+    created_by: User | None = None,
     threshold: float | None = None,
-    key: str | None = None,
+    token: str | None = None,
 ) -> Job:
-    """Start a de-duplication job for ``deliberation`` (the same ``key`` starts it once)."""
+    """Start a de-duplication job for ``deliberation`` (the same ``token`` starts it once)."""
     if threshold is not None and not 0 < threshold <= 1:
         raise ValidationError({"threshold": "The similarity threshold must be in (0, 1]."})
     params: dict = {"deliberation": deliberation.pk}
@@ -447,8 +447,8 @@ def dedup_start(
     return job_start(
         kind=DEDUP_JOB,
         params=params,
-        created_by=started_by,
-        idempotency_key=job_key("dedup", deliberation.pk, token=key),
+        created_by=created_by,
+        idempotency_key=job_key("dedup", deliberation.pk, token=token),
     )
 
 
@@ -490,7 +490,7 @@ def dedup_schedule() -> list[Job]:
         )
         if not under_way.exists():
             # A long run still asking the LLM is left to finish rather than doubled.
-            jobs.append(dedup_start(deliberation=deliberation, key=key))
+            jobs.append(dedup_start(deliberation=deliberation, token=key))
     return jobs
 
 

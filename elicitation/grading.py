@@ -129,16 +129,16 @@ def grading_run(*, deliberation: Deliberation | None, progress: JobProgress) -> 
 
 
 def grading_start(
-    *, started_by: User | None = None, deliberation: Deliberation | None = None, key: str = ""
+    *, created_by: User | None = None, deliberation: Deliberation | None = None, token: str = ""
 ) -> Job:
-    """Start a grading job (the same ``key`` starts it once)."""
+    """Start a grading job (the same ``token`` starts it once)."""
     params = {"deliberation": deliberation.pk} if deliberation is not None else {}
     scope = deliberation.pk if deliberation is not None else "all"
     return job_start(
         kind=GRADE_JOB,
         params=params,
-        created_by=started_by,
-        idempotency_key=job_key("grade", scope, token=key),
+        created_by=created_by,
+        idempotency_key=job_key("grade", scope, token=token),
     )
 
 
@@ -154,7 +154,7 @@ def grading_schedule() -> Job | None:
     )
     if under_way.exists():
         return None  # a run is still grading; it or the next slot picks these chats up
-    return grading_start(key=key)
+    return grading_start(token=key)
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ class ContextProposeApi(APIView):
     def post(self, request, scenario_id: int):
         scenario = get_object_or_404(Scenario, pk=scenario_id)
         job = context_proposals.contexts_propose_start(
-            scenario=scenario, started_by=request.user, key=_key(request) or ""
+            scenario=scenario, created_by=request.user, token=_key(request) or ""
         )
         return _started(job)
 
@@ -214,9 +214,9 @@ class DedupStartApi(APIView):
         serializer.is_valid(raise_exception=True)
         job = dedup.dedup_start(
             deliberation=_deliberation(name),
-            started_by=request.user,
+            created_by=request.user,
             threshold=serializer.validated_data.get("threshold"),
-            key=_key(request),
+            token=_key(request),
         )
         return _started(job)
 
@@ -343,7 +343,7 @@ class GradingStartApi(APIView):
     @extend_schema(request=None, responses={202: JobOutputSerializer})
     def post(self, request, name: str):
         job = grading.grading_start(
-            started_by=request.user, deliberation=_deliberation(name), key=_key(request) or ""
+            created_by=request.user, deliberation=_deliberation(name), token=_key(request) or ""
         )
         return _started(job)
 

@@ -183,7 +183,7 @@ def contexts_generate(request: HttpRequest, scenario_id: int) -> HttpResponse:
     """Researchers: start a job in which the LLM proposes contexts for a scenario."""
     scenario = get_object_or_404(Scenario, pk=scenario_id)
     job = context_proposals.contexts_propose_start(
-        scenario=scenario, started_by=request.user, key=request.POST.get("key", "")
+        scenario=scenario, created_by=request.user, token=request.POST.get("key", "")
     )
     return redirect("core:job", job_id=job.pk)
 
@@ -272,9 +272,9 @@ def dedup_start_view(request: HttpRequest, name: str) -> HttpResponse:
     try:
         job = dedup.dedup_start(
             deliberation=deliberation,
-            started_by=request.user,
+            created_by=request.user,
             threshold=float(threshold) if threshold else None,
-            key=request.POST.get("key") or None,
+            token=request.POST.get("key") or None,
         )
     except (ValueError, ValidationError):
         messages.error(request, "threshold: give a similarity between 0 and 1, e.g. 0.75.")
@@ -380,7 +380,7 @@ def grades(request: HttpRequest, name: str) -> HttpResponse:
     deliberation = _get_deliberation(name)
     if request.method == "POST":
         job = grading.grading_start(
-            started_by=request.user, deliberation=deliberation, key=request.POST.get("key", "")
+            created_by=request.user, deliberation=deliberation, token=request.POST.get("key", "")
         )
         return redirect("core:job", job_id=job.pk)
     by_prompt = grading.grades_by_interviewer(deliberation=deliberation)

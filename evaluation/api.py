@@ -180,7 +180,7 @@ class RunListCreateApi(APIView):
             max_calls=data.get("max_calls"),
             created_by=request.user,
         )
-        run_start(run=run, user=request.user)
+        run_start(run=run, created_by=request.user)
         run.refresh_from_db()
         return Response(RunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
@@ -215,7 +215,7 @@ class RunResumeApi(APIView):
     @extend_schema(request=None, responses={202: RunOutputSerializer})
     def post(self, request, run_id: int):
         run = get_object_or_404(selectors.runs_list(), pk=run_id)
-        run_start(run=run, user=request.user)
+        run_start(run=run, created_by=request.user)
         run.refresh_from_db()
         return Response(RunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 

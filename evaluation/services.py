@@ -385,7 +385,7 @@ def run_create(
     return run
 
 
-def run_start(*, run: Run, user: User | None = None):
+def run_start(*, run: Run, created_by: User | None = None):
     """Queue the run as a job (a resumed run continues where it stopped); return the job.
 
     Starting a run whose job is queued or running returns that job: nothing starts twice. A run
@@ -396,7 +396,7 @@ def run_start(*, run: Run, user: User | None = None):
         job_alive = run.job is not None and run.job.status not in Job.FINISHED
         if run.status in Run.ACTIVE and job_alive:
             return run.job
-        job = job_start(kind=RUN_JOB, params={"run": run.pk}, created_by=user)
+        job = job_start(kind=RUN_JOB, params={"run": run.pk}, created_by=created_by)
         Run.objects.filter(pk=run.pk).update(job=job, status=Run.Status.QUEUED, message="Queued.")
     return job
 
@@ -700,7 +700,7 @@ def evolve_start(
     rounds: int = 3,
     keep: int = 3,
     max_calls: int = 200,
-    user: User | None = None,
+    created_by: User | None = None,
 ):
     """Check the request and start the evolving-items job; return the job."""
     if len(subjects) < 2:
@@ -723,5 +723,5 @@ def evolve_start(
             "keep": keep,
             "max_calls": max_calls,
         },
-        created_by=user,
+        created_by=created_by,
     )

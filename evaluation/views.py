@@ -159,7 +159,7 @@ def _start_runs(request: HttpRequest, data: dict) -> None:
             max_calls=data["max_calls"],
             created_by=request.user,
         )
-        run_start(run=run, user=request.user)
+        run_start(run=run, created_by=request.user)
     messages.success(request, f"Started {len(data['subjects'])} run(s).")
 
 
@@ -224,7 +224,7 @@ def run_cancel_view(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 def run_resume_view(request: HttpRequest, run_id: int) -> HttpResponse:
     """Researchers: start a stopped run again; it continues where it stopped."""
-    run_start(run=_get_run(run_id), user=request.user)
+    run_start(run=_get_run(run_id), created_by=request.user)
     return redirect("evaluation:run", run_id=run_id)
 
 
@@ -407,7 +407,7 @@ def evolve_page(request: HttpRequest) -> HttpResponse:
                 rounds=data["rounds"],
                 keep=data["keep"],
                 max_calls=data["max_calls"],
-                user=request.user,
+                created_by=request.user,
             )
         except ValidationError as error:
             messages.error(request, error_text(error))

@@ -239,7 +239,7 @@ class StoriesGenerateApi(APIView):
         key = request.headers.get("Idempotency-Key") or values.get("idempotency_key")
         job = stories_generation_start(
             deliberation=deliberation,
-            user=request.user,
+            created_by=request.user,
             context_ids=values.get("contexts"),
             pairs_per_card=values.get("pairs_per_card"),
             token=key,

@@ -194,7 +194,7 @@ def fairness_answer_set(
 def stories_generation_start(
     *,
     deliberation: Deliberation,
-    user: User | None,
+    created_by: User | None,
     token: str | None = None,
     context_ids: list[int] | None = None,
     pairs_per_card: int | None = None,
@@ -212,12 +212,14 @@ def stories_generation_start(
         if pairs_per_card < 1:
             raise ValidationError({"pairs_per_card": "Must be at least 1."})
         params["pairs_per_card"] = pairs_per_card
-    key = job_key("moralgraph-stories", deliberation.pk, getattr(user, "pk", ""), token=token)
-    return job_start(kind=GENERATE_STORIES_JOB, params=params, created_by=user, idempotency_key=key)
+    key = job_key("moralgraph-stories", deliberation.pk, getattr(created_by, "pk", ""), token=token)
+    return job_start(
+        kind=GENERATE_STORIES_JOB, params=params, created_by=created_by, idempotency_key=key
+    )
 
 
 def scores_recompute_start(
-    *, deliberation: Deliberation, user: User | None, token: str | None = None
+    *, deliberation: Deliberation, created_by: User | None, token: str | None = None
 ) -> Job:
     """Start a full recompute of the deliberation's scores; return the job.
 
@@ -226,9 +228,9 @@ def scores_recompute_start(
     return job_start(
         kind=RECOMPUTE_JOB,
         params={"deliberation": deliberation.pk, "force": True},
-        created_by=user,
+        created_by=created_by,
         idempotency_key=job_key(
-            "moralgraph-recompute", deliberation.pk, getattr(user, "pk", ""), token=token
+            "moralgraph-recompute", deliberation.pk, getattr(created_by, "pk", ""), token=token
         ),
     )
 

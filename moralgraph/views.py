@@ -19,6 +19,7 @@ from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required
 from core.selectors import task_out_of_order, task_study_url
 from elicitation.models import Deliberation, MoralContext, Scenario, ValuesCard
 from moralgraph import graph as moral_graph
+from moralgraph.forms import GraphSettingsForm
 from moralgraph.models import (
     ContextSnapshot,
     FairnessAnswer,
@@ -84,17 +85,14 @@ def deliberation_detail(request: HttpRequest, name: str) -> HttpResponse:
     policy = graph_settings(deliberation)
     errors: dict = {}
     if request.method == "POST":
+        form = GraphSettingsForm(request.POST)
         try:
+            if not form.is_valid():
+                raise ValidationError(form.errors.as_data())
             # All or nothing: a bad field leaves the rule and the policy as they were.
             with transaction.atomic():
-                policy_fields = {
-                    "pairs_per_card": _int(request.POST, "pairs_per_card"),
-                    "pair_weight_power": _float(request.POST, "pair_weight_power"),
-                    "own_value_pairs": _int(request.POST, "own_value_pairs"),
-                    "votes_per_session": _int(request.POST, "votes_per_session"),
-                }
-                graph_rule_set(deliberation=deliberation, rule=request.POST.get("rule", ""))
-                voting_policy_set(deliberation=deliberation, **policy_fields)
+                graph_rule_set(deliberation=deliberation, rule=form.cleaned_data["rule"])
+                voting_policy_set(deliberation=deliberation, **form.policy_fields())
         except ValidationError as error:
             errors = error.message_dict
         else:
@@ -131,20 +129,6 @@ def deliberation_detail(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "moralgraph/deliberation.html", context, status=400 if errors else 200)
 
 
-def _int(data, field: str) -> int:
-    try:
-        return int(data.get(field, ""))
-    except ValueError:
-        raise ValidationError({field: "Enter a whole number."}) from None
-
-
-def _float(data, field: str) -> float:
-    try:
-        return float(data.get(field, ""))
-    except ValueError:
-        raise ValidationError({field: "Enter a number."}) from None
-
-
 @role_required(RESEARCHER)
 @require_POST
 def stories_generate(request: HttpRequest, name: str) -> HttpResponse:
@@ -152,7 +136,7 @@ def stories_generate(request: HttpRequest, name: str) -> HttpResponse:
     deliberation = _get_deliberation(request, name)
     job = stories_generation_start(
         deliberation=deliberation,
-        user=request.user,
+        created_by=request.user,
         token=request.POST.get("token"),
     )
     return redirect("core:job", job_id=job.pk)
@@ -165,7 +149,7 @@ def scores_recompute(request: HttpRequest, name: str) -> HttpResponse:
     deliberation = _get_deliberation(request, name)
     job = scores_recompute_start(
         deliberation=deliberation,
-        user=request.user,
+        created_by=request.user,
         token=request.POST.get("token"),
     )
     return redirect("core:job", job_id=job.pk)

@@ -54,7 +54,7 @@ def age(path, seconds: float) -> None:
 
 def job_with_file(project, rita, status: str, *, file_age: float = 2 * DAY, **fields) -> tuple:
     """Return an import job in ``status`` and its upload file, the file ``file_age`` old."""
-    job = import_job_start(project=project, upload=items(), skip_invalid=False, user=rita)
+    job = import_job_start(project=project, upload=items(), skip_invalid=False, created_by=rita)
     Job.objects.filter(pk=job.pk).update(status=status, **fields)
     path = upload_dir() / job.params["path"]
     age(path, file_age)
@@ -117,7 +117,9 @@ def test_a_new_import_job_sweeps_old_files_and_keeps_its_own(
     _, crashed = job_with_file(project, rita, Job.Status.FAILED)
 
     with django_capture_on_commit_callbacks(execute=True):
-        job = import_job_start(project=project, upload=items(3), skip_invalid=False, user=rita)
+        job = import_job_start(
+            project=project, upload=items(3), skip_invalid=False, created_by=rita
+        )
 
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error
@@ -134,7 +136,9 @@ def test_a_crashed_import_keeps_its_file_for_retry_and_the_retry_deletes_it(
 
     monkeypatch.setattr(uploads, "item_import", crash)
     with django_capture_on_commit_callbacks(execute=True):
-        job = import_job_start(project=project, upload=items(2), skip_invalid=False, user=rita)
+        job = import_job_start(
+            project=project, upload=items(2), skip_invalid=False, created_by=rita
+        )
     job.refresh_from_db()
     path = upload_dir() / job.params["path"]
     assert job.status == Job.Status.FAILED and "disk went away" in job.error

@@ -53,7 +53,7 @@ def test_job_labels_every_item_with_rationales_model_and_prompt_version(
     llm_double.reply_json(answer(power=-1, security=1))
     llm_double.reply_json(answer())
 
-    job = run(prelabel_start(project=project, user=rita))
+    job = run(prelabel_start(project=project, created_by=rita))
 
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert job.result["labelled"] == 3 and job.result["failed"] == 0
@@ -75,7 +75,7 @@ def test_job_labels_every_item_with_rationales_model_and_prompt_version(
 def test_prompt_gives_every_dimension_with_its_definition_and_asks_for_the_scheme(
     project, rita, llm_double, one_at_a_time
 ):
-    run(prelabel_start(project=project, user=rita))
+    run(prelabel_start(project=project, created_by=rita))
 
     request = llm_double.chat_requests[0]
     system, user = request["messages"][0]["content"], request["messages"][1]["content"]
@@ -96,7 +96,7 @@ def test_a_reply_that_never_validates_is_recorded_on_its_item_and_the_others_go_
     llm_double.reply_json({"benevolence": {"label": 2, "rationale": "out of range"}})
     llm_double.reply_json(answer(tradition=1))
 
-    job = run(prelabel_start(project=project, user=rita))
+    job = run(prelabel_start(project=project, created_by=rita))
 
     assert job.status == Job.Status.SUCCEEDED
     assert job.result["labelled"] == 2 and job.result["failed"] == 1
@@ -122,14 +122,14 @@ def test_retry_failed_asks_again_only_for_the_failed_items(
     llm_double.reply_json(answer())
     llm_double.malformed()
     llm_double.reply_json(answer())
-    run(prelabel_start(project=project, user=rita))
+    run(prelabel_start(project=project, created_by=rita))
     assert items_pending_prelabel(project=project, only_failed=True) == [
         Item.objects.get(project=project, external_id="i1").pk
     ]
     llm_double.reset()
 
     llm_double.reply_json(answer(achievement=1))
-    job = run(prelabel_start(project=project, user=rita, only_failed=True))
+    job = run(prelabel_start(project=project, created_by=rita, only_failed=True))
 
     assert job.status == Job.Status.SUCCEEDED
     assert len(llm_double.chat_requests) == 1
@@ -142,10 +142,10 @@ def test_retry_failed_asks_again_only_for_the_failed_items(
 def test_running_again_never_makes_a_second_prelabel_or_a_second_call(
     project, rita, llm_double, one_at_a_time
 ):
-    run(prelabel_start(project=project, user=rita))
+    run(prelabel_start(project=project, created_by=rita))
     calls = len(llm_double.chat_requests)
 
-    job = run(prelabel_start(project=project, user=rita))
+    job = run(prelabel_start(project=project, created_by=rita))
 
     assert job.status == Job.Status.SUCCEEDED
     assert job.result["labelled"] == 0
@@ -157,7 +157,7 @@ def test_a_429_is_waited_out_and_the_item_labelled(project, rita, llm_double, on
     llm_double.fail(429, retry_after=0.01, message="Rate limit reached")
     llm_double.reply_json(answer(stimulation=1))
 
-    job = run(prelabel_start(project=project, user=rita))
+    job = run(prelabel_start(project=project, created_by=rita))
 
     assert job.status == Job.Status.SUCCEEDED
     first = Item.objects.get(project=project, external_id="i0")
@@ -171,7 +171,7 @@ def test_an_outage_pauses_the_job_keeps_what_was_labelled_and_a_retry_finishes(
     llm_double.reply_json(answer(universalism=1))
     # The fixture allows one retry: two 503s make the gateway give up on the second item.
     llm_double.fail(503, times=2)
-    job = prelabel_start(project=project, user=rita)
+    job = prelabel_start(project=project, created_by=rita)
 
     job = run(job)
 
@@ -181,7 +181,7 @@ def test_an_outage_pauses_the_job_keeps_what_was_labelled_and_a_retry_finishes(
     # The item caught in the outage is not counted as the model's failure.
     assert not Item.objects.filter(project=project).exclude(prelabel_error="").exists()
     # Meanwhile a second start is the same job, not another one.
-    assert prelabel_start(project=project, user=rita) == job
+    assert prelabel_start(project=project, created_by=rita) == job
 
     job = run(job, retries=1)
 
@@ -191,8 +191,8 @@ def test_an_outage_pauses_the_job_keeps_what_was_labelled_and_a_retry_finishes(
 
 
 def test_starting_twice_while_queued_gives_the_same_job(project, rita):
-    first = prelabel_start(project=project, user=rita)
-    second = prelabel_start(project=project, user=rita)
+    first = prelabel_start(project=project, created_by=rita)
+    second = prelabel_start(project=project, created_by=rita)
 
     assert first == second
     assert Job.objects.filter(kind=KIND).count() == 1
@@ -202,7 +202,7 @@ def test_a_project_without_items_cannot_be_prelabelled(rita):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError, match="no items"):
-        prelabel_start(project=ProjectFactory(), user=rita)
+        prelabel_start(project=ProjectFactory(), created_by=rita)
 
 
 # --- the API -----------------------------------------------------------------------------------
@@ -258,7 +258,7 @@ def test_many_requests_in_flight_label_every_item_once(rita, llm_double, setting
     for n in range(40):
         ItemFactory(project=project, external_id=f"c{n}")
 
-    job = run(prelabel_start(project=project, user=rita))
+    job = run(prelabel_start(project=project, created_by=rita))
 
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert Prelabel.objects.filter(item__project=project).count() == 40

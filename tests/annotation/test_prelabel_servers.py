@@ -34,7 +34,7 @@ def run(job: Job) -> Job:
 
 
 def test_every_item_is_prelabelled_on_every_server(project, rita, llm_server):
-    job = run(prelabel_start(project=project, user=rita))
+    job = run(prelabel_start(project=project, created_by=rita))
 
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert prelabel_status(project=project)["labelled"] == 3
@@ -46,7 +46,7 @@ def test_every_item_is_prelabelled_on_every_server(project, rita, llm_server):
 def test_items_the_server_refuses_are_marked_failed_without_a_retry_storm(project, rita, settings):
     with OpenAIDouble(profile="vllm", context_tokens=20) as double:
         settings.OPENAI_BASE_URL = double.url
-        job = run(prelabel_start(project=project, user=rita))
+        job = run(prelabel_start(project=project, created_by=rita))
         requests = len(double.chat_requests)
 
     assert job.status == Job.Status.SUCCEEDED, job.error

@@ -182,10 +182,10 @@ def test_cancelling_a_job_waiting_to_retry_ends_it_now(db):
 def test_a_new_pre_label_request_after_a_dead_job_starts_a_fresh_one(db, rita):
     project = ProjectFactory(prelabel=True)
     ItemFactory(project=project)
-    stuck = prelabel_start(project=project, user=rita)
+    stuck = prelabel_start(project=project, created_by=rita)
     Job.objects.filter(pk=stuck.pk).update(status=Job.Status.RUNNING, heartbeat=ago(600))
 
-    fresh = prelabel_start(project=project, user=rita)
+    fresh = prelabel_start(project=project, created_by=rita)
 
     stuck.refresh_from_db()
     assert fresh.pk != stuck.pk and fresh.status == Job.Status.QUEUED
@@ -195,10 +195,10 @@ def test_a_new_pre_label_request_after_a_dead_job_starts_a_fresh_one(db, rita):
 def test_a_new_pre_label_request_while_a_live_job_runs_gets_that_job(db, rita):
     project = ProjectFactory(prelabel=True)
     ItemFactory(project=project)
-    running = prelabel_start(project=project, user=rita)
+    running = prelabel_start(project=project, created_by=rita)
     Job.objects.filter(pk=running.pk).update(status=Job.Status.RUNNING, heartbeat=ago(2))
 
-    assert prelabel_start(project=project, user=rita).pk == running.pk
+    assert prelabel_start(project=project, created_by=rita).pk == running.pk
 
 
 def test_a_worker_beats_the_heartbeat_while_a_slow_step_runs(db, settings, monkeypatch):

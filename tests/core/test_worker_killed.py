@@ -75,7 +75,7 @@ def test_a_job_whose_worker_is_killed_finishes_once_within_two_minutes_of_a_work
     first = start_worker(queue, double, log)
     second = None
     try:
-        job = prelabel_start(project=project, user=rita)
+        job = prelabel_start(project=project, created_by=rita)
         wait_for(lambda: Job.objects.get(pk=job.pk).progress_done >= 30, 90, "30 pre-labels stored")
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)

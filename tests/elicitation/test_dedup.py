@@ -203,8 +203,8 @@ def test_dedup_runs_as_a_job_and_the_schedule_starts_one_per_deliberation_with_w
     llm_double.reply_json({"same": True, "reason": "Same."})
 
     with django_capture_on_commit_callbacks(execute=True):
-        job = dedup_start(deliberation=deliberation, started_by=rita, threshold=0.8, key="k1")
-        assert dedup_start(deliberation=deliberation, started_by=rita, key="k1") == job
+        job = dedup_start(deliberation=deliberation, created_by=rita, threshold=0.8, token="k1")
+        assert dedup_start(deliberation=deliberation, created_by=rita, token="k1") == job
 
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error

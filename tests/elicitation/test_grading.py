@@ -80,8 +80,8 @@ def test_the_job_grades_only_approved_ungraded_chats_and_a_rerun_asks_nothing(
     llm_double.reply_json(GOOD)
 
     with django_capture_on_commit_callbacks(execute=True):
-        first = grading_start(deliberation=scenario.deliberation, key="a")
-        second = grading_start(deliberation=scenario.deliberation, key="b")
+        first = grading_start(deliberation=scenario.deliberation, token="a")
+        second = grading_start(deliberation=scenario.deliberation, token="b")
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -99,7 +99,7 @@ def test_an_out_of_range_grade_is_retried_then_the_chat_is_left_ungraded(
         llm_double.reply_json({**GOOD, "card_clarity": 9})
 
     with django_capture_on_commit_callbacks(execute=True):
-        job = grading_start(key="x")
+        job = grading_start(token="x")
 
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED

@@ -118,7 +118,7 @@ def test_a_profile_run_cancelled_while_scoring_keeps_its_answers_and_resumes(
     seen = click_while_scoring(rita_client, lambda: cancel_url, lambda: Run.objects.get(pk=run.pk))
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.run_start(run=run, user=rita)
+        services.run_start(run=run, created_by=rita)
 
     run.refresh_from_db()
     assert seen and seen[0].startswith("Scoring")

@@ -97,7 +97,7 @@ def test_the_llm_down_means_no_stories_a_retry_later_and_voting_goes_on(world, l
     old = world.story(world.distress, world.b, world.c)
     impression_record(voter=alice, story=old)
     llm_double.fail(status=503, times=50)
-    job = stories_generation_start(deliberation=world.deliberation, user=None)
+    job = stories_generation_start(deliberation=world.deliberation, created_by=None)
 
     delay = job_execute(str(job.pk))
 
@@ -113,7 +113,7 @@ def test_the_llm_down_means_no_stories_a_retry_later_and_voting_goes_on(world, l
 
 def test_the_job_resumes_after_the_llm_comes_back(world, llm_double):
     llm_double.fail(status=503, times=50)
-    job = stories_generation_start(deliberation=world.deliberation, user=None)
+    job = stories_generation_start(deliberation=world.deliberation, created_by=None)
     job_execute(str(job.pk))
     llm_double.reset()
 
