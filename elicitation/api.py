@@ -48,6 +48,10 @@ class CardSerializer(serializers.Serializer):
         help_text="Wording rules the card breaks, by field (title, description, policies.<n>): "
         "hints for its author, never errors.",
     )
+    revision = serializers.IntegerField(
+        required=False,
+        help_text="Goes up each time the card's wording is stored; send it back with an edit.",
+    )
 
 
 class MessageSerializer(serializers.Serializer):
@@ -244,7 +248,11 @@ class ChatMessageApi(APIView):
 
 class ChatCardApi(APIView):
     """Participants: their own wording for the card: replaces the proposed card, or creates it
-    when none was written (400 names each bad field; style problems come back as hints)."""
+    when none was written (400 names each bad field; style problems come back as hints).
+
+    With ``revision`` (the card's, as read; 0 when there was none) an edit made on a card that
+    has changed since is a 409 on ``revision`` and nothing is stored; without it, the edit
+    replaces whatever is there (as before the field existed)."""
 
     permission_classes = [IsParticipant]
 
@@ -252,8 +260,9 @@ class ChatCardApi(APIView):
         title = serializers.CharField(allow_blank=True, trim_whitespace=False)
         description = serializers.CharField(allow_blank=True, trim_whitespace=False)
         policies = serializers.ListField(child=serializers.CharField(allow_blank=True))
+        revision = serializers.IntegerField(required=False, min_value=0)
 
-    @extend_schema(request=InputSerializer, responses=CardSerializer)
+    @extend_schema(request=InputSerializer, responses={200: CardSerializer, 409: None})
     def put(self, request, chat_id: int):
         chat = _get_chat_for_user(request, chat_id)
         serializer = self.InputSerializer(data=request.data)

@@ -118,6 +118,11 @@ class ValuesCard(models.Model):
         help_text="A card proposed in an interview counts once its author approves it.",
     )
     approved = models.DateTimeField(null=True, blank=True)
+    revision = models.PositiveIntegerField(
+        default=0,
+        help_text="Goes up by one each time the card's wording is stored: an edit sends the "
+        "revision it was made on, and one made on an older revision is refused (two tabs).",
+    )
     # Imported data may number two tables from 1 each (the MGE dump's canonical and participant
     # cards share ids), so the table is part of the key.
     source_table = models.CharField(max_length=64, blank=True)

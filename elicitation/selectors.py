@@ -43,8 +43,13 @@ def card_style_hints(card: ValuesCard) -> dict[str, str]:
 
 
 def card_for_author(card: ValuesCard) -> dict:
-    """Return ``card`` in the contract's shape plus ``style_hints`` for its author to act on."""
-    return {**card_as_contract(card), "style_hints": card_style_hints(card)}
+    """Return ``card`` in the contract's shape plus ``style_hints`` for its author to act on, and
+    the ``revision`` an edit of it sends back (``card_edit``)."""
+    return {
+        **card_as_contract(card),
+        "style_hints": card_style_hints(card),
+        "revision": card.revision,
+    }
 
 
 def cards_canonical(*, deliberation: Deliberation) -> QuerySet[ValuesCard]:

@@ -5,9 +5,11 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core import llm
+from core.errors import ValueLabError
 from core.models import Participation, Study, User
 from elicitation import interview
 from elicitation.models import Chat, Deliberation, Message, MoralContext, Scenario, ValuesCard
@@ -322,12 +324,30 @@ def chat_reply(*, chat: Chat) -> tuple[Message | None, ValuesCard | None, TurnEv
     return reply, card, failure
 
 
-def card_edit(*, chat: Chat, title: str, description: str, policies: list[str]) -> ValuesCard:
+class CardChanged(ValueLabError):
+    """The card was stored again (another tab, the interviewer's revision) after the revision an
+    edit was made on: the edit is not stored, so it does not silently undo that change."""
+
+    status_code = 409
+
+
+def card_edit(
+    *,
+    chat: Chat,
+    title: str,
+    description: str,
+    policies: list[str],
+    revision: int | None = None,
+) -> ValuesCard:
     """Store the participant's own wording as the chat's proposed card; raise per-field errors.
 
     Replaces a proposed card's wording, or creates the card when none could be written (the
     model failed, or the participant would rather write it themselves). Only the card's shape
     is refused; wording that breaks a style rule is kept and shown back as a hint.
+
+    ``revision`` is the card's revision the edit was made on (0: no card yet). When given and
+    the card has been stored since, raise ``CardChanged`` (409, on ``revision``) and store
+    nothing; without it the edit replaces whatever is there (older clients).
     """
     policies = [policy for policy in (p.strip() for p in policies) if policy]
     errors = interview.draft_errors(title=title, description=description, policies=policies)
@@ -346,6 +366,14 @@ def card_edit(*, chat: Chat, title: str, description: str, policies: list[str]) 
             )
         if chat.card is None and not chat.messages.filter(role=Message.Role.USER).exists():
             raise ValidationError({"card": "Tell the interviewer what you think first."})
+        current = chat.card.revision if chat.card is not None else 0
+        if revision is not None and revision != current:
+            raise CardChanged(
+                "Your changes were not stored: the card was changed (in another tab or window, "
+                f"or by the interviewer) after you opened it — you edited revision {revision}, "
+                f"it is now at revision {current}.",
+                field="revision",
+            )
         card = _card_store(chat=chat, **draft.model_dump())
         if chat.state != Chat.State.CARD_PROPOSED or chat.card_id != card.pk:
             chat.card = card
@@ -515,7 +543,13 @@ def _card_store(*, chat: Chat, title: str, description: str, policies: list[str]
     )
     card.title, card.description, card.policies = title, description, policies
     card.full_clean()
+    if card.pk is None:
+        card.revision = 1
+        card.save()
+        return card
+    card.revision = F("revision") + 1  # every caller holds the chat's row lock
     card.save()
+    card.refresh_from_db(fields=["revision"])
     return card
 
 

@@ -33,6 +33,7 @@ from elicitation.selectors import (
     scenarios_open,
 )
 from elicitation.services import (
+    CardChanged,
     TurnEvent,
     card_approve,
     card_edit,
@@ -245,8 +246,22 @@ def card_update(request: HttpRequest, chat_id: int) -> HttpResponse:
         "description": request.POST.get("description", ""),
         "policies": request.POST.getlist("policies"),
     }
+    revision = request.POST.get("revision", "")
     try:
-        card_edit(chat=chat, **form)
+        card_edit(chat=chat, **form, revision=int(revision) if revision.isdigit() else None)
+    except CardChanged:
+        # Another tab (or the interviewer) stored the card after this form was opened: their
+        # wording stays in the form, the card as it is now is shown above it, and saving again
+        # (on the revision now in the form) replaces it knowingly.
+        form["policies"] = [policy for policy in form["policies"] if policy.strip()]
+        return _card_fragment_or_page(
+            request,
+            chat,
+            status=409,
+            edit_form=form,
+            editing=True,
+            notice=CARD_CHANGED_NOTICE,
+        )
     except ValidationError as error:
         errors = validation_error_detail(error)
         form["policies"] = [policy for policy in form["policies"] if policy.strip()]
@@ -263,6 +278,13 @@ def card_update(request: HttpRequest, chat_id: int) -> HttpResponse:
             notice=notice,
         )
     return _card_fragment_or_page(request, chat, saved=True)
+
+
+CARD_CHANGED_NOTICE = (
+    "Your changes were not stored: this card was changed in another tab or window (or by the "
+    "interviewer) after you opened it, and saving would have undone that. The card as it is now "
+    "is shown; your wording is still in the form below — save it again to replace the card."
+)
 
 
 def _not_stored_notice(form: dict) -> str:

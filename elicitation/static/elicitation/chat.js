@@ -195,9 +195,11 @@
         if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
       });
     }
-    // A card form refused with 400 comes back with its errors per field: show it.
+    // A card form refused with 400 comes back with its errors per field, and one refused with
+    // 409 (the card changed in another tab) with the participant's wording kept: show it.
     document.body.addEventListener("htmx:beforeSwap", function (event) {
-      if (event.detail.xhr.status === 400 && cardArea.contains(event.detail.target)) {
+      var status = event.detail.xhr.status;
+      if ((status === 400 || status === 409) && cardArea.contains(event.detail.target)) {
         event.detail.shouldSwap = true;
         event.detail.isError = false;
       }
