@@ -251,7 +251,7 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     if options.server == "asgi":
-        command = ["valuelab.asgi:application", "-k", "uvicorn.workers.UvicornWorker"]
+        command = ["valuelab.asgi:application", "-k", "uvicorn_worker.UvicornWorker"]
         command += ["--workers", str(options.workers)]
     else:
         command = ["valuelab.wsgi", "--workers", str(options.workers), "--threads", "8"]

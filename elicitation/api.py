@@ -30,6 +30,7 @@ from elicitation.services import (
     chat_start,
     message_post,
 )
+from elicitation.streaming import Deferred, turn_view, under_asgi
 from elicitation.study_tasks import KIND as STUDY_TASK_KIND
 
 
@@ -87,6 +88,30 @@ def _get_chat_for_user(request, chat_id: int) -> Chat:
     """Return the caller's own chat; anyone else's is a 404 like a missing one (no probing)."""
     chats = Chat.objects.select_related("scenario", "card").filter(participant=request.user)
     return get_object_or_404(chats, pk=chat_id)
+
+
+class TurnApiView(APIView):
+    """An API view whose answer needs the LLM: under ASGI the LLM part runs in a turn slot
+    (``elicitation.streaming``), so a slow LLM keeps no server thread busy while it waits."""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return turn_view(super().as_view(**initkwargs))
+
+    def answer_later(self, request, work):
+        """Return ``work()``'s response; under ASGI it is made later, in a turn slot (errors
+        answered as DRF answers them, the response finished as ``dispatch`` finishes it)."""
+        if not under_asgi(request):
+            return work()
+
+        def finish():
+            try:
+                response = work()
+            except Exception as exc:  # noqa: BLE001 (DRF's exception handler decides)
+                response = self.handle_exception(exc)
+            return self.finalize_response(request, response, *self.args, **self.kwargs)
+
+        return Deferred(finish)
 
 
 class DeliberationListApi(APIView):
@@ -191,7 +216,7 @@ class ChatDetailApi(APIView):
         return Response(chat_as_contract(chat=_get_chat_for_user(request, chat_id)))
 
 
-class ChatMessageApi(APIView):
+class ChatMessageApi(TurnApiView):
     """Participants: post a message to their chat and wait for the whole reply.
 
     200 ``{"reply", "card"}`` (plus ``state`` and ``notice``). The message is stored before the
@@ -227,6 +252,9 @@ class ChatMessageApi(APIView):
                 text=serializer.validated_data["text"],
                 client_id=serializer.validated_data.get("client_id", ""),
             )
+        return self.answer_later(request, lambda: self._reply(chat))
+
+    def _reply(self, chat: Chat) -> Response:
         reply, card, failure = chat_reply(chat=chat)
         chat.refresh_from_db()
         if failure is not None and reply is None:
@@ -271,7 +299,7 @@ class ChatCardApi(APIView):
         return Response(card_for_author(card))
 
 
-class ChatCardWriteApi(APIView):
+class ChatCardWriteApi(TurnApiView):
     """Participants: ask for the card now, or again after it could not be written."""
 
     throttle_scope = "llm"  # core.throttling.LLMThrottle
@@ -281,6 +309,9 @@ class ChatCardWriteApi(APIView):
     @extend_schema(request=None, responses=CardSerializer)
     def post(self, request, chat_id: int):
         chat = _get_chat_for_user(request, chat_id)
+        return self.answer_later(request, lambda: self._write(chat))
+
+    def _write(self, chat: Chat) -> Response:
         for event in chat_card_write(chat=chat):
             if event.kind == "error":
                 error = ValueLabError(event.text, field="card")

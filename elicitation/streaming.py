@@ -9,17 +9,27 @@ At most ``VALUELAB_TURNS_PER_WORKER`` turns run at once in one worker process (e
 database connection); the others wait on the event loop, holding no thread and no connection,
 their participant's message already stored.
 
+The API's turn (``POST /api/elicitation/chats/<id>/messages/``) and the card written now (the
+API's ``card/write/`` and the page's "write my card now") answer in one response, not a stream.
+Their views are wrapped by ``turn_view``: the view checks the request and stores what it must in
+its own thread, then hands back the LLM part (``answer_later``); the wrapper waits for a turn
+slot on the event loop (no thread busy, no database connection) and runs that part in the
+request's thread. The response is the same one the view gave before.
+
 Under WSGI (``make run``'s development server, the test client) the same events are a plain
-generator, as before: every request has its own thread there.
+generator and the LLM part runs at once, as before: every request has its own thread there.
 """
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from functools import wraps
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db import connection
+from django.http import HttpRequest, HttpResponse
 
 _END = object()
 _slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
@@ -72,3 +82,52 @@ async def events_async(chunks: Iterator[str]) -> AsyncIterator[str]:
     finally:
         # Shielded: a dropped connection cancels this task, and the close must still run.
         await asyncio.shield(sync_to_async(chunks.close, thread_sensitive=True)())
+
+
+class Deferred(HttpResponse):
+    """A view's answer still to be made by ``work()`` (the LLM part), in a turn slot.
+
+    Only ``turn_view`` ever sees one: it returns what ``work()`` returns instead.
+    """
+
+    def __init__(self, work: Callable[[], HttpResponse]):
+        super().__init__(status=202)
+        self.work = work
+
+
+def under_asgi(request) -> bool:
+    """Return whether ``request`` (Django's, or DRF's wrapping it) is served over ASGI."""
+    return isinstance(getattr(request, "_request", request), ASGIRequest)
+
+
+def answer_later(request, work: Callable[[], HttpResponse]) -> HttpResponse:
+    """Return ``work()``'s response; under ASGI, let ``turn_view`` run it in a turn slot."""
+    if under_asgi(request):
+        return Deferred(work)
+    return work()
+
+
+async def run_turn(work: Callable[[], HttpResponse]) -> HttpResponse:
+    """Run ``work`` (a turn's LLM part) in the request's own thread once a turn slot is free.
+
+    While it waits for the slot the request holds no database connection and no busy thread.
+    """
+    await sync_to_async(_release_connection, thread_sensitive=True)()
+    async with _turn_slots():
+        return await sync_to_async(work, thread_sensitive=True)()
+
+
+def turn_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Serve ``view`` as an async view whose LLM part (``answer_later``) runs in a turn slot.
+
+    The view's attributes (roles, DRF's ``cls``, ``csrf_exempt``) are kept.
+    """
+
+    @wraps(view)
+    async def serve(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = await sync_to_async(view, thread_sensitive=True)(request, *args, **kwargs)
+        if isinstance(response, Deferred):
+            response = await run_turn(response.work)
+        return response
+
+    return serve

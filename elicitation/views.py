@@ -42,7 +42,7 @@ from elicitation.services import (
     chat_turn,
     message_post,
 )
-from elicitation.streaming import events_async
+from elicitation.streaming import answer_later, events_async, turn_view
 from elicitation.study_tasks import KIND as STUDY_TASK_KIND
 
 
@@ -217,21 +217,27 @@ def chat_stream(request: HttpRequest, chat_id: int) -> HttpResponse:
     return _stream_response(request, chat, chat_turn(chat=chat))
 
 
+@vary_on_headers("HX-Request")  # outside: on the response made in the turn slot too
+@turn_view
 @rate_limited("llm")
 @role_required(PARTICIPANT)
 @require_POST
-@vary_on_headers("HX-Request")
 def card_write(request: HttpRequest, chat_id: int) -> HttpResponse:
-    """Participants: ask for the card now, or again after it could not be written."""
+    """Participants: ask for the card now, or again after it could not be written (under ASGI
+    the LLM writes it in a turn slot, holding no server thread while it waits)."""
     chat = _get_chat_for_user(request, chat_id)
-    notice = ""
-    try:
-        for event in chat_card_write(chat=chat):
-            if event.kind == "error":
-                notice = event.text
-    except ValidationError as error:
-        notice = " ".join(error.messages)
-    return _card_fragment_or_page(request, chat, notice=notice)
+
+    def write() -> HttpResponse:
+        notice = ""
+        try:
+            for event in chat_card_write(chat=chat):
+                if event.kind == "error":
+                    notice = event.text
+        except ValidationError as error:
+            notice = " ".join(error.messages)
+        return _card_fragment_or_page(request, chat, notice=notice)
+
+    return answer_later(request, write)
 
 
 @role_required(PARTICIPANT)

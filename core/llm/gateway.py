@@ -11,6 +11,11 @@ counted and, if one is left, a "pending" row is written; the call's outcome then
 row. Parallel calls therefore never overshoot the limit, and a call that fails (an outage, a
 refusal, an empty or invalid answer) frees its slot again: only answers the participant got
 count. A pending row older than PENDING_EXPIRY (a process killed mid-call) stops counting.
+
+No database connection is held while the model answers: once the budget is reserved, the
+connection is closed (given back to the pool, where there is one) before the request goes out,
+and the row recording the call opens one again. A slow LLM therefore ties up no connection, only
+the waiting thread. Inside a transaction (``atomic``, a test) the connection is kept.
 """
 
 import json
@@ -22,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from pydantic import BaseModel, ValidationError
 
@@ -255,6 +260,16 @@ class _Call:
             logger.exception("Could not record an LLM call for %s", self.purpose)
 
 
+def release_connection() -> None:
+    """Give this thread's database connection back before waiting on the model.
+
+    Django opens it again at the next query (from the pool, with ``OPTIONS["pool"]``). Kept
+    inside a transaction, whose work it would lose.
+    """
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 def _start(
     kind: str, purpose: str, model: str | None, user, study, backend: Backend | None = None
 ) -> tuple[Backend, _Call]:
@@ -262,6 +277,7 @@ def _start(
     name = backend.embedding_model() if kind == "embed" else backend.chat_model(model)
     call = _Call(kind=kind, purpose=purpose, backend=backend, model=name, user=user, study=study)
     call.reserve()
+    release_connection()  # the call is reserved: no database until it is recorded
     return backend, call
 
 

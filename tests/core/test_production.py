@@ -56,8 +56,10 @@ def double():
 
 
 @pytest.fixture
-def production(tmp_path, double):
-    """Run check --deploy, migrate, collectstatic and gunicorn as the README says; yield the URL."""
+def production(tmp_path, double, request):
+    """Run check --deploy, migrate, collectstatic and gunicorn as the README says; yield the URL.
+
+    Parametrized indirectly, the parameter is more environment for the server."""
     if not GUNICORN.exists():
         pytest.skip("gunicorn is not installed next to this Python")
     env = {
@@ -77,6 +79,7 @@ def production(tmp_path, double):
         OPENAI_BASE_URL=double.url,
         OPENAI_API_KEY="test-key",
     )
+    env.update(getattr(request, "param", {}))
     manage = [sys.executable, "manage.py"]
     for command in (["check", "--deploy", "--fail-level", "WARNING"], ["migrate", "--noinput"]):
         done = subprocess.run(
@@ -99,7 +102,7 @@ def production(tmp_path, double):
     with log.open("w") as out:
         # As the README says (one worker here).
         server = subprocess.Popen(
-            [str(GUNICORN), "valuelab.asgi:application", "-k", "uvicorn.workers.UvicornWorker"]
+            [str(GUNICORN), "valuelab.asgi:application", "-k", "uvicorn_worker.UvicornWorker"]
             + ["--bind", f"{HOST}:{port}", "--workers", "1", "--timeout", "120"],
             cwd=BASE_DIR,
             env=env,
@@ -193,7 +196,8 @@ def _turn(url: str, session_key: str, chat_id: int, out: dict) -> None:
     out["ended"] = time.monotonic()
 
 
-def test_turns_waiting_for_a_slow_llm_leave_the_site_answering(production, double):
+def _participants(production) -> list[tuple[str, str]]:
+    """Make three participants with a chat each; return their session keys and chat ids."""
     made = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", PARTICIPANTS],
         cwd=BASE_DIR,
@@ -205,6 +209,11 @@ def test_turns_waiting_for_a_slow_llm_leave_the_site_answering(production, doubl
     assert made.returncode == 0, made.stderr[-3000:]
     participants = re.findall(r"^(\w+) (\d+)$", made.stdout, flags=re.MULTILINE)
     assert len(participants) == 3, made.stdout
+    return participants
+
+
+def test_turns_waiting_for_a_slow_llm_leave_the_site_answering(production, double):
+    participants = _participants(production)
     double.latency = 4  # each reply comes 4 s after its request
     turns = [{} for _ in participants]
     threads = [
@@ -231,3 +240,75 @@ def test_turns_waiting_for_a_slow_llm_leave_the_site_answering(production, doubl
         assert turn["status"] == 200
         assert "event: reply" in turn["rest"].decode()
         assert "event: end" in turn["rest"].decode()
+
+
+def _api_post(url: str, session_key: str, path: str, body: dict | None, out: dict) -> None:
+    """POST JSON to the API as a signed-in participant; note the status, the answer and when."""
+    token = "c" * 32
+    request = urllib.request.Request(
+        f"{url}{path}",
+        data=json.dumps(body or {}).encode(),
+        headers={
+            "X-Forwarded-Proto": "https",
+            "Referer": f"https://{HOST}/",
+            "Cookie": f"sessionid={session_key}; csrftoken={token}",
+            "X-CSRFToken": token,
+            "Content-Type": "application/json",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (loopback)
+            out["status"], out["body"] = response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        out["status"], out["body"] = error.code, error.read()
+    out["ended"] = time.monotonic()
+
+
+@pytest.mark.parametrize("production", [{"VALUELAB_TURNS_PER_WORKER": "1"}], indirect=True)
+def test_api_turns_and_card_writes_wait_for_a_turn_slot_while_the_site_answers(production, double):
+    (first, chat1), (second, chat2), (third, chat3) = _participants(production)
+    said: dict = {}
+    _api_post(production, third, f"/api/elicitation/chats/{chat3}/messages/", {"text": "Hi"}, said)
+    assert said["status"] == 200, said  # the third has told the interviewer something
+    active, peak, lock = [0], [0], threading.Lock()
+    real_wait = double._wait
+
+    def counting_wait(seconds):  # the LLM thinking, one request
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        try:
+            real_wait(seconds)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    double._wait = counting_wait
+    double.latency = 1.5
+    calls = [
+        (first, f"/api/elicitation/chats/{chat1}/messages/", {"text": "Honesty matters to me."}),
+        (second, f"/api/elicitation/chats/{chat2}/messages/", {"text": "Fairness matters."}),
+        (third, f"/api/elicitation/chats/{chat3}/card/write/", None),
+    ]
+    outs = [{} for _ in calls]
+    threads = [
+        threading.Thread(target=_api_post, args=(production, key, path, body, out))
+        for (key, path, body), out in zip(calls, outs, strict=True)
+    ]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)  # all three are in: one asks the LLM, two wait for the worker's one turn slot
+    status, _, body = _get(production + "/healthz")
+    answered = time.monotonic()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    assert answered - started < 1.5  # not after the first LLM answer
+    assert peak[0] == 1  # one turn slot: the LLM was asked one turn at a time
+    assert [out["status"] for out in outs] == [200, 200, 200], outs
+    assert set(outs[0]["body"]) == {"reply", "card", "state", "notice"}
+    assert outs[0]["body"]["reply"] and outs[1]["body"]["reply"]
+    assert outs[2]["body"]["title"]  # the card, written by the LLM
+    assert max(out["ended"] for out in outs) - started >= 3 * 1.5
