@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from annotation import selectors
 from annotation.models import Adjudication, Annotation
+from annotation.selectors import export as selectors
 from annotation.selectors import project_export_lines
 from tests.annotation.factories import (
     SCHWARTZ10,
