@@ -81,13 +81,19 @@ class StudyForm(forms.ModelForm):
         return len(kinds) == len(set(kinds)) and set(kinds) <= installed
 
     def task_rows(self) -> list[dict]:
-        """Return, per task type, its bound fields (for the template)."""
+        """Return, per task type, its bound fields (for the template), in the order their order
+        numbers say (as given or stored), so the page lists the tasks as participants take them."""
         rows = []
         for task_type in self.task_types:
             prefix = _prefix(task_type.kind)
             names = [name for name in self.fields if name.startswith(f"{prefix}-")]
+            order = str(self[f"{prefix}-order"].value() or "").strip()
             rows.append(
                 {
+                    "sort": (
+                        int(order) if order.isdigit() else task_type.default_order,
+                        task_type.default_order,
+                    ),
                     "kind": task_type.kind,
                     "on": self[f"{prefix}-on"],
                     "order": self[f"{prefix}-order"],
@@ -99,6 +105,7 @@ class StudyForm(forms.ModelForm):
                     ],
                 }
             )
+        rows.sort(key=lambda row: row["sort"])
         return rows
 
     def task_specs(self) -> list[tuple[str, dict]]:

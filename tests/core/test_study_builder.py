@@ -219,6 +219,24 @@ def test_the_edit_page_shows_the_tasks_as_stored(rita_client, study, project):
     assert 'name="slug"' in html and "disabled" in html.split('name="slug"')[1].split(">")[0]
 
 
+def test_the_edit_page_lists_the_tasks_in_their_stored_order_even_without_javascript(
+    rita_client, api_for, rita, study, project
+):
+    body = {
+        "tasks": [
+            {"kind": "annotation.label", "title": "Label", "config": {"project": project.pk}},
+            {"kind": "consent", "title": "Consent"},
+        ]
+    }
+    assert api_for(rita).put(API, body, format="json").status_code == 200
+
+    html = rita_client.get(EDIT).content.decode()
+
+    assert html.index('data-kind="annotation.label"') < html.index('data-kind="consent"')
+    assert 'name="task-annotation_label-order" value="1"' in html
+    assert 'src="/static/core/study_form.js"' in html  # the Move up / Move down buttons
+
+
 def test_the_researcher_reorders_adds_and_removes_tasks_on_the_page(rita_client, study, project):
     response = rita_client.post(
         EDIT,
