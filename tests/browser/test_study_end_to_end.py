@@ -37,8 +37,9 @@ VOTES_EACH = 3
 
 @pytest.fixture
 def material(db, schwartz10):
-    """What a researcher has before building the study: a labelling project (its quota: 3 items
-    per participant), a deliberation with questions and pairs of values to judge."""
+    """What a researcher has before building the study: a labelling project (its own quota: 5
+    items per worker; the study asks 3 of each participant), a deliberation with questions and
+    pairs of values to judge."""
     UserFactory(username="rita", role="researcher")
     world = World(make_voter("author"))
     world.story(world.distress, world.a, world.b, text="I used to think honesty was enough...")
@@ -46,7 +47,7 @@ def material(db, schwartz10):
     world.story(world.deciding, world.d, world.e, text="I used to lay out every option...")
     world.story(world.distress, world.a, world.c, text="I used to stop at being honest...")
     project = ProjectFactory(
-        name="Chatbot answers", slug="chatbot-answers", overlap=1, quota_per_worker=ITEMS_EACH,
+        name="Chatbot answers", slug="chatbot-answers", overlap=1, quota_per_worker=5,
         blind_share=0, gold_rate=0, min_seconds=0, lease_seconds=600,
     )  # fmt: skip
     for n in range(len(PIDS) * ITEMS_EACH):
@@ -74,6 +75,7 @@ def build_study(page, base: str, project) -> str:
     labelling = task("annotation.label")
     labelling.get_by_role("checkbox").check()
     labelling.get_by_label("Project to label").select_option(str(project.pk))
+    labelling.get_by_label("Items per participant").fill(str(ITEMS_EACH))
     voting = task("moralgraph.vote")
     voting.get_by_role("checkbox").check()
     voting.get_by_label("Deliberation whose pairs are judged").select_option("mg")
