@@ -18,7 +18,7 @@ from elicitation import dedup, grading
 from elicitation.api import CardSerializer
 from elicitation.models import ContextProposal, Deliberation, Scenario, ValuesCard
 from elicitation.selectors import card_as_contract
-from elicitation.services import context_create, deliberation_create, scenario_create
+from elicitation.services import context_include, deliberation_create, scenario_include
 
 
 def _deliberation(name: str) -> Deliberation:
@@ -82,16 +82,15 @@ class ScenarioCreateApi(APIView):
         deliberation = _deliberation(name)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        question = serializer.validated_data["question"].strip()
-        existing = deliberation.scenarios.filter(question=question).first()
-        if existing is not None:
-            return Response(self.OutputSerializer(existing).data)
-        scenario = scenario_create(
+        scenario, created = scenario_include(
             deliberation=deliberation,
-            question=question,
+            question=serializer.validated_data["question"],
             seed_message=serializer.validated_data["seed_message"],
         )
-        return Response(self.OutputSerializer(scenario).data, status=status.HTTP_201_CREATED)
+        return Response(
+            self.OutputSerializer(scenario).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class ContextCreateApi(APIView):
@@ -113,16 +112,15 @@ class ContextCreateApi(APIView):
         deliberation = _deliberation(name)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        text = serializer.validated_data["text"].strip()
-        context = deliberation.contexts.filter(text=text).first()
-        created = context is None
-        if created:
-            context = context_create(deliberation=deliberation, text=text)
         scenario_id = serializer.validated_data.get("scenario")
-        if scenario_id:
-            context.scenarios.add(
-                get_object_or_404(Scenario, pk=scenario_id, deliberation=deliberation)
-            )
+        scenario = (
+            get_object_or_404(Scenario, pk=scenario_id, deliberation=deliberation)
+            if scenario_id
+            else None
+        )
+        context, created = context_include(
+            deliberation=deliberation, text=serializer.validated_data["text"], scenario=scenario
+        )
         data = {
             "id": context.pk,
             "text": context.text,

@@ -18,7 +18,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.models import Study
 from core.roles import RESEARCHER, role_required
-from core.services import study_task_add
 from elicitation import contexts as context_proposals
 from elicitation import dedup, grading
 from elicitation.models import (
@@ -28,7 +27,12 @@ from elicitation.models import (
     Scenario,
     ValuesCard,
 )
-from elicitation.services import context_create, deliberation_create, scenario_create
+from elicitation.services import (
+    context_include,
+    deliberation_create,
+    interview_task_include,
+    scenario_include,
+)
 from elicitation.study_tasks import KIND as STUDY_TASK_KIND
 
 
@@ -134,20 +138,19 @@ def scenario_add(request: HttpRequest, name: str) -> HttpResponse:
     deliberation = _get_deliberation(name)
     form = ScenarioForm(request.POST)
     if form.is_valid():
-        question = form.cleaned_data["question"].strip()
-        if deliberation.scenarios.filter(question=question).exists():
-            messages.info(request, "That scenario is already there.")
-            return redirect("elicitation:researcher_deliberation", name=name)
         try:
-            scenario_create(
+            _, created = scenario_include(
                 deliberation=deliberation,
-                question=question,
+                question=form.cleaned_data["question"],
                 seed_message=form.cleaned_data["seed_message"],
             )
         except ValidationError as error:
             form.add_error(None, _form_errors(error))
         else:
-            messages.success(request, "Scenario added.")
+            if created:
+                messages.success(request, "Scenario added.")
+            else:
+                messages.info(request, "That scenario is already there.")
             return redirect("elicitation:researcher_deliberation", name=name)
     return _render_detail(request, deliberation, scenario_form=form, status=400)
 
@@ -159,19 +162,19 @@ def context_add(request: HttpRequest, name: str) -> HttpResponse:
     deliberation = _get_deliberation(name)
     form = ContextForm(request.POST)
     if form.is_valid():
-        text = form.cleaned_data["text"].strip()
-        context = deliberation.contexts.filter(text=text).first()
-        if context is None:
-            try:
-                context = context_create(deliberation=deliberation, text=text)
-            except ValidationError as error:
-                form.add_error(None, _form_errors(error))
-                return _render_detail(request, deliberation, context_form=form, status=400)
         scenario_id = request.POST.get("scenario")
-        if scenario_id:
-            context.scenarios.add(
-                get_object_or_404(Scenario, pk=scenario_id, deliberation=deliberation)
+        scenario = (
+            get_object_or_404(Scenario, pk=scenario_id, deliberation=deliberation)
+            if scenario_id
+            else None
+        )
+        try:
+            context, _ = context_include(
+                deliberation=deliberation, text=form.cleaned_data["text"], scenario=scenario
             )
+        except ValidationError as error:
+            form.add_error(None, _form_errors(error))
+            return _render_detail(request, deliberation, context_form=form, status=400)
         messages.success(request, f"Context “{context.text}” added.")
         return redirect("elicitation:researcher_deliberation", name=name)
     return _render_detail(request, deliberation, context_form=form, status=400)
@@ -214,14 +217,7 @@ def study_include(request: HttpRequest, name: str) -> HttpResponse:
     """Researchers: add an interview task about this deliberation to a study."""
     deliberation = _get_deliberation(name)
     study = get_object_or_404(Study, pk=request.POST.get("study") or 0)
-    already = study.tasks.filter(kind=STUDY_TASK_KIND, config__deliberation=deliberation.name)
-    if not already.exists():
-        study_task_add(
-            study=study,
-            kind=STUDY_TASK_KIND,
-            title=f"Interview: {deliberation.title}"[:200],
-            config={"deliberation": deliberation.name},
-        )
+    interview_task_include(study=study, deliberation=deliberation)
     messages.success(request, f"Study “{study.title}” includes this deliberation.")
     return redirect("elicitation:researcher_deliberation", name=name)
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from core import llm
 from core.errors import ValueLabError
 from core.models import Participation, Study, User
+from core.services import study_task_add
 from elicitation import interview
 from elicitation.models import Chat, Deliberation, Message, MoralContext, Scenario, ValuesCard
 from elicitation.selectors import card_incomplete, chat_pending_message, chat_transcript
@@ -43,6 +44,54 @@ def context_create(*, deliberation: Deliberation, text: str) -> MoralContext:
     context.full_clean()
     context.save()
     return context
+
+
+def scenario_include(
+    *, deliberation: Deliberation, question: str, seed_message: str = ""
+) -> tuple[Scenario, bool]:
+    """Return the deliberation's scenario asking ``question`` and whether it is new.
+
+    Create it when there is none, so a double click or a retried request adds it once.
+    """
+    question = question.strip()
+    existing = deliberation.scenarios.filter(question=question).first()
+    if existing is not None:
+        return existing, False
+    scenario = scenario_create(
+        deliberation=deliberation, question=question, seed_message=seed_message
+    )
+    return scenario, True
+
+
+def context_include(
+    *, deliberation: Deliberation, text: str, scenario: Scenario | None = None
+) -> tuple[MoralContext, bool]:
+    """Return the deliberation's context worded ``text`` (tied to ``scenario``) and if it is new.
+
+    Create it when there is none, so typing the same context twice adds it once.
+    """
+    text = text.strip()
+    context = deliberation.contexts.filter(text=text).first()
+    created = context is None
+    if created:
+        context = context_create(deliberation=deliberation, text=text)
+    if scenario is not None:
+        context.scenarios.add(scenario)
+    return context, created
+
+
+def interview_task_include(*, study: Study, deliberation: Deliberation) -> bool:
+    """Give ``study`` an interview task about ``deliberation`` unless it has one; say if added."""
+    already = study.tasks.filter(kind=STUDY_TASK_KIND, config__deliberation=deliberation.name)
+    if already.exists():
+        return False
+    study_task_add(
+        study=study,
+        kind=STUDY_TASK_KIND,
+        title=f"Interview: {deliberation.title}"[:200],
+        config={"deliberation": deliberation.name},
+    )
+    return True
 
 
 def card_create(

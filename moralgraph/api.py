@@ -1,6 +1,5 @@
 """REST API of the moral graph: exports, stories, voting and the explorer's data. No logic here."""
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -16,12 +15,13 @@ from core.selectors import task_order_check
 from elicitation.models import Deliberation, MoralContext, ValuesCard
 from elicitation.selectors import card_as_contract
 from moralgraph import graph as moral_graph
-from moralgraph.models import StoryImpression, UpgradeStory, Vote
+from moralgraph.models import Vote
 from moralgraph.selectors import (
     explorer_document,
     graph_for_deliberation,
     pair_detail,
     preference_export,
+    story_for_vote,
     value_detail,
     votes_by_voter,
 )
@@ -131,7 +131,14 @@ class VoteCastApi(APIView):
         vote, created = vote_submit(
             voter=request.user,
             deliberation=deliberation,
-            story=_story_for_vote(request.user, deliberation, values),
+            story=story_for_vote(
+                voter=request.user,
+                deliberation=deliberation,
+                story_id=values.get("story"),
+                from_card_id=values.get("from_card"),
+                to_card_id=values.get("to_card"),
+                context_id=values.get("context"),
+            ),
             choice=values["choice"],
             comment=values.get("comment", ""),
         )
@@ -145,46 +152,6 @@ class VoteCastApi(APIView):
             self.OutputSerializer(vote).data | {"stored": True},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
-
-
-def _story_for_vote(user, deliberation: Deliberation, values: dict) -> UpgradeStory:
-    """Return the story a vote is about: the one named, else the latest shown to ``user`` on
-    the pair and context named."""
-    pair = {key: values.get(key) for key in ("from_card", "to_card", "context")}
-    if values.get("story"):
-        story = _get(UpgradeStory, values["story"], "story")
-        for key, given in pair.items():
-            if given is not None and given != getattr(story, f"{key}_id"):
-                raise serializers.ValidationError({key: ["The story is about another pair."]})
-        return story
-    missing = [key for key, given in pair.items() if given is None]
-    if missing:
-        raise serializers.ValidationError(
-            {key: ["Give the story, or the pair and context."] for key in missing}
-        )
-    for key, model in (
-        ("from_card", ValuesCard),
-        ("to_card", ValuesCard),
-        ("context", MoralContext),
-    ):
-        if _get(model, pair[key], key).deliberation_id != deliberation.pk:
-            raise serializers.ValidationError(
-                {key: [f"The {key.replace('_', ' ')} belongs to another deliberation."]}
-            )
-    impression = (
-        StoryImpression.objects.filter(
-            voter=user,
-            story__from_card_id=pair["from_card"],
-            story__to_card_id=pair["to_card"],
-            story__context_id=pair["context"],
-        )
-        .select_related("story")
-        .order_by("-pk")
-        .first()
-    )
-    if impression is None:
-        raise PermissionDenied("You can only vote on a pair you were shown.")
-    return impression.story
 
 
 class NextStoryApi(APIView):
@@ -303,10 +270,3 @@ class PairDetailApi(APIView):
                 context=context,
             )
         )
-
-
-def _get(model, pk: int, field: str):
-    obj = model.objects.filter(pk=pk).first()
-    if obj is None:
-        raise serializers.ValidationError({field: [f"No such {field.replace('_', ' ')}."]})
-    return obj

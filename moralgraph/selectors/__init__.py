@@ -32,6 +32,7 @@ from moralgraph.selectors.voting import (
     pair_vote_counts,
     pairs_left_for_voter,
     stories_count,
+    story_for_vote,
     story_next_for_voter,
     story_pending_for_voter,
     vote_page_notice,
@@ -69,4 +70,6 @@ __all__ = [
     "vote_refusal",
     "REFUSALS",
     "vote_page_notice",
+    "story_for_vote",
+    "story_for_vote",
 ]

@@ -17,10 +17,11 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 
 from core.models import User
-from elicitation.models import Deliberation, ValuesCard
+from elicitation.models import Deliberation, MoralContext, ValuesCard
 from moralgraph.models import GraphSettings, StoryImpression, UpgradeStory, Vote
 
 
@@ -212,3 +213,61 @@ def vote_page_notice(*, voter: User, deliberation: Deliberation) -> str:
     count, and for a researcher's preview (the page shows its own preview banner)."""
     refusal = vote_refusal(voter=voter, deliberation=deliberation)
     return REFUSALS.get(refusal, "") if refusal else ""
+
+
+def _get(model, pk: int, field: str):
+    found = model.objects.filter(pk=pk).first()
+    if found is None:
+        raise ValidationError({field: f"No such {field.replace('_', ' ')}."})
+    return found
+
+
+def story_for_vote(
+    *,
+    voter: User,
+    deliberation: Deliberation,
+    story_id: int | None = None,
+    from_card_id: int | None = None,
+    to_card_id: int | None = None,
+    context_id: int | None = None,
+) -> UpgradeStory:
+    """Return the story a vote is about: the one named, else the latest shown to ``voter`` on
+    the pair and context named.
+
+    Raise ``ValidationError`` naming the field for a story about another pair, a missing or
+    unknown card or context, or one of another deliberation; ``PermissionDenied`` when the
+    voter was never shown that pair.
+    """
+    pair = {"from_card": from_card_id, "to_card": to_card_id, "context": context_id}
+    if story_id:
+        story = _get(UpgradeStory, story_id, "story")
+        for key, given in pair.items():
+            if given is not None and given != getattr(story, f"{key}_id"):
+                raise ValidationError({key: "The story is about another pair."})
+        return story
+    missing = [key for key, given in pair.items() if given is None]
+    if missing:
+        raise ValidationError({key: "Give the story, or the pair and context." for key in missing})
+    for key, model in (
+        ("from_card", ValuesCard),
+        ("to_card", ValuesCard),
+        ("context", MoralContext),
+    ):
+        if _get(model, pair[key], key).deliberation_id != deliberation.pk:
+            raise ValidationError(
+                {key: f"The {key.replace('_', ' ')} belongs to another deliberation."}
+            )
+    impression = (
+        StoryImpression.objects.filter(
+            voter=voter,
+            story__from_card_id=pair["from_card"],
+            story__to_card_id=pair["to_card"],
+            story__context_id=pair["context"],
+        )
+        .select_related("story")
+        .order_by("-pk")
+        .first()
+    )
+    if impression is None:
+        raise PermissionDenied("You can only vote on a pair you were shown.")
+    return impression.story
