@@ -49,13 +49,18 @@
       var label = row.getAttribute("data-label") || "this task";
       var box = document.createElement("div");
       box.className = "task-move";
-      [["up", "↑ Move up"], ["down", "↓ Move down"]].forEach(function (pair) {
+      [["up", "↑", "Move up"], ["down", "↓", "Move down"]].forEach(function (parts) {
         var button = document.createElement("button");
+        var arrow = document.createElement("span");
         button.type = "button";
-        button.setAttribute("data-move", pair[0]);
-        button.setAttribute("aria-label", "Move “" + label + "” " + pair[0]);
-        button.textContent = pair[1];
-        button.addEventListener("click", function () { move(row, pair[0]); });
+        button.setAttribute("data-move", parts[0]);
+        // The name starts with the words shown, so speech users can say what they see.
+        button.setAttribute("aria-label", parts[2] + ": " + label);
+        arrow.setAttribute("aria-hidden", "true");
+        arrow.textContent = parts[1] + " ";
+        button.appendChild(arrow);
+        button.appendChild(document.createTextNode(parts[2]));
+        button.addEventListener("click", function () { move(row, parts[0]); });
         box.appendChild(button);
       });
       var legend = row.querySelector("legend");

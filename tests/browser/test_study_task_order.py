@@ -44,7 +44,7 @@ def test_a_task_moved_up_by_keyboard_is_saved_in_that_place(
     expect(shown.nth(2)).to_have_attribute("data-kind", "annotation.label")
 
     # Up twice, from the keyboard: labelling first, consent second.
-    up = labelling.get_by_role("button", name="Move “Label AI answers on values” up")
+    up = labelling.get_by_role("button", name="Move up: Label AI answers on values")
     up.focus()
     page.keyboard.press("Enter")
     expect(up).to_be_focused()
@@ -52,7 +52,7 @@ def test_a_task_moved_up_by_keyboard_is_saved_in_that_place(
     expect(shown.nth(0)).to_have_attribute("data-kind", "annotation.label")
     expect(up).to_be_disabled()  # it is first: focus went to its "Move down"
     expect(
-        labelling.get_by_role("button", name="Move “Label AI answers on values” down")
+        labelling.get_by_role("button", name="Move down: Label AI answers on values")
     ).to_be_focused()
     expect(page.locator("#task-order-status")).to_have_text(
         "Label AI answers on values: now 1 of " + str(shown.count()) + "."
@@ -73,7 +73,7 @@ def test_a_task_moved_up_by_keyboard_is_saved_in_that_place(
     expect(shown.nth(0)).to_have_attribute("data-kind", "annotation.label")
     expect(shown.nth(2)).to_have_attribute("data-kind", "elicitation")
     task("elicitation").get_by_role(
-        "button", name="Move “Interview: write a values card” up"
+        "button", name="Move up: Interview: write a values card"
     ).click()
     page.get_by_role("button", name="Save tasks").click()
 
