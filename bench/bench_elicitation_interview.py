@@ -43,7 +43,6 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from core.llm.double import OpenAIDouble
     from core.models import User
     from elicitation.models import Chat, Message
     from elicitation.services import (
@@ -55,6 +54,7 @@ def main() -> None:
     )
     from tests.elicitation.factories import ScenarioFactory
     from tests.elicitation.interview_script import script_interview
+    from tests.llm_double import OpenAIDouble
 
     double = OpenAIDouble().start()
     double.latency = options.latency

@@ -67,8 +67,9 @@ def main() -> None:
         os.environ["DATABASE_URL"] = f"sqlite:///{DEFAULT_SQLITE}"
     port = free_port()
     double = subprocess.Popen(
-        [sys.executable, str(ROOT / "core/llm/double.py"), "--port", str(port)]
+        [sys.executable, "-m", "tests.llm_double", "--port", str(port)]
         + ["--latency", str(args.latency)],
+        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -6,7 +6,7 @@
 
 Serves the project as the README's production recipe does (``--server asgi``: gunicorn with
 uvicorn workers; ``wsgi``: the old gunicorn threads, for comparison) on a loopback port, with the
-LLM being the loopback double (``core/llm/double.py``) answering each request after
+LLM being the loopback double (``tests/llm_double.py``) answering each request after
 ``--latency`` seconds. It sends ``--turns`` interview turns at once (each a different participant
 posting to the chat's stream and reading its events to the end), and meanwhile probes
 ``/healthz`` and the labelling API (``GET /api/annotation/projects/<id>/next/``, token auth)
@@ -244,7 +244,7 @@ def main() -> None:
     data = setup_data(options.turns)
     logs = var / "server.log"
     double = subprocess.Popen(
-        [sys.executable, "core/llm/double.py", "--port", str(double_port)]
+        [sys.executable, "-m", "tests.llm_double", "--port", str(double_port)]
         + ["--latency", str(options.latency)],
         cwd=BASE_DIR,
         stdout=subprocess.DEVNULL,

@@ -8,9 +8,9 @@ import pytest
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
-from core.llm.double import PROFILES, OpenAIDouble
 from core.models import User
 from tests.factories import UserFactory
+from tests.llm_double import PROFILES, OpenAIDouble
 
 PASSWORD = "correct horse battery staple"
 

@@ -1,7 +1,9 @@
 """The ASGI application (production: gunicorn with uvicorn workers; see the README).
 
 Two things differ from WSGI. Django opens a database connection per request thread under ASGI,
-so persistent connections (CONN_MAX_AGE) only leak connections: they are off unless set. And at
+so persistent connections (CONN_MAX_AGE) only leak connections: they are off unless set, and on
+PostgreSQL the connections come from a pool per worker process instead (``DATABASE_POOL``,
+``valuelab/settings.py``), so no request pays for opening one. And at
 most VALUELAB_REQUESTS_PER_WORKER requests per worker are inside Django before their response
 starts (each may hold a database connection), so a burst of requests queues on the event loop
 instead of opening more connections than PostgreSQL allows; an interview turn leaves the count
@@ -16,6 +18,7 @@ import weakref
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "valuelab.settings")
 os.environ.setdefault("CONN_MAX_AGE", "0")
+os.environ.setdefault("DATABASE_POOL", "1")  # PostgreSQL: a connection pool per worker
 
 from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402

@@ -115,6 +115,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_POOL", False
+):
+    # A pool of PostgreSQL connections per server process (psycopg_pool; on by default under
+    # ASGI, valuelab/asgi.py): each request thread borrows one and gives it back when done,
+    # instead of opening and closing one per request (CONN_MAX_AGE=0 there) or per LLM call
+    # (the gateway gives its connection back while the model answers). DATABASE_POOL_SIZE is
+    # the most one process opens (default: turns + requests per worker, 32 + 16).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool replaces persistent connections
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": int(
+            os.environ.get(
+                "DATABASE_POOL_SIZE",
+                int(os.environ.get("VALUELAB_TURNS_PER_WORKER", "32"))
+                + int(os.environ.get("VALUELAB_REQUESTS_PER_WORKER", "16")),
+            )
+        ),
+        # How long a request waits for a free connection before failing.
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "30")),
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"

@@ -19,8 +19,8 @@ def scenario_parallel_budget(n_calls: int = 24, budget: int = 5, tag: str = "") 
     from django.db import connection
 
     from core import llm
-    from core.llm.double import OpenAIDouble
     from core.models import LLMCall, User
+    from tests.llm_double import OpenAIDouble
 
     cache.clear()
     participant = User.objects.create(username=f"budget-race{tag}", role=User.Role.PARTICIPANT)

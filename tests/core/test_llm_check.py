@@ -64,7 +64,7 @@ def test_the_check_passes_on_every_server_and_says_what_it_uses(llm_server, rita
 
 
 def test_the_check_page_shows_the_structured_mode_and_embedding_shape(settings, rita, rita_client):
-    from core.llm.double import OpenAIDouble
+    from tests.llm_double import OpenAIDouble
 
     with OpenAIDouble(profile="llama-cpp-python") as double:
         settings.OPENAI_BASE_URL = double.url
@@ -80,7 +80,7 @@ def test_the_check_page_shows_the_structured_mode_and_embedding_shape(settings, 
 def test_a_server_that_garbles_embeddings_fails_the_check_with_a_clear_step(
     llm_double, rita, monkeypatch
 ):
-    from core.llm import double as double_module
+    from tests import llm_double as double_module
 
     monkeypatch.setattr(double_module, "hashed_embedding", lambda text, d=64: [0.1] * len(text))
     script_check(llm_double)

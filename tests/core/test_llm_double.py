@@ -5,7 +5,7 @@ import json
 import openai
 import pytest
 
-from core.llm.double import DEFAULT_REPLY, OpenAIDouble, hashed_embedding, schema_default
+from tests.llm_double import DEFAULT_REPLY, OpenAIDouble, hashed_embedding, schema_default
 
 
 @pytest.fixture
@@ -96,3 +96,56 @@ def test_schema_defaults_follow_refs_and_enums():
         "properties": {"mood": {"$ref": "#/$defs/Mood"}, "note": {"type": ["string", "null"]}},
     }
     assert schema_default(schema) == {"mood": "calm", "note": "scripted default"}
+
+
+def test_it_runs_by_hand_with_a_profile_and_prints_its_url():
+    """``python -m tests.llm_double --profile X --port N``, no Django settings needed."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.llm_double", "--profile", "llama-cpp-python", "--port", "0"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        first = server.stdout.readline()
+        assert "llama-cpp-python" in first, first + server.stdout.read()
+        url = re.search(r"http://127\.0\.0\.1:\d+/v1", first).group(0)
+        assert f"OPENAI_BASE_URL={url}" in server.stdout.readline()
+        api = openai.OpenAI(base_url=url, api_key="k", max_retries=0)
+        with pytest.raises(openai.InternalServerError, match="'text' or 'json_object'"):
+            api.chat.completions.create(  # that server's quirk, from the profile
+                model="m",
+                messages=[{"role": "user", "content": "hi"}],
+                response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {}}},
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_no_production_module_imports_the_double():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    production = []
+    for top in root.iterdir():  # not into the virtualenv, git, tests or benches
+        if top.name.startswith(".") or top.name in {"tests", "bench", "var", "node_modules"}:
+            continue
+        production += top.rglob("*.py") if top.is_dir() else [top] if top.suffix == ".py" else []
+    assert production
+    importers = [
+        str(path.relative_to(root))
+        for path in production
+        if "llm_double" in path.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert importers == []

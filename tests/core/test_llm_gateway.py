@@ -201,7 +201,7 @@ def test_a_server_that_keeps_failing_raises_unavailable_and_is_recorded(llm_doub
 
 
 def test_a_rejected_api_key_is_an_error_that_never_shows_the_key(settings):
-    from core.llm.double import OpenAIDouble
+    from tests.llm_double import OpenAIDouble
 
     with OpenAIDouble(api_key="the-right-key") as double:
         settings.OPENAI_BASE_URL = double.url

@@ -1,5 +1,5 @@
 """The gateway against doubles of the servers researchers run: llama-cpp-python's server,
-llama.cpp's llama-server, vLLM, Ollama and OpenAI (``core.llm.double.PROFILES``)."""
+llama.cpp's llama-server, vLLM, Ollama and OpenAI (``tests.llm_double.PROFILES``)."""
 
 import threading
 
@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 
 from core import llm
 from core.llm.capabilities import capabilities_for
-from core.llm.double import OpenAIDouble
 from core.models import LLMCall
+from tests.llm_double import OpenAIDouble
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +68,7 @@ def test_llama_cpp_python_falls_back_to_json_object_and_remembers_it(settings):
 
 def test_a_server_that_enforces_no_schema_gets_the_schema_in_words(llm_double, monkeypatch):
     # A server that refuses every response_format (400 naming it).
-    from core.llm import double as double_module
+    from tests import llm_double as double_module
 
     monkeypatch.setattr(
         llm_double, "profile", double_module.Profile("strict", response_formats=frozenset({"text"}))
@@ -131,7 +131,7 @@ def test_flat_embeddings_pass_unchanged(llm_server):
 
 
 def test_embeddings_of_different_dimensions_are_refused(llm_double, monkeypatch):
-    from core.llm import double as double_module
+    from tests import llm_double as double_module
 
     real = double_module.hashed_embedding
     monkeypatch.setattr(

@@ -10,7 +10,6 @@ import json
 import pytest
 
 from annotation.prelabel import answer_schema
-from core.llm.double import GRAMMAR_MAX_LENGTH, _longest_string
 from core.llm.schemas import SENT_MAX_LENGTH, sendable_schema
 from core.llm_check import CheckAnswer
 from elicitation.contexts import ContextList
@@ -18,6 +17,7 @@ from elicitation.dedup import SameValue
 from elicitation.grading import InterviewGrade
 from elicitation.interview import ValuesCardShape
 from moralgraph.stories import StoryDraft
+from tests.llm_double import GRAMMAR_MAX_LENGTH, _longest_string
 
 SCHWARTZ10 = (
     "self_direction stimulation hedonism achievement power "

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from core.llm.double import OpenAIDouble
+from tests.llm_double import OpenAIDouble
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")

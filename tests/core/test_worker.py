@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from core.llm.double import OpenAIDouble
 from core.models import Job, LLMCall
 from tests.core.test_llm_check import VALID_CARD
+from tests.llm_double import OpenAIDouble
 from valuelab.celery import app as celery_app
 
 BASE_DIR = Path(__file__).resolve().parents[2]

@@ -15,10 +15,10 @@ import pytest
 
 from annotation.models import Item, Prelabel
 from annotation.prelabel import prelabel_start
-from core.llm.double import OpenAIDouble
 from core.models import Job
 from tests.annotation.factories import ProjectFactory
 from tests.core.test_worker import BASE_DIR, NEEDS_WORKER, _database_url
+from tests.llm_double import OpenAIDouble
 from valuelab.celery import app as celery_app
 
 pytestmark = [NEEDS_WORKER, pytest.mark.worker, pytest.mark.django_db(transaction=True)]

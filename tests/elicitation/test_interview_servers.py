@@ -6,12 +6,12 @@ waiting for its answer whatever the server does.
 
 import pytest
 
-from core.llm.double import OpenAIDouble
 from core.models import LLMCall
 from elicitation.models import Chat, Message
 from elicitation.services import card_approve, chat_reply, chat_start, message_post
 from tests.elicitation.factories import ScenarioFactory
 from tests.elicitation.interview_script import CARD, QUESTIONS, script_interview
+from tests.llm_double import OpenAIDouble
 
 pytestmark = pytest.mark.django_db
 

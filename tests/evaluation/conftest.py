@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from core.llm.double import OpenAIDouble
+from tests.llm_double import OpenAIDouble
 from tests.training.conftest import synthetic_rows, tiny_encoder  # noqa: F401  (fixture)
 from training.schemes import SCHWARTZ10
 

@@ -5,9 +5,9 @@ import threading
 import pytest
 
 from core.llm import slots
-from core.llm.double import OpenAIDouble
 from core.models import LLMCall
 from evaluation.generation import SubjectSpec, generate
+from tests.llm_double import OpenAIDouble
 
 pytestmark = pytest.mark.django_db
 

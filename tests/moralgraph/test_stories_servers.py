@@ -24,7 +24,7 @@ def test_stories_are_written_on_every_server(world, llm_server):
 
 
 def test_pairs_the_server_refuses_are_counted_as_failed_not_an_outage(world, settings):
-    from core.llm.double import OpenAIDouble
+    from tests.llm_double import OpenAIDouble
 
     with OpenAIDouble(profile="vllm", context_tokens=30) as double:
         settings.OPENAI_BASE_URL = double.url

@@ -47,9 +47,10 @@ Grammar-based servers (both llama.cpp ones) refuse a schema whose strings allow 
 Scripted failures of a stream: ``drop_stream(text)`` sends part of a reply then cuts the
 connection; ``empty_stream()`` answers 200 with no text at all.
 
-Run it by hand with ``python core/llm/double.py --port 8011``: the module needs only the standard
-library (``python -m core.llm.double`` works too once DJANGO_SETTINGS_MODULE is set, because
-importing the ``core.llm`` package reads the settings).
+Run it by hand from the project's root, ``python -m tests.llm_double --profile llama-cpp-python
+--port 8011`` (or ``python tests/llm_double.py …``): it prints its URL and the settings that
+point ValueLab at it, and serves until Ctrl-C. It needs only the standard library, no Django
+settings. It is a test double: it lives under tests/, and no production module imports it.
 """
 
 import argparse
@@ -850,20 +851,24 @@ def _schema_in_instructions(body: dict) -> dict | None:
     return None
 
 
-def main() -> None:
-    """Serve the double until interrupted (``python core/llm/double.py --port 8011``)."""
-    parser = argparse.ArgumentParser(description="Serve a scripted OpenAI API double.")
+def main(argv: list[str] | None = None) -> None:
+    """Serve the double until interrupted (``python -m tests.llm_double --port 8011``)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.llm_double", description="Serve a scripted OpenAI API double."
+    )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8011)
+    parser.add_argument("--port", type=int, default=8011, help="0: any free port")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="openai")
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
     double = OpenAIDouble(host=options.host, port=options.port, profile=options.profile)
     double.latency = options.latency
     double.start()
     print(
-        f"OpenAI double ({options.profile}) on {double.url} (default reply: {DEFAULT_REPLY!r}); "
-        "Ctrl-C stops it."
+        f"OpenAI double ({options.profile}) on {double.url} (default reply: {DEFAULT_REPLY!r})\n"
+        f"  point ValueLab at it: OPENAI_BASE_URL={double.url} OPENAI_API_KEY=any\n"
+        "  Ctrl-C stops it.",
+        flush=True,
     )
     try:
         while True:
