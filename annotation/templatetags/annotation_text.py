@@ -1,6 +1,5 @@
 """Template filters of the annotation app: markdown rendered safely, item text shown exactly."""
 
-import markdown as markdown_lib
 import nh3
 from django import template
 from django.utils.html import format_html
@@ -20,22 +19,27 @@ ALLOWED_TAGS = {
 def safe_markdown(text: str) -> str:
     """Render ``text`` (markdown, e.g. an LLM's answer) as HTML with every unsafe part removed.
 
-    Raw HTML in the text is escaped by markdown's renderer settings and then cleaned by nh3:
-    no scripts, no event handlers, no images (they would call out), links open safely.
+    Raw HTML in the text is passed to nh3, which keeps only the allowed tags: no scripts, no
+    event handlers, no images (they would call out), links open safely.
     """
-    html = markdown_lib.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"])
-    cleaned = nh3.clean(
+    return mark_safe(_clean(_MARKDOWN.render(text or "")))  # noqa: S308 - cleaned by nh3
+
+
+# CommonMark (fenced code included) with tables, for a researcher's instructions.
+_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable("table")
+# CommonMark with raw HTML off: an item's "<T>", "<!-- note -->" or "<script>" is shown as text.
+_ITEM_MARKDOWN = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable("table")
+
+
+def _clean(html: str) -> str:
+    """Return ``html`` with only the allowed tags, and links of http(s) and mailto only."""
+    return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes={"a": {"href", "title"}},
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
-    return mark_safe(cleaned)  # noqa: S308 - cleaned by nh3 just above
-
-
-# CommonMark with raw HTML off: an item's "<T>", "<!-- note -->" or "<script>" is shown as text.
-_ITEM_MARKDOWN = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable("table")
 
 
 @register.filter
@@ -48,11 +52,5 @@ def item_text(text: str, text_format: str = "plain") -> str:
     """
     if text_format != "markdown":
         return format_html('<div class="item-text plain">{}</div>', text or "")
-    html = nh3.clean(
-        _ITEM_MARKDOWN.render(text or ""),
-        tags=ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-    )
+    html = _clean(_ITEM_MARKDOWN.render(text or ""))
     return mark_safe(f'<div class="item-text markdown">{html}</div>')  # noqa: S308 - nh3 above
