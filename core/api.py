@@ -106,7 +106,13 @@ class StudyListCreateApi(APIView):
         kind = serializers.CharField()
         title = serializers.CharField()
         instructions = serializers.CharField(required=False, allow_blank=True)
-        config = serializers.DictField(required=False)
+        config = serializers.DictField(
+            required=False,
+            help_text="The task type's settings, e.g. annotation.label: {project, "
+            "items_per_participant?}; moralgraph.vote: {deliberation?, votes?, answer_order?}; "
+            "elicitation: {deliberation, scenario?}. A bad one is a 400 naming "
+            "tasks[i].config.<field>.",
+        )
 
     class InputSerializer(serializers.Serializer):
         slug = serializers.SlugField()
