@@ -104,6 +104,20 @@ def _unavailable(task: StudyTask) -> str | None:
     return None
 
 
+def _summary(task: StudyTask) -> str:
+    from annotation.models import Project
+
+    project = Project.objects.filter(pk=task_project_id(task)).first()
+    if project is None:
+        return ""
+    items = task_items_per_participant(task)
+    own = "" if items else " (its own quota)"
+    items = items or project.quota_per_worker
+    if not items:
+        return f"{project.name}: every item left to each participant"
+    return f"{project.name}: {items} item{'s' if items != 1 else ''} per participant{own}"
+
+
 def _preview_url(task: StudyTask) -> str:
     url = reverse("annotation:work_preview", args=[task_project_id(task)])
     items = task_items_per_participant(task)
@@ -122,5 +136,6 @@ register_task_type(
         form_fields=_form_fields,
         default_order=3,
         preview_url=_preview_url,
+        summary=_summary,
     )
 )

@@ -44,6 +44,9 @@ class TaskType:
     # Where a researcher sees the task as a participant would, in a preview that stores nothing
     # (the page says so); None: the type has no preview.
     preview_url: Callable[[StudyTask], str] | None = None
+    # What the task's settings come to, in words, for the researcher's study page ("Chatbot
+    # answers: 3 items per participant"); None: the type has nothing to say.
+    summary: Callable[[StudyTask], str] | None = None
 
     def is_installed(self) -> bool:
         return self.installed is None or bool(self.installed())
@@ -66,6 +69,17 @@ def task_preview_url(task: StudyTask) -> str:
     if task_type.unavailable is not None and task_type.unavailable(task):
         return ""
     return task_type.preview_url(task)
+
+
+def task_summary(task: StudyTask) -> str:
+    """Return ``task``'s settings in words for the researcher, or "" (nothing to say, or what
+    the task is about is gone)."""
+    task_type = TASK_TYPES.get(task.kind)
+    if task_type is None or task_type.summary is None:
+        return ""
+    if task_type.unavailable is not None and task_type.unavailable(task):
+        return ""
+    return task_type.summary(task)
 
 
 def task_type_choices() -> list[tuple[str, str]]:

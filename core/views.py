@@ -37,7 +37,7 @@ from core.services import (
     study_update,
     task_complete,
 )
-from core.study_tasks import task_preview_url
+from core.study_tasks import task_preview_url, task_summary
 from core.throttling import rate_limited
 
 logger = logging.getLogger(__name__)
@@ -296,7 +296,8 @@ def researcher_study(request: HttpRequest, slug: str) -> HttpResponse:
         "completion_url": completion_url(study=study),
         "participations": participations,
         "task_rows": [
-            (task, task_unavailable(task), task_preview_url(task)) for task in study.tasks.all()
+            (task, task_unavailable(task), task_preview_url(task), task_summary(task))
+            for task in study.tasks.all()
         ],
         "editable": study_tasks_editable(study=study),
     }

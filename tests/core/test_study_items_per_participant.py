@@ -189,6 +189,7 @@ def test_the_researchers_preview_counts_the_tasks_items(rita, rita_client, proje
         tasks=[labelling(project, items_per_participant=2)],
     )
     study_page = rita_client.get("/researcher/studies/items/").content.decode()
+    assert "Chatbot answers: 2 items per participant" in text(study_page)
     preview = re.search(r'href="(/annotation/work/\d+/preview/[^"]*)"', study_page)
     assert preview is not None and "items=2" in preview.group(1)
 
