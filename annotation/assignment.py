@@ -151,7 +151,9 @@ def leases_reclaim(*, project: Project) -> int:
 #   quota: ``quota_slots`` / ``QUOTA_GUARD``, checked inside the claiming statement. Submitting
 #   turns a leased slot into a done one and leaves that count alone, and the database keeps a
 #   worker to one lease per project, so two tabs, or a claim racing a submit, cannot take them
-#   past it; and the claim stays the same one statement, so the k slots per item hold as before.
+#   past it (on PostgreSQL the count is the statement's snapshot: only a claim statement that
+#   outlived another tab's whole claim, labelling and submit could miss one); and the claim
+#   stays the same one statement, so the k slots per item hold as before.
 QUOTA_SQL = "COALESCE(status.quota, project.quota_per_worker)"
 QUOTA_SLOTS_SQL = """SELECT COUNT(*) FROM {slot} AS mine
        WHERE mine.worker_id = %s AND mine.project_id = %s AND mine.position IS NOT NULL"""
