@@ -317,3 +317,40 @@ def seconds_spent(*, given: float | None, leased_at) -> float:
     if given is not None and given >= 0 and (elapsed is None or given <= elapsed + 5):
         return round(min(given, MAX_SECONDS), 2)
     return round(min(elapsed or 0.0, MAX_SECONDS), 2)
+
+
+def prelabels_store(
+    *,
+    labels_by_item: dict[int, dict],
+    labeller: str,
+    model: str,
+    prompt_version: str,
+    replace_prefix: str | None = None,
+) -> int:
+    """Store a pre-label for each item in ``labels_by_item``; return how many were stored.
+
+    For labellers other than the LLM job (an evaluator). An item keeps the one pre-label it
+    has (an LLM's that landed meanwhile), unless that pre-label's labeller starts with
+    ``replace_prefix``: those are replaced. One transaction, so a batch is stored whole.
+    """
+    with transaction.atomic():
+        if replace_prefix:
+            Prelabel.objects.filter(
+                item_id__in=list(labels_by_item), labeller__startswith=replace_prefix
+            ).delete()
+        created = Prelabel.objects.bulk_create(
+            [
+                Prelabel(
+                    item_id=item_id,
+                    labels=labels,
+                    rationale="",
+                    rationales={},
+                    labeller=labeller,
+                    model=model,
+                    prompt_version=prompt_version,
+                )
+                for item_id, labels in labels_by_item.items()
+            ],
+            ignore_conflicts=True,
+        )
+    return len(created)

@@ -8,11 +8,16 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
+from annotation.models import Project
 from core.jobs import JobFailed, JobProgress, job_type
 from core.models import Job
 from training.alignment import DEFAULTS as ALIGN_DEFAULTS
 from training.models import ModelArtifact
 from training.services import (
+    ALIGN_POLICY,
+    EXPORT_DPO,
+    SCORE_PROJECT,
+    TRAIN_EVALUATOR,
     alignment_run,
     dpo_export,
     error_text,
@@ -21,9 +26,6 @@ from training.services import (
     project_training_file,
     run_log_append,
 )
-
-TRAIN_EVALUATOR = "training.train_evaluator"
-ALIGN_POLICY = "training.align_policy"
 
 
 def _already_done(job: Job) -> ModelArtifact | None:
@@ -91,8 +93,6 @@ def run_train_evaluator(job: Job, progress: JobProgress) -> dict:
 
 def _write_project_file(job: Job) -> dict:
     """Write the job's project as training JSONL at the job's own data path; return the counts."""
-    from annotation.models import Project
-
     project = Project.objects.select_related("scheme").filter(pk=job.params["project"]).first()
     if project is None:
         raise JobFailed("The annotation project no longer exists.")
@@ -165,9 +165,6 @@ def run_align_policy(job: Job, progress: JobProgress) -> dict:
     }
 
 
-SCORE_PROJECT = "training.score_project"
-
-
 @job_type(
     SCORE_PROJECT,
     title="Pre-label a project with an evaluator",
@@ -176,8 +173,6 @@ SCORE_PROJECT = "training.score_project"
 )
 def run_score_project(job: Job, progress: JobProgress) -> dict:
     """Score every item of the project that has no pre-label yet; safe to run twice."""
-    from annotation.models import Project
-
     params = job.params
     artifact = ModelArtifact.objects.filter(pk=params["artifact"]).first()
     project = Project.objects.select_related("scheme").filter(pk=params["project"]).first()
@@ -197,9 +192,6 @@ def run_score_project(job: Job, progress: JobProgress) -> dict:
         )
     except ValidationError as error:
         raise JobFailed(error_text(error)) from None
-
-
-EXPORT_DPO = "training.export_dpo"
 
 
 @job_type(

@@ -7,6 +7,7 @@
 
 from moralgraph.selectors.graphs import (
     ATTRIBUTE_GROUP,
+    deliberation_named,
     deliberations_with_counts,
     explorer_document,
     graph_for_deliberation,
@@ -16,6 +17,7 @@ from moralgraph.selectors.graphs import (
     positions_for_voter,
     preference_export,
     preference_lines,
+    preference_questions,
     preferences_for_deliberation,
     rule_for,
     value_detail,
@@ -41,6 +43,8 @@ from moralgraph.selectors.voting import (
 )
 
 __all__ = [
+    "deliberation_named",
+    "preference_questions",
     "ATTRIBUTE_GROUP",
     "deliberations_with_counts",
     "rule_for",

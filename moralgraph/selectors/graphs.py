@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
-from elicitation.models import Deliberation, MoralContext, ValuesCard
+from elicitation.models import Deliberation, MoralContext, Scenario, ValuesCard
 from elicitation.selectors import card_as_contract
 from moralgraph import graph as moral_graph
 from moralgraph.models import GraphSettings, Rule, UpgradeStory, Vote, VoterAttribute
@@ -121,6 +121,25 @@ def preferences_for_deliberation(
     contexts under dft-2023). Pairs with an edge each way in a context are left out.
     """
     return list(preference_lines(deliberation=deliberation, rule=rule, before=before))
+
+
+def deliberation_named(name: str) -> Deliberation | None:
+    """Return the deliberation called ``name``, or None."""
+    return Deliberation.objects.filter(name=name).first()
+
+
+def preference_questions(
+    *, scenario_ids: set[int], context_ids: set[int]
+) -> tuple[dict[int, str], dict[int, list[str]]]:
+    """Return each scenario's question, and the questions asked in each context (in order)."""
+    questions = dict(Scenario.objects.filter(pk__in=scenario_ids).values_list("pk", "question"))
+    by_context: dict[int, list[str]] = {}
+    links = Scenario.contexts.through.objects.filter(moralcontext_id__in=context_ids)
+    for context_id, question in links.order_by("scenario_id").values_list(
+        "moralcontext_id", "scenario__question"
+    ):
+        by_context.setdefault(context_id, []).append(question)
+    return questions, by_context
 
 
 def preference_lines(
