@@ -12,10 +12,12 @@ row. Parallel calls therefore never overshoot the limit, and a call that fails (
 refusal, an empty or invalid answer) frees its slot again: only answers the participant got
 count. A pending row older than PENDING_EXPIRY (a process killed mid-call) stops counting.
 
-No database connection is held while the model answers: once the budget is reserved, the
-connection is closed (given back to the pool, where there is one) before the request goes out,
-and the row recording the call opens one again. A slow LLM therefore ties up no connection, only
-the waiting thread. Inside a transaction (``atomic``, a test) the connection is kept.
+No database connection is held while the model answers where connections are per request
+(``CONN_MAX_AGE=0``: the ASGI server, with or without its pool): once the budget is reserved,
+the connection is closed (given back to the pool, where there is one) before the request goes
+out, and the row recording the call opens one again. A slow LLM therefore ties up no connection,
+only the waiting thread. Persistent connections (a worker's threads, the development server) are
+kept, as is a connection inside a transaction (``atomic``, a test).
 """
 
 import json
@@ -264,10 +266,12 @@ def release_connection() -> None:
     """Give this thread's database connection back before waiting on the model.
 
     Django opens it again at the next query (from the pool, with ``OPTIONS["pool"]``). Kept
-    inside a transaction, whose work it would lose.
+    inside a transaction, whose work it would lose, and where connections persist (a worker
+    thread keeps its one connection: closing it would only cost a reconnection per call).
     """
-    if not connection.in_atomic_block:
-        connection.close()
+    if connection.in_atomic_block or connection.settings_dict.get("CONN_MAX_AGE"):
+        return
+    connection.close()
 
 
 def _start(

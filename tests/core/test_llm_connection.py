@@ -16,6 +16,8 @@ def connection_at_call(monkeypatch):
     """Note, for each request the backend sends, whether a database connection was open."""
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
         pytest.skip("an in-memory SQLite database is never closed (CI runs PostgreSQL)")
+    # Connections per request, as the ASGI server has them (valuelab/asgi.py).
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
     seen: list[bool] = []
     for name in ("chat", "stream", "structured", "embed"):
         real = getattr(OpenAIBackend, name)
@@ -56,3 +58,11 @@ def test_inside_a_transaction_the_connection_is_kept(llm_double, alice, monkeypa
     monkeypatch.setattr(OpenAIBackend, "chat", spy)
     llm.chat(HELLO, purpose="tests.chat", user=alice)
     assert seen == [True]  # closing it would lose the transaction's work
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_persistent_connection_is_kept(llm_double, alice, connection_at_call, monkeypatch):
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)  # a worker thread's
+    LLMCall.objects.count()
+    llm.chat(HELLO, purpose="tests.chat", user=alice)
+    assert connection_at_call == [True]  # no reconnection per call
