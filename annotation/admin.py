@@ -21,23 +21,7 @@ class ProjectAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "scheme", "instructions", "study", "created_by"]}),
         ("Assignment", {"fields": ["overlap", "lease_seconds", "quota_per_worker", "prelabel"]}),
-        (
-            "Quality",
-            {
-                "fields": [
-                    "gold_rate",
-                    "attention_rate",
-                    "blind_share",
-                    "min_seconds",
-                    "straightline_streak",
-                    "min_gold_accuracy",
-                    "gold_min_items",
-                    "flags_warn",
-                    "flags_stop",
-                    "screenout_code",
-                ]
-            },
-        ),
+        ("Quality", {"fields": list(Project.QUALITY_FIELDS)}),
     ]
 
 

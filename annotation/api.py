@@ -374,21 +374,7 @@ class WorkerQualityApi(APIView):
         return Response(worker_quality_rows(project=project))
 
 
-SETTINGS_FIELDS = [
-    "text_format",
-    "lease_seconds",
-    "quota_per_worker",
-    "gold_rate",
-    "attention_rate",
-    "blind_share",
-    "min_seconds",
-    "straightline_streak",
-    "min_gold_accuracy",
-    "gold_min_items",
-    "flags_warn",
-    "flags_stop",
-    "screenout_code",
-]
+SETTINGS_FIELDS = ["text_format", "lease_seconds", "quota_per_worker", *Project.QUALITY_FIELDS]
 
 
 class ProjectSettingsApi(APIView):

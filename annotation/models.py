@@ -96,6 +96,20 @@ class Project(models.Model):
         help_text="Prolific code a stopped worker is given (empty: none is shown).",
     )
 
+    # The quality settings, as the admin groups them and the settings API exposes them.
+    QUALITY_FIELDS = (
+        "gold_rate",
+        "attention_rate",
+        "blind_share",
+        "min_seconds",
+        "straightline_streak",
+        "min_gold_accuracy",
+        "gold_min_items",
+        "flags_warn",
+        "flags_stop",
+        "screenout_code",
+    )
+
     class Meta:
         ordering = ["-created"]
 

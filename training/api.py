@@ -15,9 +15,9 @@ from training.selectors import artifacts_list, evaluator_loaded
 from training.services import (
     alignment_start,
     evaluator_train_start,
+    job_start_with_file,
     project_score_start,
     save_upload,
-    upload_discard_unless_kept,
 )
 
 
@@ -66,9 +66,9 @@ class EvaluatorListCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        upload, job = save_upload(data["data"], stem=data["name"]), None
-        try:
-            job = evaluator_train_start(
+        job = job_start_with_file(
+            write=lambda: save_upload(data["data"], stem=data["name"]),
+            start=lambda upload: evaluator_train_start(
                 created_by=request.user,
                 name=data["name"],
                 base_model=data["base_model"],
@@ -79,9 +79,8 @@ class EvaluatorListCreateApi(APIView):
                 design=data["design"],
                 skip_invalid=data["skip_invalid"],
                 source={"upload": data["data"].name},
-            )
-        finally:
-            upload_discard_unless_kept(upload, job)  # a refused start keeps no file
+            ),
+        )
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -163,16 +162,16 @@ class AlignmentStartApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        upload, job = save_upload(data.pop("prompts"), stem=f"{data['name']}-prompts"), None
-        try:
-            job = alignment_start(
+        prompts, evaluator_artifact = data.pop("prompts"), data.pop("evaluator")
+        job = job_start_with_file(
+            write=lambda: save_upload(prompts, stem=f"{data['name']}-prompts"),
+            start=lambda upload: alignment_start(
                 created_by=request.user,
-                evaluator_artifact=data.pop("evaluator"),
+                evaluator_artifact=evaluator_artifact,
                 prompts_file=upload,
                 **data,
-            )
-        finally:
-            upload_discard_unless_kept(upload, job)  # a refused start keeps no file
+            ),
+        )
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -21,6 +21,7 @@ from training.evaluator import (
     CARD_FILE,
     CLASSES,
     HEAD_FILE,
+    PooledHeadModel,
     Progress,
     TrainReport,
     _device,
@@ -85,7 +86,7 @@ def _thin_zeros(train_cells: list[Cell], ratio: float | None, seed: int) -> list
     return non_zero + zeros[: int(max(len(non_zero), 1) * ratio)]
 
 
-class ConditionedModel:
+class ConditionedModel(PooledHeadModel):
     """Encoder + a 3-way head over the mean-pooled (definition, dialogue) tokens."""
 
     def __init__(self, encoder):
@@ -95,24 +96,8 @@ class ConditionedModel:
         self.dropout = torch.nn.Dropout(0.1)
         self.head = torch.nn.Linear(encoder.config.hidden_size, len(CLASSES))
 
-    def to(self, device):
-        self.encoder.to(device)
-        self.head.to(device)
-        return self
-
-    def train(self, mode: bool = True) -> None:
-        self.encoder.train(mode)
-        self.head.train(mode)
-        self.dropout.train(mode)
-
     def __call__(self, batch: dict):
-        inputs = {
-            k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")
-        }
-        hidden = self.encoder(**inputs).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        return self.head(self.dropout(pooled).to(self.head.weight.dtype))
+        return self.head_logits(batch)
 
 
 def _encode(tokenizer, batch: Sequence[Cell], max_length: int, device):

@@ -87,7 +87,37 @@ def load_base(base_model: str):
     return tokenizer, encoder
 
 
-class OnePassModel:
+ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class PooledHeadModel:
+    """An encoder, a dropout and a linear head over its mean-pooled tokens (set by subclasses),
+    moved to a device and switched between training and evaluation together."""
+
+    encoder: Any
+    head: Any
+    dropout: Any
+
+    def to(self, device):
+        self.encoder.to(device)
+        self.head.to(device)
+        return self
+
+    def train(self, mode: bool = True) -> None:
+        self.encoder.train(mode)
+        self.head.train(mode)
+        self.dropout.train(mode)
+
+    def head_logits(self, batch: dict):
+        """Return the head's output over the encoder's tokens averaged by the attention mask."""
+        inputs = {k: v for k, v in batch.items() if k in ENCODER_INPUTS}
+        hidden = self.encoder(**inputs).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return self.head(self.dropout(pooled).to(self.head.weight.dtype))
+
+
+class OnePassModel(PooledHeadModel):
     """Encoder + linear head over the mean-pooled tokens: logits of shape (batch, dims, 3)."""
 
     def __init__(self, encoder, n_dimensions: int):
@@ -98,31 +128,14 @@ class OnePassModel:
         self.dropout = torch.nn.Dropout(0.1)
         self.head = torch.nn.Linear(encoder.config.hidden_size, n_dimensions * len(CLASSES))
 
-    def to(self, device):
-        self.encoder.to(device)
-        self.head.to(device)
-        return self
-
     def parameters_groups(self, config: TrainConfig) -> list[dict]:
         return [
             {"params": self.encoder.parameters(), "lr": config.learning_rate},
             {"params": self.head.parameters(), "lr": config.head_learning_rate},
         ]
 
-    def train(self, mode: bool = True) -> None:
-        self.encoder.train(mode)
-        self.head.train(mode)
-        self.dropout.train(mode)
-
     def __call__(self, batch: dict):
-        inputs = {
-            k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")
-        }
-        hidden = self.encoder(**inputs).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        logits = self.head(self.dropout(pooled).to(self.head.weight.dtype))
-        return logits.view(-1, self.n_dimensions, len(CLASSES))
+        return self.head_logits(batch).view(-1, self.n_dimensions, len(CLASSES))
 
 
 def _targets(examples: Sequence[Example], dimensions: Sequence[str]):

@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 from core.jobs import JOB_TYPES, job_key
 from core.models import Job, StudyTask
 from core.roles import ADMIN, PARTICIPANT, RESEARCHER, role_required, user_has_role
-from core.selectors import job_for_key, participation_for_user, task_out_of_order
+from core.selectors import participation_for_user, task_out_of_order
 from core.services import task_complete
 from training import pvq, reports, targets
 from training.alignment import DEFAULTS as ALIGN_DEFAULTS
@@ -27,6 +27,7 @@ from training.services import (
     dpo_export_start,
     error_text,
     evaluator_train_start,
+    job_start_with_file,
     project_score_start,
     prompts_write,
     pvq_items_path,
@@ -34,7 +35,6 @@ from training.services import (
     target_create,
     target_from_pvq,
     training_dir,
-    upload_discard_unless_kept,
 )
 from training.study_tasks import KIND as PVQ_TASK
 
@@ -297,20 +297,17 @@ def train_page(request: HttpRequest) -> HttpResponse:
     form = EvaluatorTrainForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        idempotency_key = job_key("training.train", token=data["key"])
-        # A repeated submit finds its job before anything is written on disk.
-        started = job_for_key(idempotency_key)
-        if started is not None:
-            return redirect("training:run", job_id=started.pk)
-        upload = None
-        job = None
-        try:
-            if data["project"]:
-                data_source = {"project": data["project"]}
+        project = data["project"]
+
+        def write() -> Path | None:
+            return None if project else save_upload(data["file"], stem=data["name"])
+
+        def start(upload: Path | None) -> Job:
+            if project:
+                data_source = {"project": project}
             else:
-                upload = save_upload(data["file"], stem=data["name"])
                 data_source = {"data_file": upload, "source": {"upload": data["file"].name}}
-            job = evaluator_train_start(
+            return evaluator_train_start(
                 created_by=request.user,
                 name=data["name"],
                 base_model=data["base_model"].strip(),
@@ -321,14 +318,15 @@ def train_page(request: HttpRequest) -> HttpResponse:
                 max_steps=data["max_steps"],
                 design=data["design"] or "one-pass",
                 skip_invalid=data["skip_invalid"],
-                idempotency_key=idempotency_key,
+                idempotency_key=key,
             )
+
+        key = job_key("training.train", token=data["key"])
+        try:
+            job = job_start_with_file(write=write, start=start, idempotency_key=key)
         except ValidationError as error:
             _form_error(form, error)
-        finally:
-            if upload is not None:
-                upload_discard_unless_kept(upload, job)
-        if job is not None:
+        else:
             return redirect("training:run", job_id=job.pk)
     return render(
         request, "training/start.html", _start_context(form, "Train a value evaluator", "train")
@@ -343,15 +341,9 @@ def align_page(request: HttpRequest) -> HttpResponse:
     form = AlignForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        idempotency_key = job_key("training.align", token=data["key"])
-        # A repeated submit finds its job before anything is written on disk.
-        started = job_for_key(idempotency_key)
-        if started is not None:
-            return redirect("training:run", job_id=started.pk)
-        prompts_file = _align_prompts_file(data)
-        job = None
-        try:
-            job = alignment_start(
+
+        def start(prompts_file: Path | None) -> Job:
+            return alignment_start(
                 created_by=request.user,
                 evaluator_artifact=data["evaluator"],
                 policy=data["policy"].strip(),
@@ -366,15 +358,17 @@ def align_page(request: HttpRequest) -> HttpResponse:
                 distance=data["distance"],
                 guard=data.get("guard") or ALIGN_DEFAULTS.guard,
                 lora=data["lora"],
-                idempotency_key=idempotency_key,
+                idempotency_key=key,
+            )
+
+        key = job_key("training.align", token=data["key"])
+        try:
+            job = job_start_with_file(
+                write=lambda: _align_prompts_file(data), start=start, idempotency_key=key
             )
         except ValidationError as error:
             _form_error(form, error)
-        finally:
-            # Refused, or a concurrent submit with the same key won the race: this request's
-            # file belongs to no job.
-            upload_discard_unless_kept(prompts_file, job)
-        if job is not None:
+        else:
             return redirect("training:run", job_id=job.pk)
     return render(
         request,

@@ -47,6 +47,7 @@ from training.services.run_logs import (
     run_log_append,
 )
 from training.services.uploads import (
+    job_start_with_file,
     save_upload,
     upload_discard_unless_kept,
 )
@@ -57,6 +58,7 @@ from training.services.value_targets import (
 )
 
 __all__ = [
+    "job_start_with_file",
     "ProgressCallback",
     "error_text",
     "training_dir",
