@@ -134,14 +134,6 @@ def study_task_add(
 TASKS_FIXED = "Participants have joined this study, so its tasks can no longer change."
 
 
-def study_tasks_replace(*, study: Study, tasks: list[dict]) -> Study:
-    """Replace ``study``'s tasks with ``tasks`` (as in ``study_create``) while nobody has joined.
-
-    Once a participant arrived their tasks are fixed: raise ``ValidationError`` on ``tasks``.
-    """
-    return study_update(study=study, tasks=tasks)
-
-
 def study_update(
     *,
     study: Study,
