@@ -1,186 +1,46 @@
-"""De-duplication of values cards: embed, cluster, let the LLM confirm, point duplicates home.
+"""The de-duplication run: cluster the new cards, confirm each merge with the LLM, record it;
+its start (a job) and the schedule that starts one per deliberation with work to do."""
 
-A run embeds the cards whose wording changed since they were last embedded, then clusters the
-cards it has not looked at yet ("new": canonical, without duplicates, wording not yet checked)
-with the clusters already settled, by average-linkage cosine similarity
-(``elicitation.clustering.agglomerate``). Settled clusters never merge with one another
-automatically: that is a researcher's call. Every merge the similarity proposes is put to the
-LLM first (``SAME_VALUE_PROMPT``); a "no" keeps the two apart and is recorded too. Duplicates
-point at their canonical card (``ValuesCard.canonical``) and keep their own wording.
-
-Runs are incremental and idempotent: a second run with nothing new does nothing. Researchers
-merge and split by hand with a reason (``card_merge_by_researcher``, ``card_split``); every
-decision, by the LLM or a person, is a ``DedupDecision``.
-"""
-
-import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count
 from django.utils import timezone
-from pydantic import BaseModel, Field
 
 from core import llm
 from core.jobs import JobProgress, job_key, job_start
 from core.llm.gateway import get_backend
 from core.models import Job, User
 from elicitation.clustering import agglomerate, medoid, normalised
+from elicitation.dedup.embeddings import card_text_hash, cards_embed, embedding_vector
+from elicitation.dedup.same_value import (
+    SAME_VALUE_PROMPT_VERSION,
+    Confirm,
+    SameValue,
+    cards_same_value,
+)
 from elicitation.models import CardEmbedding, DedupDecision, Deliberation, ValuesCard
 from elicitation.services import card_merge
 
 logger = logging.getLogger(__name__)
 
+
 DEDUP_JOB = "elicitation.dedup"
-PURPOSE_EMBED = "elicitation.dedup.embed"
-PURPOSE_CONFIRM = "elicitation.dedup.confirm"
+
+
 DEFAULT_THRESHOLD = 0.75
-EMBED_BATCH = 64
+
+
 SCHEDULE_BUCKET_SECONDS = 600
 
 
 def dedup_threshold() -> float:
     """Return the similarity above which two clusters are candidates for one value."""
     return float(getattr(settings, "ELICITATION_DEDUP_THRESHOLD", DEFAULT_THRESHOLD))
-
-
-# --- the confirmation prompt ------------------------------------------------------------------
-
-SAME_VALUE_PROMPT_VERSION = "same-value/1"
-SAME_VALUE_PROMPT = """\
-You help researchers de-duplicate "values cards". Each card describes what one person pays \
-attention to when choosing well: a title, a short description, and the things they attend to.
-
-Two cards express the SAME value when a person who wrote one would feel that the other captures \
-what they care about fully: nothing important of theirs is missing or changed, even if the words \
-differ. Cards that are merely related, share a theme, or where one is broader or narrower than \
-the other, are DIFFERENT values.
-
-Answer in JSON: "same" (true or false) and "reason" (one short sentence a researcher can read)."""
-
-
-class SameValue(BaseModel):
-    """The LLM's judgement of two cards."""
-
-    same: bool
-    reason: str = Field(max_length=400)
-
-
-Confirm = Callable[[ValuesCard, ValuesCard], SameValue]
-
-
-def _card_for_prompt(card: ValuesCard) -> str:
-    policies = "\n".join(f"- {policy}" for policy in card.policies)
-    return f"Title: {card.title}\nDescription: {card.description}\nAttends to:\n{policies}"
-
-
-def cards_same_value(card: ValuesCard, other: ValuesCard) -> SameValue:
-    """Ask the LLM whether ``card`` and ``other`` express the same value."""
-    messages = [
-        {"role": "system", "content": SAME_VALUE_PROMPT},
-        {
-            "role": "user",
-            "content": f"Card A\n{_card_for_prompt(card)}\n\nCard B\n{_card_for_prompt(other)}",
-        },
-    ]
-    return llm.structured(messages, schema=SameValue, purpose=PURPOSE_CONFIRM, temperature=0)
-
-
-def always_same(card: ValuesCard, other: ValuesCard) -> SameValue:
-    """Accept every candidate without asking (benchmarks of the embedding alone)."""
-    return SameValue(same=True, reason="Accepted on similarity alone (no LLM confirmation).")
-
-
-# --- embeddings -------------------------------------------------------------------------------
-
-
-def card_text(card: ValuesCard) -> str:
-    """Return the wording of ``card`` that is embedded and compared."""
-    return "\n".join([card.title, card.description, *card.policies])
-
-
-def card_text_hash(card: ValuesCard) -> str:
-    """Return a hash of the card's wording (what decides whether it must be looked at again)."""
-    return hashlib.sha256(card_text(card).encode()).hexdigest()
-
-
-def _embedding_model() -> str:
-    return get_backend().embedding_model()
-
-
-def _vector_bytes(vector: list[float]) -> bytes:
-    return np.asarray(vector, dtype="<f4").tobytes()
-
-
-def _vector(embedding: CardEmbedding) -> np.ndarray:
-    return np.frombuffer(bytes(embedding.vector), dtype="<f4")
-
-
-def _embedding_is_usable(embedding: CardEmbedding, *, card: ValuesCard, model: str) -> bool:
-    """Return whether a stored embedding is a flat vector of the card's wording by ``model``."""
-    return (
-        embedding.text_hash == card_text_hash(card)
-        and embedding.model == model
-        and embedding.dimensions > 0
-        and len(bytes(embedding.vector)) == 4 * embedding.dimensions
-    )
-
-
-def cards_embed(*, cards: list[ValuesCard], progress: JobProgress | None = None) -> int:
-    """Embed the cards whose wording, embedding model or dimension changed; return how many.
-
-    The gateway hands back only flat vectors of one dimension (per-token rows mean-pooled), so
-    nothing malformed is stored. A stored vector whose dimension differs from what the model
-    returns now (the server was changed) is embedded again, so every card compared has one
-    dimension.
-    """
-    model = _embedding_model()
-    known = {e.card_id: e for e in CardEmbedding.objects.filter(card__in=cards)}
-    stale = [
-        card
-        for card in cards
-        if card.pk not in known or not _embedding_is_usable(known[card.pk], card=card, model=model)
-    ]
-    embedded = _embed_and_store(stale, model=model, progress=progress)
-    stale_ids = {card.pk for card in stale}
-    kept = [card for card in cards if card.pk not in stale_ids]
-    dimensions = {known[card.pk].dimensions for card in kept} | ({embedded} if embedded else set())
-    if len(dimensions) <= 1:
-        return len(stale)
-    # The server's vectors changed length under the same model name: what was kept is stale.
-    again = [card for card in kept if not embedded or known[card.pk].dimensions != embedded]
-    _embed_and_store(again, model=model, progress=progress)
-    return len(stale) + len(again)
-
-
-def _embed_and_store(cards: list[ValuesCard], *, model: str, progress: JobProgress | None) -> int:
-    """Embed and store ``cards``; return the vectors' dimension (0 when there were none)."""
-    dimension = 0
-    for start in range(0, len(cards), EMBED_BATCH):
-        batch = cards[start : start + EMBED_BATCH]
-        vectors = llm.embed([card_text(card) for card in batch], purpose=PURPOSE_EMBED)
-        for card, vector in zip(batch, vectors, strict=True):
-            dimension = len(vector)
-            CardEmbedding.objects.update_or_create(
-                card=card,
-                defaults={
-                    "model": model,
-                    "text_hash": card_text_hash(card),
-                    "vector": _vector_bytes(vector),
-                    "dimensions": len(vector),
-                },
-            )
-        if progress is not None:
-            progress.update(message=f"Embedded {start + len(batch)} of {len(cards)} cards")
-    return dimension
-
-
-# --- the run ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -256,7 +116,7 @@ def dedup_run(
     if progress is not None:
         progress.update(message=f"Comparing {len(new_cards)} new cards", total=len(new_cards))
 
-    vectors = normalised(np.stack([_vector(embeddings[card.pk]) for card in cards]))
+    vectors = normalised(np.stack([embedding_vector(embeddings[card.pk]) for card in cards]))
     groups: dict[int, list[int]] = {}
     for card in cards:
         root = card.canonical_id or card.pk
@@ -428,9 +288,6 @@ def _dedup_write(
     return {"merged": merged, "kept_apart": kept_apart, "left_for_next_run": len(learnt.unsure)}
 
 
-# --- starting runs, and the schedule --------------------------------------------------------
-
-
 def dedup_start(
     *,
     deliberation: Deliberation,
@@ -492,156 +349,3 @@ def dedup_schedule() -> list[Job]:
             # A long run still asking the LLM is left to finish rather than doubled.
             jobs.append(dedup_start(deliberation=deliberation, token=key))
     return jobs
-
-
-# --- researcher decisions ---------------------------------------------------------------------
-
-
-def _reason_required(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "Say why, so the decision can be understood later."})
-    return reason
-
-
-def _mark_checked(card: ValuesCard) -> None:
-    """Record that de-duplication need not look at this wording again (a person decided)."""
-    CardEmbedding.objects.update_or_create(
-        card=card, defaults={"checked_hash": card_text_hash(card)}
-    )
-
-
-def _similarity(card: ValuesCard, other: ValuesCard) -> float | None:
-    rows = {e.card_id: e for e in CardEmbedding.objects.filter(card__in=[card, other])}
-    if card.pk not in rows or other.pk not in rows:
-        return None
-    first, second = _vector(rows[card.pk]), _vector(rows[other.pk])
-    if not len(first) or len(first) != len(second):
-        return None
-    unit = normalised(np.stack([first, second]))
-    return float(unit[0] @ unit[1])
-
-
-@transaction.atomic
-def card_merge_by_researcher(
-    *, card: ValuesCard, into: ValuesCard, researcher: User, reason: str
-) -> ValuesCard:
-    """Merge ``card`` (with its duplicates) into the cluster of ``into``, recording why.
-
-    Merging a card into the cluster it is already in changes nothing and records nothing.
-    """
-    reason = _reason_required(reason)
-    locked = ValuesCard.objects.select_for_update().filter(pk__in=[card.pk, into.pk])
-    cards = {c.pk: c for c in locked.order_by("pk")}
-    card, into = cards[card.pk], cards.get(into.pk, card)
-    target = into.canonical if into.canonical_id else into
-    if card.pk == target.pk or card.canonical_id == target.pk:
-        return card
-    card_merge(card=card, into=target)
-    DedupDecision.objects.create(
-        deliberation=card.deliberation,
-        card=card,
-        other=target,
-        action=DedupDecision.Action.MERGE,
-        source=DedupDecision.Source.RESEARCHER,
-        decided_by=researcher,
-        reason=reason,
-        similarity=_similarity(card, target),
-    )
-    _mark_checked(card)
-    return card
-
-
-@transaction.atomic
-def card_split(*, card: ValuesCard, researcher: User, reason: str) -> ValuesCard:
-    """Make duplicate ``card`` a canonical card of its own again, recording why.
-
-    Splitting a card that is already canonical changes nothing and records nothing.
-    """
-    reason = _reason_required(reason)
-    card = ValuesCard.objects.select_for_update().get(pk=card.pk)
-    if card.canonical_id is None:
-        return card
-    former = card.canonical
-    card.canonical = None
-    card.full_clean()
-    card.save(update_fields=["canonical"])
-    DedupDecision.objects.create(
-        deliberation=card.deliberation,
-        card=card,
-        other=former,
-        action=DedupDecision.Action.SPLIT,
-        source=DedupDecision.Source.RESEARCHER,
-        decided_by=researcher,
-        reason=reason,
-        similarity=_similarity(card, former),
-    )
-    _mark_checked(card)
-    return card
-
-
-# --- reads ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Cluster:
-    """A canonical card and its duplicates, each with its similarity to the canonical."""
-
-    canonical: ValuesCard
-    members: list[tuple[ValuesCard, float | None]]
-
-    @property
-    def size(self) -> int:
-        return 1 + len(self.members)
-
-
-def clusters_for_deliberation(
-    *, deliberation: Deliberation, min_size: int = 1, search: str = ""
-) -> list[Cluster]:
-    """Return the deliberation's clusters, biggest first, with member similarities."""
-    duplicates = ValuesCard.objects.order_by("pk").select_related("embedding", "author", "chat")
-    canonicals = (
-        ValuesCard.objects.filter(deliberation=deliberation, canonical__isnull=True)
-        .select_related("embedding", "author", "chat")
-        .prefetch_related(Prefetch("duplicates", queryset=duplicates))
-        .annotate(n_duplicates=Count("duplicates"))
-        .filter(n_duplicates__gte=max(0, min_size - 1))
-    )
-    if search:
-        canonicals = canonicals.filter(
-            Q(title__icontains=search) | Q(duplicates__title__icontains=search)
-        ).distinct()
-    result = []
-    for canonical in canonicals.order_by("-n_duplicates", "pk"):
-        base = _embedded_unit(canonical)
-        members = []
-        for duplicate in canonical.duplicates.all():
-            other = _embedded_unit(duplicate)
-            similar = (
-                float(base @ other)
-                if base is not None and other is not None and len(base) == len(other)
-                else None
-            )
-            members.append((duplicate, similar))
-        members.sort(key=lambda pair: -(pair[1] if pair[1] is not None else -2))
-        result.append(Cluster(canonical=canonical, members=members))
-    return result
-
-
-def _embedded_unit(card: ValuesCard) -> np.ndarray | None:
-    embedding = getattr(card, "embedding", None)
-    if embedding is None or not embedding.vector:
-        return None
-    vector = _vector(embedding).astype(np.float64)
-    norm = np.linalg.norm(vector)
-    return vector / norm if norm else None
-
-
-def dedup_decisions(*, deliberation: Deliberation, card: ValuesCard | None = None):
-    """Return the deliberation's de-duplication decisions, newest first."""
-    decisions = DedupDecision.objects.filter(deliberation=deliberation).select_related(
-        "card", "other", "decided_by"
-    )
-    if card is not None:
-        decisions = decisions.filter(Q(card=card) | Q(other=card))
-    return decisions
