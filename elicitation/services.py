@@ -404,11 +404,7 @@ def card_edit(
         raise ValidationError(errors)
     draft = interview.ValuesCardShape(title=title, description=description, policies=policies)
     with transaction.atomic():
-        chat = (
-            Chat.objects.select_for_update(of=("self",))
-            .select_related("card", "scenario")
-            .get(pk=chat.pk)
-        )
+        chat = _chat_locked(chat)
         if chat.state == Chat.State.APPROVED:
             raise ValidationError(
                 {"card": "This card is approved, so it can no longer be changed."}
@@ -519,11 +515,7 @@ def _card_write(*, chat: Chat) -> Iterator[TurnEvent]:
         yield TurnEvent("error", text=text, error=error)
         return
     with transaction.atomic():
-        chat = (
-            Chat.objects.select_for_update(of=("self",))
-            .select_related("card", "scenario")
-            .get(pk=chat.pk)
-        )
+        chat = _chat_locked(chat)
         if chat.card is not None and chat.state != Chat.State.FAILED:
             card = chat.card  # another request proposed one meanwhile: keep it
         else:
@@ -583,6 +575,16 @@ def _card_draft(
     return draft
 
 
+def _chat_locked(chat: Chat) -> Chat:
+    """Return ``chat`` read again with its row locked (inside the caller's transaction), with its
+    card and scenario: every write of the chat's card holds this lock."""
+    return (
+        Chat.objects.select_for_update(of=("self",))
+        .select_related("card", "scenario")
+        .get(pk=chat.pk)
+    )
+
+
 def _card_store(*, chat: Chat, title: str, description: str, policies: list[str]) -> ValuesCard:
     card = chat.card or ValuesCard(
         deliberation_id=chat.scenario.deliberation_id,
@@ -626,11 +628,7 @@ def _card_revise(*, chat: Chat, request: Message) -> Iterator[TurnEvent]:
         yield TurnEvent("error", text=text, error=error)
         return
     with transaction.atomic():
-        chat = (
-            Chat.objects.select_for_update(of=("self",))
-            .select_related("card", "scenario")
-            .get(pk=chat.pk)
-        )
+        chat = _chat_locked(chat)
         if chat.state == Chat.State.CARD_PROPOSED and chat.card is not None:
             card = _card_store(
                 chat=chat,
