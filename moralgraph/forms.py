@@ -18,3 +18,8 @@ class GraphSettingsForm(forms.Form):
     def policy_fields(self) -> dict:
         """Return the voting policy's fields, as ``voting_policy_set`` takes them."""
         return {name: self.cleaned_data[name] for name in self.fields if name != "rule"}
+
+
+def positive_int(text: str | None) -> int | None:
+    """Return ``text`` (a query or form value) as a whole number above 0, or None."""
+    return int(text) if text and text.isdigit() and int(text) > 0 else None
