@@ -1,22 +1,41 @@
-"""Researcher pages of the annotation app: pre-labelling, the dashboard, and the review queue.
+"""Researcher pages of the annotation app: projects and their imports, workers, pre-labelling,
+the dashboard, and the review queue.
 
 Every view here is for researchers only; fragments check permissions exactly as their pages do.
 """
 
+import uuid
 from datetime import UTC, datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from annotation.models import Adjudication, Item, Project
+from annotation.forms import ProjectForm
+from annotation.labelling import (
+    worker_page_rows,
+)
+from annotation.models import Adjudication, Item, Project, WorkerStatus
 from annotation.prelabel import ACTIVE, prelabel_jobs, prelabel_start, prelabel_status
+from annotation.quality import worker_exclude
 from annotation.review import adjudication_save, item_review, review_queue, review_threshold
-from annotation.selectors import project_dashboard_cached
+from annotation.selectors import (
+    project_dashboard_cached,
+    project_dimensions,
+    project_item_counts,
+    projects_with_counts,
+)
+from annotation.services import (
+    project_create,
+)
+from annotation.uploads import KIND as IMPORT_KIND
+from annotation.uploads import import_job_start
+from core.models import Job
 from core.roles import RESEARCHER, role_required
+from core.throttling import upload_too_large
 
 FAILED_SHOWN = 5
 
@@ -207,3 +226,136 @@ def review_item_page(request: HttpRequest, slug: str, item_id: int) -> HttpRespo
         "choices": [("-1", "−1"), ("0", "0"), ("1", "+1")],
     }
     return render(request, "annotation/review_item.html", context, status=400 if errors else 200)
+
+
+# --- Projects: the list, a project and its imports; the workers page --------------------------
+
+
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+def project_list(request: HttpRequest) -> HttpResponse:
+    """Researchers: every project with its counts, and a form to start a new one."""
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        project = project_create(created_by=request.user, **form.cleaned_data)
+        return redirect("annotation:project", slug=project.slug)
+    projects = projects_with_counts().select_related("study").order_by("name")
+    status = 400 if form.is_bound else 200
+    return render(
+        request, "annotation/projects.html", {"projects": projects, "form": form}, status=status
+    )
+
+
+@role_required(RESEARCHER)
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """Researchers: a project, its dimensions, item counts, and the import form.
+
+    A POST saves the upload and starts an import job: htmx gets the import card with the job's
+    progress panel (then polls ``?import_job=<id>`` for the panel), a plain form goes to the
+    job page. The panel of a finished job carries the item counts out of band, so the page's
+    counts follow the import without a reload.
+    """
+    project = _get_project_for_user(request, slug)
+    import_job, upload_error = None, ""
+    if request.method == "POST":
+        upload_error = upload_too_large(request)
+        upload = None if upload_error else request.FILES.get("file")
+        if upload_error:
+            pass
+        elif upload is None:
+            upload_error = "Choose a JSONL or CSV file to import."
+        else:
+            import_job = import_job_start(
+                project=project,
+                upload=upload,
+                skip_invalid=request.POST.get("skip_invalid") == "on",
+                created_by=request.user,
+                token=request.POST.get("token", "")[:64],
+            )
+            if not request.htmx:
+                return redirect("core:job", job_id=import_job.pk)
+    elif request.GET.get("import_job"):
+        import_job = _get_import_job(project, request.GET["import_job"])
+        if request.htmx:
+            return render(
+                request,
+                "annotation/import_card.html#panel",
+                {"project": project, "job": import_job} | _counts_oob(project, import_job),
+            )
+    context = {
+        "project": project,
+        "job": import_job,
+        "token": uuid.uuid4().hex,
+        "upload_error": upload_error,
+    }
+    status = 400 if upload_error and not request.htmx else 200
+    if request.htmx and request.method == "POST":
+        context |= _counts_oob(project, import_job)
+        return render(request, "annotation/import_card.html", context, status=status)
+    context |= {
+        "dimensions": project_dimensions(project=project),
+        "counts": project_item_counts(project=project),
+    }
+    return render(request, "annotation/project.html", context, status=status)
+
+
+def _counts_oob(project: Project, job: Job | None) -> dict:
+    """Return the context that makes a finished import's panel swap in fresh item counts."""
+    if job is None or not job.is_finished:
+        return {}
+    return {"counts": project_item_counts(project=project), "counts_oob": True}
+
+
+def _get_import_job(project: Project, job_id: str) -> Job:
+    """Return the import job of ``project`` with this id, else 404."""
+    try:
+        job = Job.objects.get(pk=uuid.UUID(job_id), kind=IMPORT_KIND)
+    except (ValueError, Job.DoesNotExist):
+        raise Http404("No such import.")
+    if job.params.get("project_id") != project.pk:
+        raise Http404("No such import.")
+    return job
+
+
+# --- The workers page (researchers) -------------------------------------------------------------
+
+
+@role_required(RESEARCHER)
+@require_GET
+def project_workers(request: HttpRequest, slug: str) -> HttpResponse:
+    """Researchers: every worker of a project with their standing, and a button to exclude one."""
+    project = _get_project_for_user(request, slug)
+    rows = worker_page_rows(project=project)
+    return render(request, "annotation/workers.html", {"project": project, "rows": rows})
+
+
+@role_required(RESEARCHER)
+@require_POST
+@vary_on_headers("HX-Request")
+def project_worker_exclude(request: HttpRequest, slug: str, pseudonym: str) -> HttpResponse:
+    """Researchers: exclude a worker of the project (idempotent); their slots re-open.
+
+    htmx gets the worker's row, saying what happened; a plain form goes back to the page.
+    """
+    project = _get_project_for_user(request, slug)
+    status = get_object_or_404(
+        WorkerStatus.objects.select_related("worker"), project=project, worker__pseudonym=pseudonym
+    )
+    # Read before the exclusion only to word the answer; the exclusion itself is idempotent.
+    already = status.state == WorkerStatus.State.EXCLUDED
+    reopened = worker_exclude(project=project, worker=status.worker)
+    if already and not reopened:
+        notice = "Already excluded: nothing changed."
+    else:
+        notice = f"Excluded: {reopened} slot{'s' if reopened != 1 else ''} re-opened."
+    if not request.htmx:
+        messages.success(request, f"{pseudonym}: {notice}")
+        return redirect("annotation:workers", slug=project.slug)
+    row = next(row for row in worker_page_rows(project=project) if row["worker"] == pseudonym)
+    return render(
+        request,
+        "annotation/workers.html#row",
+        {"project": project, "row": row, "notice": notice},
+    )

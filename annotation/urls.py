@@ -7,8 +7,8 @@ from annotation import researcher_views, views
 app_name = "annotation"
 
 urlpatterns = [
-    path("projects/", views.project_list, name="projects"),
-    path("projects/<slug:slug>/", views.project_detail, name="project"),
+    path("projects/", researcher_views.project_list, name="projects"),
+    path("projects/<slug:slug>/", researcher_views.project_detail, name="project"),
     path("projects/<slug:slug>/prelabel/", researcher_views.prelabel_panel, name="prelabel_panel"),
     path(
         "projects/<slug:slug>/dashboard/",
@@ -16,10 +16,10 @@ urlpatterns = [
         name="dashboard",
     ),
     path("projects/<slug:slug>/review/", researcher_views.review_queue_page, name="review"),
-    path("projects/<slug:slug>/workers/", views.project_workers, name="workers"),
+    path("projects/<slug:slug>/workers/", researcher_views.project_workers, name="workers"),
     path(  # <path:>: a pseudonym is data and may hold any character
         "projects/<slug:slug>/workers/<path:pseudonym>/exclude/",
-        views.project_worker_exclude,
+        researcher_views.project_worker_exclude,
         name="worker_exclude",
     ),
     path(
