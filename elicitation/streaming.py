@@ -5,9 +5,10 @@ async iterator that the event loop drives. The turn itself (``chat_turn``: the g
 database, the retries) stays synchronous code; each step of it runs through ``sync_to_async`` in
 the request's own thread (asgiref gives every ASGI request its own), so a slow LLM holds that
 request's thread and nothing else: the event loop keeps serving every other page and API call.
-At most ``VALUELAB_TURNS_PER_WORKER`` turns run at once in one worker process (each holds a
-database connection); the others wait on the event loop, holding no thread and no connection,
-their participant's message already stored.
+At most ``VALUELAB_TURNS_PER_WORKER`` turns run at once in one worker process (each a thread,
+and a database connection except while the LLM answers: the gateway gives it back); the others
+wait on the event loop, holding no busy thread and no connection, their participant's message
+already stored.
 
 The API's turn (``POST /api/elicitation/chats/<id>/messages/``) and the card written now (the
 API's ``card/write/`` and the page's "write my card now") answer in one response, not a stream.

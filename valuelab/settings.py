@@ -349,8 +349,9 @@ VALUELAB_LLM_MAX_RETRIES = int(os.environ.get("VALUELAB_LLM_MAX_RETRIES", "3"))
 VALUELAB_LLM_STRUCTURED_ATTEMPTS = int(os.environ.get("VALUELAB_LLM_STRUCTURED_ATTEMPTS", "3"))
 # Requests in flight to one endpoint from this machine (web and worker processes together).
 VALUELAB_LLM_CONCURRENCY = int(os.environ.get("VALUELAB_LLM_CONCURRENCY", "8"))
-# Under ASGI: interview turns running at once in one web worker process (each holds a database
-# connection while its LLM answers); more wait on the event loop, holding neither.
+# Under ASGI: interview turns (streamed or through the API, and cards written now) running at
+# once in one web worker process (each a thread; its database connection is given back while the
+# LLM answers); more wait on the event loop, holding neither.
 VALUELAB_TURNS_PER_WORKER = int(os.environ.get("VALUELAB_TURNS_PER_WORKER", "32"))
 # Under ASGI: requests one web worker serves at once until their response starts (each may hold
 # a database connection); more wait on the event loop (valuelab/asgi.py).
