@@ -99,7 +99,7 @@ class PreferencesApi(APIView):
         return response
 
 
-class VoteCastApi(APIView):
+class VoteSubmitApi(APIView):
     """Participants of a study with this voting task, in an open deliberation: answer "is ``to``
     wiser than ``from`` here?" for a story shown to them (again to change the answer). Name the
     ``story``, or the pair and context of one shown. 403 names why a vote is refused; a

@@ -7,40 +7,40 @@ from moralgraph import api
 # ``str`` rather than ``slug``: tests/core/test_api.py walks the URLconf and requests each route
 # with its placeholders left in ("<str:name>"), expecting 401/403 rather than 404.
 urlpatterns = [
-    path("deliberations/<str:name>/graph/", api.GraphApi.as_view(), name="moralgraph-api-graph"),
+    path("deliberations/<str:name>/graph/", api.GraphApi.as_view(), name="api-moralgraph-graph"),
     path(
         "deliberations/<str:name>/preferences/",
         api.PreferencesApi.as_view(),
-        name="moralgraph-api-preferences",
+        name="api-moralgraph-preferences",
     ),
     path(
         "deliberations/<str:name>/votes/",
-        api.VoteCastApi.as_view(),
-        name="moralgraph-api-vote-cast",
+        api.VoteSubmitApi.as_view(),
+        name="api-moralgraph-vote",
     ),
     path(
         "deliberations/<str:name>/next/",
         api.NextStoryApi.as_view(),
-        name="moralgraph-api-next-story",
+        name="api-moralgraph-next-story",
     ),
     path(
         "deliberations/<str:name>/stories/generate/",
         api.StoriesGenerateApi.as_view(),
-        name="moralgraph-api-stories-generate",
+        name="api-moralgraph-stories-generate",
     ),
     path(
         "deliberations/<str:name>/contexts/<int:context_id>/explorer/",
         api.ExplorerContextApi.as_view(),
-        name="moralgraph-api-explorer",
+        name="api-moralgraph-explorer",
     ),
     path(
         "deliberations/<str:name>/contexts/<int:context_id>/values/<int:card_id>/",
         api.ValueDetailApi.as_view(),
-        name="moralgraph-api-value",
+        name="api-moralgraph-value",
     ),
     path(
         "deliberations/<str:name>/contexts/<int:context_id>/pairs/<int:from_id>/<int:to_id>/",
         api.PairDetailApi.as_view(),
-        name="moralgraph-api-pair",
+        name="api-moralgraph-pair",
     ),
 ]

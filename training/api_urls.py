@@ -5,16 +5,16 @@ from django.urls import path
 from training import api
 
 urlpatterns = [
-    path("evaluators/", api.EvaluatorListCreateApi.as_view(), name="training-api-evaluators"),
+    path("evaluators/", api.EvaluatorListCreateApi.as_view(), name="api-training-evaluators"),
     path(
         "evaluators/<int:artifact_id>/score/",
         api.EvaluatorScoreApi.as_view(),
-        name="training-api-evaluator-score",
+        name="api-training-evaluator-score",
     ),
     path(
         "evaluators/<int:artifact_id>/score-project/",
         api.ProjectScoreApi.as_view(),
-        name="training-api-evaluator-score-project",
+        name="api-training-evaluator-score-project",
     ),
-    path("alignments/", api.AlignmentStartApi.as_view(), name="training-api-alignments"),
+    path("alignments/", api.AlignmentStartApi.as_view(), name="api-training-alignments"),
 ]
