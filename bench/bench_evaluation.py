@@ -4,7 +4,7 @@ scoring with a one-pass evaluator on all-MiniLM-L6-v2, against a bare forward pa
     python bench/bench_evaluation.py [--prompts 1000] [--latency 0.5] [--concurrency 64]
 
 The double runs in its own process (as a real endpoint would). The run goes through
-``evaluation.services.run_execute``, exactly as the job runs it: responses stored one by one,
+``evaluation.services.runs.run_execute``, exactly as the job runs it: responses stored one by one,
 scores written in batches of SCORE_BATCH. The evaluator's head is random (throughput does not
 depend on the weights). "Bare forward pass" is the same encoder on the same pairs, tokenised the
 same way (same batch size and max length), with nothing else: no head, no softmax, no database.

@@ -14,13 +14,12 @@ from evaluation.models import ItemPool, Run, Subject
 from evaluation.services import (
     pool_from_project,
     pool_import,
-    run_alignment,
     run_cancel,
     run_create,
     run_start,
+    run_target_alignment,
     subject_create,
     subjects_for_new_policies,
-    target_vector,
 )
 from training.models import ModelArtifact, Target
 
@@ -197,12 +196,7 @@ class RunDetailApi(APIView):
         target_id = request.query_params.get("target")
         if target_id:
             target = get_object_or_404(Target, pk=target_id)
-            vector = target_vector(
-                {"scheme": target.scheme, "target": target.vector},
-                scheme=run.scheme,
-                dimensions=selectors.run_dimensions(run),
-            )
-            body["alignment"] = run_alignment(run=run, target=vector)
+            body["alignment"] = run_target_alignment(run=run, target=target)
         return Response(body)
 
 

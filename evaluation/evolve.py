@@ -25,13 +25,9 @@ from evaluation import profiles
 from evaluation.generation import SubjectSpec, generate
 from evaluation.models import ItemPool, Subject, prompt_hash
 from evaluation.pools import PoolLine, prompt_key
-from evaluation.services import (
-    RunPaused,
-    evaluator_card,
-    pool_store,
-    response_store,
-    responses_score,
-)
+from evaluation.services.item_pools import pool_store
+from evaluation.services.runs import RunPaused, response_store
+from evaluation.services.scoring import evaluator_card, responses_score
 from training.schemes import scheme_definitions
 
 PURPOSE = "evaluation.evolve"

@@ -9,13 +9,8 @@ from django.core.exceptions import ValidationError
 from core.jobs import JobCancelled, JobFailed, JobProgress, job_type
 from core.models import Job
 from evaluation.models import ItemPool, Run, Subject
-from evaluation.services import (
-    EVOLVE_JOB,
-    RUN_JOB,
-    RunPaused,
-    run_execute,
-    run_mark_stopped,
-)
+from evaluation.services.evolving import EVOLVE_JOB
+from evaluation.services.runs import RUN_JOB, RunPaused, run_execute, run_mark_stopped
 
 
 @job_type(RUN_JOB, title="Profile a model", queue="training", needs_own_process=True, max_retries=0)

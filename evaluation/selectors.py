@@ -1,6 +1,7 @@
 """Reads of evaluation: a run's responses and scores, profiles side by side."""
 
 from collections import defaultdict
+from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
@@ -41,7 +42,7 @@ def run_scores(*, run: Run) -> tuple[list[dict], list[str]]:
 def run_dimensions(run: Run) -> list[str]:
     if run.profile.get("dimensions"):
         return list(run.profile["dimensions"])
-    from evaluation.services import evaluator_card
+    from evaluation.services.scoring import evaluator_card
 
     return list(evaluator_card(run.evaluator_path)["dimensions"])
 
@@ -108,9 +109,102 @@ def evolve_jobs_recent(*, limit: int = 10):
     from django.db.models import Case, IntegerField, Value, When
 
     from core.models import Job
-    from evaluation.services import EVOLVE_JOB
+    from evaluation.services.evolving import EVOLVE_JOB
 
     finished = Case(
         When(status__in=Job.FINISHED, then=Value(1)), default=Value(0), output_field=IntegerField()
     )
     return Job.objects.filter(kind=EVOLVE_JOB).order_by(finished, "-created")[:limit]
+
+
+# --- what the pages show ------------------------------------------------------------------------
+
+
+def profile_chart(runs: list[Run]) -> dict:
+    """Return the chart spec of the runs' profiles (mean expected label per value)."""
+    dimensions = run_dimensions(runs[0]) if runs else []
+    return {
+        "type": "hbar",
+        "labels": dimensions,
+        "min": -1,
+        "max": 1,
+        "x": "mean expected label (−1 violates … +1 upholds)",
+        "series": [
+            {
+                "label": f"{run.subject.name} (n={run.profile.get('n', 0)})",
+                "values": [run.profile["values"][key]["mean"] for key in dimensions],
+            }
+            for run in runs
+        ],
+    }
+
+
+def profile_rows(run: Run) -> list[dict]:
+    """Return the run's profile as one row per value: ``{"value", "mean", "ci", …}``."""
+    return [{"value": key, **run.profile["values"][key]} for key in run_dimensions(run)]
+
+
+def profiles_side_by_side(runs: list[Run]) -> list[dict]:
+    """Return one row per value of the runs' profiles: ``{"value", "cells": [entry per run]}``."""
+    dimensions = run_dimensions(runs[0]) if runs else []
+    return [
+        {"value": key, "cells": [run.profile["values"][key] for run in runs]} for key in dimensions
+    ]
+
+
+def run_export_records(run: Run) -> Iterator[dict]:
+    """Return the run's responses with their labels and expected labels, read 500 at a time as
+    they are iterated (the evaluator's values are known before the first)."""
+    return _export_records(run, run_dimensions(run))
+
+
+def _export_records(run: Run, dimensions: list[str]) -> Iterator[dict]:
+    responses = run_responses(run=run).order_by("pk")
+    for start in range(0, responses.count(), 500):
+        chunk = list(responses[start : start + 500])
+        labels = response_labels(run=run, response_ids=[r.pk for r in chunk])
+        for response in chunk:
+            scored = labels.get(response.pk)
+            yield {
+                "subject": run.subject.name,
+                "prompt": response.prompt,
+                "response": response.text,
+                "status": response.status,
+                "error": response.error or None,
+                "evaluator": run.evaluator_name,
+                "labels": {k: scored[k]["label"] for k in dimensions} if scored else None,
+                "expected": {k: scored[k]["expected"] for k in dimensions} if scored else None,
+            }
+
+
+PROFILE_CSV_HEADER = [
+    *["run", "subject", "pool", "evaluator", "value", "mean", "ci_low", "ci_high"],
+    *["upholds", "violates", "n"],
+]
+
+
+def profiles_csv_rows(*, run_ids: list[str]) -> Iterator[list]:
+    """Yield a row per run and value of the chosen runs' profiles (all finished runs if none)."""
+    runs = runs_done()
+    if run_ids:
+        runs = runs.filter(pk__in=run_ids)
+    for run in runs:
+        for key in run_dimensions(run):
+            entry = run.profile["values"][key]
+            yield (
+                [run.pk, run.subject.name, str(run.pool), run.evaluator_name, key]
+                + [entry["mean"], entry["ci"][0], entry["ci"][1]]
+                + [entry["upholds"], entry["violates"], run.profile["n"]]
+            )
+
+
+def evolved_pools(*, limit: int = 20) -> list[tuple[ItemPool, list[PoolItem]]]:
+    """Return the latest pools evolving items made, each with its items in order."""
+    generated = ItemPool.objects.filter(provenance=ItemPool.Provenance.GENERATED).select_related(
+        "parent"
+    )[:limit]
+    items = PoolItem.objects.filter(pool__in=list(generated)).order_by("pool", "position")
+    by_pool: dict[int, list] = {}
+    for item in items:
+        by_pool.setdefault(item.pool_id, []).append(item)
+    return [(pool, by_pool.get(pool.pk, [])) for pool in generated]

@@ -17,20 +17,20 @@ from core.roles import RESEARCHER, role_required
 from evaluation import selectors
 from evaluation.forms import EvolveForm, PoolForm, ProjectPoolForm, RunForm, SubjectForm
 from evaluation.human_check import human_agreement, human_check_send
-from evaluation.models import ItemPool, PoolItem, Run
+from evaluation.models import Run
 from evaluation.services import (
     evolve_cancel,
     evolve_start,
     pool_from_project,
     pool_import,
-    run_alignment,
     run_cancel,
     run_create,
     run_start,
+    run_target_alignment,
+    runs_by_alignment,
     subject_create,
     subjects_for_alignment,
     subjects_for_new_policies,
-    target_vector,
 )
 from training.models import Target
 from training.services import error_text
@@ -51,14 +51,9 @@ def _alignment_or_error(run: Run, target: Target | None) -> tuple[dict | None, s
     if target is None or run.status != Run.Status.DONE:
         return None, ""
     try:
-        vector = target_vector(
-            {"scheme": target.scheme, "target": target.vector},
-            scheme=run.scheme,
-            dimensions=selectors.run_dimensions(run),
-        )
+        return run_target_alignment(run=run, target=target), ""
     except ValidationError as error:
         return None, error_text(error)
-    return run_alignment(run=run, target=vector), ""
 
 
 @role_required(RESEARCHER)
@@ -163,25 +158,6 @@ def _start_runs(request: HttpRequest, data: dict) -> None:
     messages.success(request, f"Started {len(data['subjects'])} run(s).")
 
 
-def profile_chart(runs: list[Run]) -> dict:
-    """Return the chart spec of the runs' profiles (mean expected label per value)."""
-    dimensions = selectors.run_dimensions(runs[0]) if runs else []
-    return {
-        "type": "hbar",
-        "labels": dimensions,
-        "min": -1,
-        "max": 1,
-        "x": "mean expected label (−1 violates … +1 upholds)",
-        "series": [
-            {
-                "label": f"{run.subject.name} (n={run.profile.get('n', 0)})",
-                "values": [run.profile["values"][key]["mean"] for key in dimensions],
-            }
-            for run in runs
-        ],
-    }
-
-
 @role_required(RESEARCHER)
 @require_GET
 @vary_on_headers("HX-Request")
@@ -197,16 +173,12 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
         "target": target,
         "alignment": alignment,
         "alignment_error": alignment_error,
-        "chart": profile_chart([run]) if run.profile else None,
-        "rows": _profile_rows(run) if run.profile else [],
+        "chart": selectors.profile_chart([run]) if run.profile else None,
+        "rows": selectors.profile_rows(run) if run.profile else [],
         "agreement": human_agreement(run=run) if run.profile else None,
     }
     template = "evaluation/run.html#status" if request.htmx else "evaluation/run.html"
     return render(request, template, context)
-
-
-def _profile_rows(run: Run) -> list[dict]:
-    return [{"value": key, **run.profile["values"][key]} for key in selectors.run_dimensions(run)]
 
 
 @role_required(RESEARCHER)
@@ -287,10 +259,6 @@ def compare_page(request: HttpRequest) -> HttpResponse:
     runs.sort(key=lambda run: chosen.index(str(run.pk)))  # in the order they were chosen
     schemes = {run.scheme for run in runs}
     error = "These runs use evaluators of different value schemes." if len(schemes) > 1 else ""
-    dimensions = selectors.run_dimensions(runs[0]) if runs and not error else []
-    table = [
-        {"value": key, "cells": [run.profile["values"][key] for run in runs]} for key in dimensions
-    ]
     return render(
         request,
         "evaluation/compare.html",
@@ -298,8 +266,8 @@ def compare_page(request: HttpRequest) -> HttpResponse:
             "runs": runs,
             "choices": selectors.runs_done()[:200],
             "chosen": {int(pk) for pk in chosen},
-            "chart": profile_chart(runs) if runs and not error else None,
-            "table": table,
+            "chart": selectors.profile_chart(runs) if runs and not error else None,
+            "table": selectors.profiles_side_by_side(runs) if not error else [],
             "error": error,
         },
     )
@@ -313,15 +281,7 @@ def leaderboard_page(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "distance")
     rows = []
     if target is not None:
-        for run in selectors.runs_done()[:200]:
-            alignment, problem = _alignment_or_error(run, target)
-            if alignment is not None:
-                rows.append({"run": run, **alignment})
-        if sort == "weighted":
-            rows.sort(key=lambda row: -row["weighted"])
-        else:
-            sort = "distance"
-            rows.sort(key=lambda row: row["distance"])
+        rows, sort = runs_by_alignment(target=target, sort=sort)
     return render(
         request,
         "evaluation/leaderboard.html",
@@ -334,31 +294,8 @@ def leaderboard_page(request: HttpRequest) -> HttpResponse:
 def run_export_jsonl(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
     """Researchers: the run's responses with their labels, one JSON object a line."""
     run = _get_run(run_id)
-    dimensions = selectors.run_dimensions(run)
-
-    def records():
-        responses = selectors.run_responses(run=run).order_by("pk")
-        for start in range(0, responses.count(), 500):
-            chunk = list(responses[start : start + 500])
-            labels = selectors.response_labels(run=run, response_ids=[r.pk for r in chunk])
-            for response in chunk:
-                scored = labels.get(response.pk)
-                yield jsonl_line(
-                    {
-                        "subject": run.subject.name,
-                        "prompt": response.prompt,
-                        "response": response.text,
-                        "status": response.status,
-                        "error": response.error or None,
-                        "evaluator": run.evaluator_name,
-                        "labels": {k: scored[k]["label"] for k in dimensions} if scored else None,
-                        "expected": {k: scored[k]["expected"] for k in dimensions}
-                        if scored
-                        else None,
-                    }
-                )
-
-    response = StreamingHttpResponse(text_chunks(records()), content_type="application/jsonl")
+    records = (jsonl_line(record) for record in selectors.run_export_records(run))
+    response = StreamingHttpResponse(text_chunks(records), content_type="application/jsonl")
     response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-responses.jsonl"'
     return response
 
@@ -368,23 +305,10 @@ def run_export_jsonl(request: HttpRequest, run_id: int) -> StreamingHttpResponse
 def profiles_export_csv(request: HttpRequest) -> HttpResponse:
     """Researchers: the profiles of the chosen runs (all finished runs if none), as CSV."""
     chosen = [pk for pk in request.GET.getlist("run") if pk.isdigit()]
-    runs = selectors.runs_done()
-    if chosen:
-        runs = runs.filter(pk__in=chosen)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        ["run", "subject", "pool", "evaluator", "value", "mean", "ci_low", "ci_high"]
-        + ["upholds", "violates", "n"]
-    )
-    for run in runs:
-        for key in selectors.run_dimensions(run):
-            entry = run.profile["values"][key]
-            writer.writerow(
-                [run.pk, run.subject.name, str(run.pool), run.evaluator_name, key]
-                + [entry["mean"], entry["ci"][0], entry["ci"][1]]
-                + [entry["upholds"], entry["violates"], run.profile["n"]]
-            )
+    writer.writerow(selectors.PROFILE_CSV_HEADER)
+    writer.writerows(selectors.profiles_csv_rows(run_ids=chosen))
     response = HttpResponse(out.getvalue(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="profiles.csv"'
     return response
@@ -418,19 +342,12 @@ def evolve_page(request: HttpRequest) -> HttpResponse:
     jobs_context = {"jobs": jobs, "active": any(not job.is_finished for job in jobs)}
     if request.htmx:
         return render(request, "evaluation/evolve.html#jobs", jobs_context)
-    generated = ItemPool.objects.filter(provenance=ItemPool.Provenance.GENERATED).select_related(
-        "parent"
-    )[:20]
-    items = PoolItem.objects.filter(pool__in=list(generated)).order_by("pool", "position")
-    by_pool: dict[int, list] = {}
-    for item in items:
-        by_pool.setdefault(item.pool_id, []).append(item)
     return render(
         request,
         "evaluation/evolve.html",
         {
             "form": form,
-            "pools": [(pool, by_pool.get(pool.pk, [])) for pool in generated],
+            "pools": selectors.evolved_pools(),
             **jobs_context,
         },
     )

@@ -3,9 +3,15 @@
 import pytest
 
 from core.models import Job
-from evaluation import services
 from evaluation.models import ItemPool, Response, Run
-from evaluation.services import EVOLVE_JOB, pool_import, subject_create
+from evaluation.services import (
+    EVOLVE_JOB,
+    pool_import,
+    run_create,
+    run_start,
+    scoring,
+    subject_create,
+)
 from tests.evaluation.conftest import CAREFUL, script
 from tests.evaluation.factories import running_evolve_job
 from training.models import ModelArtifact
@@ -27,7 +33,7 @@ def click_while_scoring(monkeypatch):
     seen: list[str] = []
 
     def install(client, url_of, job_of):
-        loaded = services.evaluator_loaded
+        loaded = scoring.evaluator_loaded
 
         def evaluator_loaded(path):
             model = loaded(path)
@@ -42,7 +48,7 @@ def click_while_scoring(monkeypatch):
             monkeypatch.setattr(model, "score", score_after_a_click)
             return model
 
-        monkeypatch.setattr(services, "evaluator_loaded", evaluator_loaded)
+        monkeypatch.setattr(scoring, "evaluator_loaded", evaluator_loaded)
         return seen
 
     return install
@@ -113,12 +119,12 @@ def test_a_profile_run_cancelled_while_scoring_keeps_its_answers_and_resumes(
     subject = subject_create(name="careful", kind="endpoint", endpoint=careful.url, model="m")
     pool, _ = pool_import(name="house", data="\n".join(f'{{"prompt": "Q{i}?"}}' for i in range(4)))
     script(careful, CAREFUL, 4)
-    run = services.run_create(subject=subject, pool=pool, evaluator_path=evaluator.path)
+    run = run_create(subject=subject, pool=pool, evaluator_path=evaluator.path)
     cancel_url = f"/evaluation/runs/{run.pk}/cancel/"
     seen = click_while_scoring(rita_client, lambda: cancel_url, lambda: Run.objects.get(pk=run.pk))
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.run_start(run=run, created_by=rita)
+        run_start(run=run, created_by=rita)
 
     run.refresh_from_db()
     assert seen and seen[0].startswith("Scoring")
