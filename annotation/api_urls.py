@@ -5,16 +5,22 @@ from django.urls import path
 from annotation import api, researcher_api
 
 urlpatterns = [
-    path("schemes/", api.SchemeListCreateApi.as_view(), name="api-annotation-schemes"),
-    path("projects/", api.ProjectListCreateApi.as_view(), name="api-annotation-projects"),
+    path(
+        "schemes/",
+        researcher_api.SchemeListCreateApi.as_view(),
+        name="api-annotation-schemes",
+    ),
+    path(
+        "projects/", researcher_api.ProjectListCreateApi.as_view(), name="api-annotation-projects"
+    ),
     path(
         "projects/<int:project_id>/items/import/",
-        api.ItemImportApi.as_view(),
+        researcher_api.ItemImportApi.as_view(),
         name="api-annotation-import",
     ),
     path(
         "projects/<int:project_id>/export/",
-        api.ProjectExportApi.as_view(),
+        researcher_api.ProjectExportApi.as_view(),
         name="api-annotation-export",
     ),
     path(
@@ -39,27 +45,27 @@ urlpatterns = [
     ),
     path(
         "projects/<int:project_id>/workers/",
-        api.WorkerQualityApi.as_view(),
+        researcher_api.WorkerQualityApi.as_view(),
         name="api-annotation-workers",
     ),
     path(
         "projects/<int:project_id>/workers/<str:pseudonym>/exclude/",
-        api.WorkerExcludeApi.as_view(),
+        researcher_api.WorkerExcludeApi.as_view(),
         name="api-annotation-worker-exclude",
     ),
     path(
         "projects/<int:project_id>/settings/",
-        api.ProjectSettingsApi.as_view(),
+        researcher_api.ProjectSettingsApi.as_view(),
         name="api-annotation-settings",
     ),
     path(
         "projects/<int:project_id>/items/role/",
-        api.ItemRoleApi.as_view(),
+        researcher_api.ItemRoleApi.as_view(),
         name="api-annotation-item-role",
     ),
     path(
         "projects/<int:project_id>/attention-checks/",
-        api.AttentionChecksApi.as_view(),
+        researcher_api.AttentionChecksApi.as_view(),
         name="api-annotation-attention-checks",
     ),
 ]

@@ -2,15 +2,19 @@
 
 from django.urls import path
 
-from moralgraph import api
+from moralgraph import api, researcher_api
 
 # ``str`` rather than ``slug``: tests/core/test_api.py walks the URLconf and requests each route
 # with its placeholders left in ("<str:name>"), expecting 401/403 rather than 404.
 urlpatterns = [
-    path("deliberations/<str:name>/graph/", api.GraphApi.as_view(), name="api-moralgraph-graph"),
+    path(
+        "deliberations/<str:name>/graph/",
+        researcher_api.GraphApi.as_view(),
+        name="api-moralgraph-graph",
+    ),
     path(
         "deliberations/<str:name>/preferences/",
-        api.PreferencesApi.as_view(),
+        researcher_api.PreferencesApi.as_view(),
         name="api-moralgraph-preferences",
     ),
     path(
@@ -25,22 +29,22 @@ urlpatterns = [
     ),
     path(
         "deliberations/<str:name>/stories/generate/",
-        api.StoriesGenerateApi.as_view(),
+        researcher_api.StoriesGenerateApi.as_view(),
         name="api-moralgraph-stories-generate",
     ),
     path(
         "deliberations/<str:name>/contexts/<int:context_id>/explorer/",
-        api.ExplorerContextApi.as_view(),
+        researcher_api.ExplorerContextApi.as_view(),
         name="api-moralgraph-explorer",
     ),
     path(
         "deliberations/<str:name>/contexts/<int:context_id>/values/<int:card_id>/",
-        api.ValueDetailApi.as_view(),
+        researcher_api.ValueDetailApi.as_view(),
         name="api-moralgraph-value",
     ),
     path(
         "deliberations/<str:name>/contexts/<int:context_id>/pairs/<int:from_id>/<int:to_id>/",
-        api.PairDetailApi.as_view(),
+        researcher_api.PairDetailApi.as_view(),
         name="api-moralgraph-pair",
     ),
 ]
