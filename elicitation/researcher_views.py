@@ -6,7 +6,6 @@ Participants never reach these: every view is for researchers (and admins) only.
 import uuid
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -20,6 +19,7 @@ from core.models import Study
 from core.roles import RESEARCHER, role_required
 from elicitation import contexts as context_proposals
 from elicitation import dedup, grading
+from elicitation.forms import ContextForm, DeliberationForm, ScenarioForm
 from elicitation.models import (
     Chat,
     ContextProposal,
@@ -34,28 +34,6 @@ from elicitation.services import (
     scenario_include,
 )
 from elicitation.study_tasks import KIND as STUDY_TASK_KIND
-
-
-class DeliberationForm(forms.Form):
-    name = forms.SlugField(max_length=64, help_text="Letters, digits and dashes; used in URLs.")
-    title = forms.CharField(max_length=200)
-    welcome_text = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="Shown first."
-    )
-
-
-class ScenarioForm(forms.Form):
-    question = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-    seed_message = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-        max_length=4000,
-        help_text="Optional: the interview's first message.",
-    )
-
-
-class ContextForm(forms.Form):
-    text = forms.CharField(max_length=300, label="Context", help_text='e.g. "When in distress"')
 
 
 def _form_errors(error: ValidationError) -> str:
