@@ -2,18 +2,28 @@
 
 from django.urls import path
 
-from evaluation import api
+from evaluation import researcher_api
 
 urlpatterns = [
-    path("subjects/", api.SubjectListCreateApi.as_view(), name="api-evaluation-subjects"),
-    path("pools/", api.PoolListCreateApi.as_view(), name="api-evaluation-pools"),
+    path(
+        "subjects/", researcher_api.SubjectListCreateApi.as_view(), name="api-evaluation-subjects"
+    ),
+    path("pools/", researcher_api.PoolListCreateApi.as_view(), name="api-evaluation-pools"),
     path(
         "pools/from-project/",
-        api.PoolFromProjectApi.as_view(),
+        researcher_api.PoolFromProjectApi.as_view(),
         name="api-evaluation-pool-from-project",
     ),
-    path("runs/", api.RunListCreateApi.as_view(), name="api-evaluation-runs"),
-    path("runs/<int:run_id>/", api.RunDetailApi.as_view(), name="api-evaluation-run"),
-    path("runs/<int:run_id>/resume/", api.RunResumeApi.as_view(), name="api-evaluation-run-resume"),
-    path("runs/<int:run_id>/cancel/", api.RunCancelApi.as_view(), name="api-evaluation-run-cancel"),
+    path("runs/", researcher_api.RunListCreateApi.as_view(), name="api-evaluation-runs"),
+    path("runs/<int:run_id>/", researcher_api.RunDetailApi.as_view(), name="api-evaluation-run"),
+    path(
+        "runs/<int:run_id>/resume/",
+        researcher_api.RunResumeApi.as_view(),
+        name="api-evaluation-run-resume",
+    ),
+    path(
+        "runs/<int:run_id>/cancel/",
+        researcher_api.RunCancelApi.as_view(),
+        name="api-evaluation-run-cancel",
+    ),
 ]

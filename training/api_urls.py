@@ -2,19 +2,23 @@
 
 from django.urls import path
 
-from training import api
+from training import researcher_api
 
 urlpatterns = [
-    path("evaluators/", api.EvaluatorListCreateApi.as_view(), name="api-training-evaluators"),
+    path(
+        "evaluators/",
+        researcher_api.EvaluatorListCreateApi.as_view(),
+        name="api-training-evaluators",
+    ),
     path(
         "evaluators/<int:artifact_id>/score/",
-        api.EvaluatorScoreApi.as_view(),
+        researcher_api.EvaluatorScoreApi.as_view(),
         name="api-training-evaluator-score",
     ),
     path(
         "evaluators/<int:artifact_id>/score-project/",
-        api.ProjectScoreApi.as_view(),
+        researcher_api.ProjectScoreApi.as_view(),
         name="api-training-evaluator-score-project",
     ),
-    path("alignments/", api.AlignmentStartApi.as_view(), name="api-training-alignments"),
+    path("alignments/", researcher_api.AlignmentStartApi.as_view(), name="api-training-alignments"),
 ]

@@ -2,20 +2,20 @@
 
 from django.urls import path
 
-from training import views
+from training import researcher_views, views
 
 app_name = "training"
 
 urlpatterns = [
-    path("targets/", views.target_list, name="targets"),
+    path("targets/", researcher_views.target_list, name="targets"),
     path("targets/<int:target_id>/", views.target_detail, name="target"),
     path("pvq/", views.pvq_page, name="pvq"),
-    path("models/", views.model_list, name="models"),
-    path("models/<int:artifact_id>/", views.model_detail, name="model"),
-    path("train/", views.train_page, name="train"),
-    path("align/", views.align_page, name="align"),
-    path("score/", views.score_page, name="score"),
-    path("dpo/", views.dpo_page, name="dpo"),
-    path("dpo/<uuid:job_id>/download/", views.dpo_download, name="dpo_download"),
-    path("runs/<uuid:job_id>/", views.run_page, name="run"),
+    path("models/", researcher_views.model_list, name="models"),
+    path("models/<int:artifact_id>/", researcher_views.model_detail, name="model"),
+    path("train/", researcher_views.train_page, name="train"),
+    path("align/", researcher_views.align_page, name="align"),
+    path("score/", researcher_views.score_page, name="score"),
+    path("dpo/", researcher_views.dpo_page, name="dpo"),
+    path("dpo/<uuid:job_id>/download/", researcher_views.dpo_download, name="dpo_download"),
+    path("runs/<uuid:job_id>/", researcher_views.run_page, name="run"),
 ]

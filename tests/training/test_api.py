@@ -99,7 +99,7 @@ def test_scoring_needs_at_least_one_item(api_for, rita, db):
 
 
 def test_scoring_more_pairs_than_the_cap_is_refused_naming_the_field(api_for, rita, adam, db):
-    from training.api import SCORE_MAX_ITEMS
+    from training.researcher_api import SCORE_MAX_ITEMS
 
     artifact = ModelArtifact.objects.create(
         kind="evaluator", name="x", path="/nowhere", base_model="m"

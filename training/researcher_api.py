@@ -1,4 +1,4 @@
-"""REST API of training: start evaluator training jobs, list models, score with an evaluator."""
+"""REST API for researchers of training: evaluator training jobs, models, scoring with one."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema

@@ -1,4 +1,4 @@
-"""REST API of evaluation: subjects, item pools, runs (started as jobs) and their profiles."""
+"""REST API for researchers of evaluation: subjects, item pools, runs (as jobs), profiles."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
