@@ -4,10 +4,6 @@
 (function () {
   "use strict";
 
-  function csrfToken() {
-    return window.valuelab.csrfToken();
-  }
-
   function newId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
@@ -144,7 +140,7 @@
         var response = await fetch(chat.dataset.streamUrl, {
           method: "POST",
           body: body,
-          headers: { "X-CSRFToken": csrfToken() },
+          headers: { "X-CSRFToken": window.valuelab.csrfToken() },
           credentials: "same-origin",
         });
         if (!response.ok) {
