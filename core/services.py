@@ -44,6 +44,21 @@ def user_create(
     return user, token
 
 
+def _tasks_checked(tasks: list[dict], *, errors: dict[str, list[str]]) -> list[dict]:
+    """Return ``tasks`` checked by their task types; add each one's errors to ``errors`` under
+    ``tasks[i].field`` (``tasks[i]`` for a task of the wrong shape)."""
+    cleaned = []
+    for index, spec in enumerate(tasks):
+        try:
+            cleaned.append(study_task_check(**spec))
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                errors[f"tasks[{index}].{field}"] = messages
+        except TypeError:
+            errors[f"tasks[{index}]"] = ["must have kind, title and config only"]
+    return cleaned
+
+
 def study_create(
     *,
     slug: str,
@@ -71,15 +86,7 @@ def study_create(
         study.full_clean()
     except ValidationError as error:
         errors.update(error.message_dict)
-    cleaned = []
-    for index, spec in enumerate(tasks or []):
-        try:
-            cleaned.append(study_task_check(**spec))
-        except ValidationError as error:
-            for field, messages in error.message_dict.items():
-                errors[f"tasks[{index}].{field}"] = messages
-        except TypeError:
-            errors[f"tasks[{index}]"] = ["must have kind, title and config only"]
+    cleaned = _tasks_checked(tasks or [], errors=errors)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -163,15 +170,7 @@ def study_update(
         candidate.full_clean(exclude=["slug"], validate_unique=False)
     except ValidationError as error:
         errors.update(error.message_dict)
-    cleaned = []
-    for index, spec in enumerate(tasks):
-        try:
-            cleaned.append(study_task_check(**spec))
-        except ValidationError as error:
-            for field, messages in error.message_dict.items():
-                errors[f"tasks[{index}].{field}"] = messages
-        except TypeError:
-            errors[f"tasks[{index}]"] = ["must have kind, title and config only"]
+    cleaned = _tasks_checked(tasks, errors=errors)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

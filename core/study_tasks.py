@@ -60,26 +60,27 @@ def register_task_type(task_type: TaskType) -> None:
     TASK_TYPES[task_type.kind] = task_type
 
 
-def task_preview_url(task: StudyTask) -> str:
-    """Return where a researcher previews ``task`` as a participant sees it, or "" (no preview,
-    or what the task is about is gone)."""
+def _task_type_says(task: StudyTask, hook: str) -> str:
+    """Return what the task type's ``hook`` says of ``task``, or "" (no type of that kind here,
+    or it has no such hook, or what the task is about is gone)."""
     task_type = TASK_TYPES.get(task.kind)
-    if task_type is None or task_type.preview_url is None:
+    if task_type is None or getattr(task_type, hook) is None:
         return ""
     if task_type.unavailable is not None and task_type.unavailable(task):
         return ""
-    return task_type.preview_url(task)
+    return getattr(task_type, hook)(task)
+
+
+def task_preview_url(task: StudyTask) -> str:
+    """Return where a researcher previews ``task`` as a participant sees it, or "" (no preview,
+    or what the task is about is gone)."""
+    return _task_type_says(task, "preview_url")
 
 
 def task_summary(task: StudyTask) -> str:
     """Return ``task``'s settings in words for the researcher, or "" (nothing to say, or what
     the task is about is gone)."""
-    task_type = TASK_TYPES.get(task.kind)
-    if task_type is None or task_type.summary is None:
-        return ""
-    if task_type.unavailable is not None and task_type.unavailable(task):
-        return ""
-    return task_type.summary(task)
+    return _task_type_says(task, "summary")
 
 
 def task_type_choices() -> list[tuple[str, str]]:

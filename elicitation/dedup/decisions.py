@@ -18,13 +18,6 @@ def _reason_required(reason: str) -> str:
     return reason
 
 
-def _mark_checked(card: ValuesCard) -> None:
-    """Record that de-duplication need not look at this wording again (a person decided)."""
-    CardEmbedding.objects.update_or_create(
-        card=card, defaults={"checked_hash": card_text_hash(card)}
-    )
-
-
 def _similarity(card: ValuesCard, other: ValuesCard) -> float | None:
     rows = {e.card_id: e for e in CardEmbedding.objects.filter(card__in=[card, other])}
     if card.pk not in rows or other.pk not in rows:
@@ -34,6 +27,26 @@ def _similarity(card: ValuesCard, other: ValuesCard) -> float | None:
         return None
     unit = normalised(np.stack([first, second]))
     return float(unit[0] @ unit[1])
+
+
+def _decision_record(
+    *, card: ValuesCard, other: ValuesCard, action: str, by: User, reason: str
+) -> None:
+    """Record a researcher's decision about ``card`` and ``other``, and that de-duplication need
+    not look at the card's wording again (a person decided)."""
+    DedupDecision.objects.create(
+        deliberation=card.deliberation,
+        card=card,
+        other=other,
+        action=action,
+        source=DedupDecision.Source.RESEARCHER,
+        decided_by=by,
+        reason=reason,
+        similarity=_similarity(card, other),
+    )
+    CardEmbedding.objects.update_or_create(
+        card=card, defaults={"checked_hash": card_text_hash(card)}
+    )
 
 
 @transaction.atomic
@@ -52,17 +65,9 @@ def card_merge_by_researcher(
     if card.pk == target.pk or card.canonical_id == target.pk:
         return card
     card_merge(card=card, into=target)
-    DedupDecision.objects.create(
-        deliberation=card.deliberation,
-        card=card,
-        other=target,
-        action=DedupDecision.Action.MERGE,
-        source=DedupDecision.Source.RESEARCHER,
-        decided_by=researcher,
-        reason=reason,
-        similarity=_similarity(card, target),
+    _decision_record(
+        card=card, other=target, action=DedupDecision.Action.MERGE, by=researcher, reason=reason
     )
-    _mark_checked(card)
     return card
 
 
@@ -80,15 +85,7 @@ def card_split(*, card: ValuesCard, researcher: User, reason: str) -> ValuesCard
     card.canonical = None
     card.full_clean()
     card.save(update_fields=["canonical"])
-    DedupDecision.objects.create(
-        deliberation=card.deliberation,
-        card=card,
-        other=former,
-        action=DedupDecision.Action.SPLIT,
-        source=DedupDecision.Source.RESEARCHER,
-        decided_by=researcher,
-        reason=reason,
-        similarity=_similarity(card, former),
+    _decision_record(
+        card=card, other=former, action=DedupDecision.Action.SPLIT, by=researcher, reason=reason
     )
-    _mark_checked(card)
     return card
