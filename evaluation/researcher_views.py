@@ -60,35 +60,20 @@ def _alignment_or_error(run: Run, target: Target | None) -> tuple[dict | None, s
 @require_http_methods(["GET", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
     """Researchers: subjects, item pools and runs, with a form to add each."""
-    subject_form, pool_form, run_form = SubjectForm(), PoolForm(), RunForm()
-    project_pool_form = ProjectPoolForm()
+    forms = {action: form_class() for action, (form_class, _) in _HOME_ACTIONS.items()}
     if request.method == "POST":
         action = request.POST.get("action")
-        try:
-            if action == "subject":
-                subject_form = SubjectForm(request.POST)
-                if subject_form.is_valid():
-                    _add_subject(request, subject_form.cleaned_data)
+        if action not in _HOME_ACTIONS:
+            messages.error(request, "Unknown action.")
+        else:
+            form_class, act = _HOME_ACTIONS[action]
+            forms[action] = form = form_class(request.POST, request.FILES)
+            try:
+                if form.is_valid():
+                    act(request, form.cleaned_data)
                     return redirect("evaluation:home")
-            elif action == "pool":
-                pool_form = PoolForm(request.POST, request.FILES)
-                if pool_form.is_valid():
-                    _add_pool(request, pool_form.cleaned_data)
-                    return redirect("evaluation:home")
-            elif action == "project_pool":
-                project_pool_form = ProjectPoolForm(request.POST)
-                if project_pool_form.is_valid():
-                    _add_project_pool(request, project_pool_form.cleaned_data)
-                    return redirect("evaluation:home")
-            elif action == "run":
-                run_form = RunForm(request.POST)
-                if run_form.is_valid():
-                    _start_runs(request, run_form.cleaned_data)
-                    return redirect("evaluation:home")
-            else:
-                messages.error(request, "Unknown action.")
-        except ValidationError as error:
-            messages.error(request, error_text(error))
+            except ValidationError as error:
+                messages.error(request, error_text(error))
     subjects_for_new_policies(created_by=request.user)
     return render(
         request,
@@ -97,10 +82,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "subjects": selectors.subjects_list(),
             "pools": selectors.pools_list(),
             "runs": selectors.runs_list()[:100],
-            "subject_form": subject_form,
-            "pool_form": pool_form,
-            "project_pool_form": project_pool_form,
-            "run_form": run_form,
+            **{f"{action}_form": form for action, form in forms.items()},
         },
     )
 
@@ -156,6 +138,15 @@ def _start_runs(request: HttpRequest, data: dict) -> None:
         )
         run_start(run=run, created_by=request.user)
     messages.success(request, f"Started {len(data['subjects'])} run(s).")
+
+
+# The home page's forms: what each POSTed ``action`` fills in and does.
+_HOME_ACTIONS = {
+    "subject": (SubjectForm, _add_subject),
+    "pool": (PoolForm, _add_pool),
+    "project_pool": (ProjectPoolForm, _add_project_pool),
+    "run": (RunForm, _start_runs),
+}
 
 
 @role_required(RESEARCHER)
@@ -255,10 +246,7 @@ def responses_page(request: HttpRequest, run_id: int) -> HttpResponse:
 def compare_page(request: HttpRequest) -> HttpResponse:
     """Researchers: several subjects' profiles side by side (same evaluator's scale)."""
     chosen = [pk for pk in request.GET.getlist("run") if pk.isdigit()]
-    runs = list(selectors.runs_done().filter(pk__in=chosen)) if chosen else []
-    runs.sort(key=lambda run: chosen.index(str(run.pk)))  # in the order they were chosen
-    schemes = {run.scheme for run in runs}
-    error = "These runs use evaluators of different value schemes." if len(schemes) > 1 else ""
+    runs, error = selectors.runs_to_compare(run_ids=chosen)
     return render(
         request,
         "evaluation/compare.html",

@@ -144,6 +144,16 @@ def profile_rows(run: Run) -> list[dict]:
     return [{"value": key, **run.profile["values"][key]} for key in run_dimensions(run)]
 
 
+def runs_to_compare(*, run_ids: list[str]) -> tuple[list[Run], str]:
+    """Return the chosen finished runs in the order chosen, and why they cannot be compared
+    ("" when they can: their evaluators score the same value scheme)."""
+    runs = list(runs_done().filter(pk__in=run_ids)) if run_ids else []
+    runs.sort(key=lambda run: run_ids.index(str(run.pk)))
+    schemes = {run.scheme for run in runs}
+    error = "These runs use evaluators of different value schemes." if len(schemes) > 1 else ""
+    return runs, error
+
+
 def profiles_side_by_side(runs: list[Run]) -> list[dict]:
     """Return one row per value of the runs' profiles: ``{"value", "cells": [entry per run]}``."""
     dimensions = run_dimensions(runs[0]) if runs else []
