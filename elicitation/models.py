@@ -7,6 +7,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+def unique_where_set(*, fields: list[str], name: str) -> models.UniqueConstraint:
+    """Return the constraint that ``fields`` are unique together on the rows whose last field
+    (an optional id: imported, or made up by a client) is set, i.e. not blank."""
+    return models.UniqueConstraint(fields=fields, condition=~Q(**{fields[-1]: ""}), name=name)
+
+
 class Deliberation(models.Model):
     """One elicitation: scenarios to talk about, contexts to judge in, the cards that came out."""
 
@@ -40,11 +46,7 @@ class Scenario(models.Model):
     class Meta:
         ordering = ["pk"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["deliberation", "source_id"],
-                condition=~Q(source_id=""),
-                name="scenario_source_id_unique",
-            )
+            unique_where_set(fields=["deliberation", "source_id"], name="scenario_source_id_unique")
         ]
 
     def __str__(self) -> str:
@@ -132,10 +134,8 @@ class ValuesCard(models.Model):
     class Meta:
         ordering = ["pk"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["deliberation", "source_table", "source_id"],
-                condition=~Q(source_id=""),
-                name="card_source_id_unique",
+            unique_where_set(
+                fields=["deliberation", "source_table", "source_id"], name="card_source_id_unique"
             )
         ]
         indexes = [models.Index(fields=["deliberation", "canonical"])]
@@ -206,11 +206,7 @@ class Chat(models.Model):
     class Meta:
         ordering = ["-created", "-pk"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["participant", "client_key"],
-                condition=~Q(client_key=""),
-                name="chat_client_key_unique",
-            )
+            unique_where_set(fields=["participant", "client_key"], name="chat_client_key_unique")
         ]
         indexes = [models.Index(fields=["prompt_name", "prompt_version"])]
 
@@ -240,11 +236,7 @@ class Message(models.Model):
     class Meta:
         ordering = ["pk"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["chat", "client_id"],
-                condition=~Q(client_id=""),
-                name="message_client_id_unique",
-            )
+            unique_where_set(fields=["chat", "client_id"], name="message_client_id_unique")
         ]
 
     def __str__(self) -> str:
