@@ -33,6 +33,38 @@ def _rate_limits_in_this_process():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _serialized_rollback_starts_from_an_empty_database(django_db_setup, django_db_blocker):
+    """Let a ``serialized_rollback`` test run after any other transactional test.
+
+    A transactional test without it is flushed afterwards *with* the post-migrate signal, which
+    writes content types and permissions back; restoring the serialized database on top of them
+    then fails (``UNIQUE constraint failed: django_content_type``), so such tests passed only in
+    the suite's file order. Flushing (without the signal) right before the restore makes the
+    restore start from an empty database, whatever ran before.
+    """
+    from django.core.management import call_command
+    from django.db import connections
+
+    restores = {}
+    for connection in connections.all(initialized_only=True) or [connections["default"]]:
+        creation = connection.creation
+        restore = creation.deserialize_db_from_string
+
+        def flush_then_restore(data, *, _restore=restore, _alias=connection.alias):
+            call_command(
+                "flush", database=_alias, interactive=False, verbosity=0,
+                inhibit_post_migrate=True, reset_sequences=False,
+            )  # fmt: skip
+            _restore(data)
+
+        creation.deserialize_db_from_string = flush_then_restore
+        restores[creation] = restore
+    yield
+    for creation, restore in restores.items():
+        creation.deserialize_db_from_string = restore
+
+
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     from django.core.cache import caches
