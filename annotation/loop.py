@@ -104,10 +104,10 @@ SELECT project.scheme_id, scheme.created, project.study_id, project.overlap, pro
        status.state, status.n_done, status.n_gold, status.n_attention,
        EXISTS (SELECT 1 FROM {slot} AS held
                WHERE held.project_id = project.id AND held.worker_id = %s
-                 AND held.state = 'leased')
-       OR EXISTS (SELECT 1 FROM {slot} AS lapsed
-                  WHERE lapsed.worker_id = %s AND lapsed.state = 'free'
-                    AND lapsed.project_id = project.id)
+                 AND held.state = 'leased'),
+       EXISTS (SELECT 1 FROM {slot} AS lapsed
+               WHERE lapsed.worker_id = %s AND lapsed.state = 'free'
+                 AND lapsed.project_id = project.id)
 FROM {project} AS project
 JOIN {scheme} AS scheme ON scheme.id = project.scheme_id
 LEFT JOIN {status} AS status ON status.project_id = project.id AND status.worker_id = %s
@@ -116,20 +116,44 @@ WHERE project.id = %s
 
 # The claim of assignment.CLAIM_SQL, returning what the item's payload needs; on PostgreSQL the
 # statement also reads the item and its pre-label.
-CLAIM_UPDATE = CLAIM_SQL.replace("{returning}", "id, item_id, blind, lease_expires")
+SLOT_RETURNING = "id, item_id, blind, lease_expires"
+CLAIM_UPDATE = CLAIM_SQL.replace("{returning}", SLOT_RETURNING)
 ITEM_COLUMNS = """item.kind, item.prompt, item.response,
        prelabel.labels, prelabel.rationale, prelabel.rationales"""
-CLAIM_WITH_ITEM_SQL = (
-    "WITH claimed AS ("
-    + CLAIM_UPDATE
-    + """)
-SELECT claimed.id, claimed.item_id, claimed.blind, claimed.lease_expires, """
-    + ITEM_COLUMNS
-    + """
-FROM claimed JOIN {item} AS item ON item.id = claimed.item_id
-LEFT JOIN {prelabel} AS prelabel ON prelabel.item_id = claimed.item_id
+
+
+def _with_item(update: str, extra: str = "") -> str:
+    # PostgreSQL: the slot's UPDATE … RETURNING and the read of its item in one statement.
+    return (
+        f"WITH changed AS ({update}){extra}\n"
+        f"SELECT changed.id, changed.item_id, changed.blind, changed.lease_expires, {ITEM_COLUMNS}"
+        """
+FROM changed JOIN {item} AS item ON item.id = changed.item_id
+LEFT JOIN {prelabel} AS prelabel ON prelabel.item_id = changed.item_id
 """
-)
+    )
+
+
+CLAIM_WITH_ITEM_SQL = _with_item(CLAIM_UPDATE)
+
+# A reload while the worker holds a lease in the project (there is at most one: the
+# one-lease-per-worker index) renews it and answers the same item, as ``item_next_for_worker``.
+RENEW_UPDATE = """
+UPDATE {slot} SET lease_expires = %s
+WHERE project_id = %s AND worker_id = %s AND state = 'leased'
+RETURNING id, item_id, blind, lease_expires
+"""
+# On PostgreSQL the renewal commits without waiting for its WAL to reach the disk (an fsync per
+# reload, 3-8 ms on the development machine and longer while other writes queue): only a crash
+# of the database could lose it, and then the lease merely ends at its previous time, which the
+# loop already handles (an expired lease nobody took is still the worker's to submit). The
+# setting is local to this statement's transaction (used only when the statement is one: in
+# autocommit); everything else stays durable.
+RENEW_WITH_ITEM_SQL = _with_item(RENEW_UPDATE)
+RENEW_RELAXED_WITH_ITEM_SQL = _with_item(
+    RENEW_UPDATE,
+    ", relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS value)",
+).replace("FROM changed JOIN", "FROM changed CROSS JOIN relaxed JOIN")
 ITEM_SQL = (
     "SELECT "
     + ITEM_COLUMNS
@@ -166,15 +190,25 @@ def next_for_worker(*, project_id: int, worker: User) -> NextResult:
         raise Http404("No such project.")
     (scheme_id, scheme_created, study_id, overlap, lease_seconds, quota, gold_rate,
      attention_rate, member,
-     state, n_done, n_gold, n_attention, holds_slot) = row  # fmt: skip
+     state, n_done, n_gold, n_attention, holds_lease, lapsed) = row  # fmt: skip
     if not _may_label(worker, study_id, member):
         raise PermissionDenied("You have not joined the study this project belongs to.")
     if state is None:  # first contact: only once the tasks before this one are done (409)
         task_order_check(user=worker, kind=LABEL_TASK, target=project_id)
+    if holds_lease and state is not None and WorkerStatus(state=state).may_label:
+        # A reload, a second tab: the same item, its lease renewed.
+        renewed = _renew_with_item(
+            tables, worker=worker, project_id=project_id, seconds=lease_seconds
+        )
+        if renewed is not None:
+            return NextResult(
+                item={**renewed, "dimensions": _dimension_keys(scheme_id, scheme_created)}
+            )
     served = (n_done or 0) + (n_gold or 0) + (n_attention or 0)
     common = (
         state in LABELLING_STATES
-        and not holds_slot
+        and not holds_lease
+        and not lapsed
         and not (quota and n_done >= quota)
         and not _extra_due(attention_rate, n_attention or 0, served)
         and not _extra_due(gold_rate, n_gold or 0, served)
@@ -227,8 +261,29 @@ def _claim_with_item(
                     row = (*claim, *cursor.fetchone())
     except IntegrityError:
         return None  # another tab of this worker won a lease a moment ago: the general way
-    if row is None:
-        return None
+    return None if row is None else _leased_payload(row, expires)
+
+
+def _renew_with_item(tables, *, worker: User, project_id: int, seconds: int):
+    """Renew the worker's lease in the project and return its item's payload (None: no lease)."""
+    expires = timezone.now() + timedelta(seconds=seconds)
+    params = [connection.ops.adapt_datetimefield_value(expires), project_id, worker.pk]
+    if connection.vendor == "postgresql":
+        sql = RENEW_WITH_ITEM_SQL if connection.in_atomic_block else RENEW_RELAXED_WITH_ITEM_SQL
+        row = fetch_one(sql.format(**tables), params)
+    else:
+        with _sqlite_writes, connection.cursor() as cursor:
+            cursor.execute(RENEW_UPDATE.format(**tables), params)
+            renewed = cursor.fetchone()
+            row = None
+            if renewed is not None:
+                cursor.execute(ITEM_SQL.format(**tables), [renewed[1]])
+                row = (*renewed, *cursor.fetchone())
+    return None if row is None else _leased_payload(row, expires)
+
+
+def _leased_payload(row, expires) -> dict:
+    """The API's view of a leased item (as ``leased_item_payload``, less the dimensions)."""
     _slot_id, item_id, blind, _expires, kind, prompt, response, labels, rationale, rationales = row
     shown = labels is not None and not blind and kind != "attention"
     return {

@@ -2,9 +2,11 @@
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from annotation.assignment import slots_ensure
-from annotation.models import Annotation, WorkerStatus
+from annotation.loop import next_for_worker
+from annotation.models import Annotation, Slot, WorkerStatus
 from tests.annotation.factories import ItemFactory, PrelabelFactory, ProjectFactory, labels
 
 
@@ -48,6 +50,38 @@ def test_next_and_submit_stay_within_their_queries(
             format="json",
         )
     assert response.status_code == 201
+
+
+def test_a_reload_renews_the_lease_in_one_statement(
+    api_for, alice, project, django_assert_num_queries
+):
+    client = api_for(alice)
+    first = client.get(f"/api/annotation/projects/{project.pk}/next/").json()["item"]
+
+    # One read of the project, the worker's standing and their lease; one statement renews the
+    # lease and reads the item (on SQLite the item is read apart: no UPDATE inside WITH there).
+    with django_assert_num_queries(3 if connection.vendor == "sqlite" else 2):
+        again = client.get(f"/api/annotation/projects/{project.pk}/next/").json()["item"]
+
+    assert again["id"] == first["id"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's commit setting")
+def test_a_renewal_outside_a_transaction_leaves_the_connection_durable(alice):
+    project = ProjectFactory(overlap=1, blind_share=0, gold_rate=0, lease_seconds=600)
+    ItemFactory(project=project)
+    slots_ensure(project=project)
+    first = next_for_worker(project_id=project.pk, worker=alice).item
+    Slot.objects.filter(worker=alice).update(lease_expires=timezone.now())
+
+    again = next_for_worker(project_id=project.pk, worker=alice).item
+
+    assert again["id"] == first["id"]
+    assert Slot.objects.get(worker=alice).lease_expires == again["lease_expires"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
 
 
 def test_a_repeated_submit_answers_the_first_even_with_bad_labels(api_for, alice, project):

@@ -213,3 +213,52 @@ def test_an_unknown_project_or_item_is_404(api_for, alice):
         "/api/annotation/items/999999/annotations/", {"labels": labels()}, format="json"
     )
     assert unknown.status_code == 404
+
+
+def test_a_reload_answers_the_same_item_with_its_lease_renewed(api_for, alice):
+    project = make_project(lease_seconds=600)
+    client = api_for(alice)
+    first = next_item(client, project)
+    Slot.objects.filter(worker=alice).update(lease_expires=timezone.now() + timedelta(seconds=5))
+
+    again = next_item(client, project)
+
+    assert again == {**first, "lease_expires": again["lease_expires"]}
+    slot = Slot.objects.get(worker=alice, state="leased")
+    assert slot.item_id == first["id"]
+    assert slot.lease_expires > timezone.now() + timedelta(seconds=590)
+    assert again["lease_expires"].startswith(slot.lease_expires.isoformat()[:19])
+
+
+def test_a_reload_of_a_blind_slot_still_hides_the_prelabel(api_for, alice):
+    project = make_project(blind_share=1)
+    client = api_for(alice)
+    first = next_item(client, project)
+
+    again = next_item(client, project)
+
+    assert again["id"] == first["id"]
+    assert first["prelabel"] is None and again["prelabel"] is None
+
+
+def test_a_reload_in_training_answers_the_practice_item(api_for, alice):
+    project = make_project()
+    ItemFactory(project=project, external_id="practice", kind="training")
+    client = api_for(alice)
+    first = next_item(client, project)
+
+    again = next_item(client, project)
+
+    assert first["kind"] == "training" and again["id"] == first["id"]
+    assert again["kind"] == "training"
+
+
+def test_a_worker_stopped_while_holding_a_lease_gets_nothing_on_reload(api_for, alice):
+    project = make_project()
+    client = api_for(alice)
+    next_item(client, project)
+    WorkerStatus.objects.filter(worker=alice).update(state=WorkerStatus.State.STOPPED)
+
+    response = client.get(f"/api/annotation/projects/{project.pk}/next/")
+
+    assert response.status_code == 204
