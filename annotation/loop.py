@@ -87,8 +87,13 @@ def _moment(value) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _may_label(user: User, study_id: int | None, member: bool) -> bool:
-    return bool(member) or study_id is None or user.is_researcher
+def _may_label(user: User, project_id: int, study_id: int | None, member: bool) -> bool:
+    # The statement's EXISTS answers the common case (a participant of the project's own study);
+    # the rule is worker_may_label's (it also admits studies whose labelling task names the
+    # project, as the labelling page does).
+    if member:
+        return True
+    return worker_may_label(project=Project(pk=project_id, study_id=study_id), user=user)
 
 
 # --- Next ----------------------------------------------------------------------------------------
@@ -191,7 +196,7 @@ def next_for_worker(*, project_id: int, worker: User) -> NextResult:
     (scheme_id, scheme_created, study_id, overlap, lease_seconds, quota, gold_rate,
      attention_rate, member,
      state, n_done, n_gold, n_attention, holds_lease, lapsed) = row  # fmt: skip
-    if not _may_label(worker, study_id, member):
+    if not _may_label(worker, project_id, study_id, member):
         raise PermissionDenied("You have not joined the study this project belongs to.")
     if state is None:  # first contact: only once the tasks before this one are done (409)
         task_order_check(user=worker, kind=LABEL_TASK, target=project_id)
@@ -371,7 +376,7 @@ def submit_for_worker(
     (item_project, kind, is_gold, scheme_id, scheme_created, study_id, min_seconds, streak, member,
      status_id, state, same_streak, kept_streak,
      slot_id, slot_state, position, blind, leased_at, prelabel, prelabel_created) = row  # fmt: skip
-    if not _may_label(worker, study_id, member):
+    if not _may_label(worker, item_project, study_id, member):
         raise PermissionDenied("You have not joined the study this project belongs to.")
     created = None
     if (

@@ -262,3 +262,25 @@ def test_a_worker_stopped_while_holding_a_lease_gets_nothing_on_reload(api_for, 
     response = client.get(f"/api/annotation/projects/{project.pk}/next/")
 
     assert response.status_code == 204
+
+
+def test_a_participant_of_a_study_whose_labelling_task_names_the_project_may_use_the_api(
+    api_for, alice, bob
+):
+    from core.models import Participation
+    from tests.factories import StudyFactory, StudyTaskFactory
+
+    project = make_project(study=StudyFactory())
+    other = StudyFactory()
+    StudyTaskFactory(
+        study=other, kind="annotation.label", title="Label", config={"project": project.pk}
+    )
+    Participation.objects.create(study=other, user=alice)
+    client = api_for(alice)
+
+    item = next_item(client, project)  # as the labelling page lets them (worker_may_label)
+    response = submit(client, item, labels(power=1))
+
+    assert response.status_code == 201
+    outsider = api_for(bob).get(f"/api/annotation/projects/{project.pk}/next/")
+    assert outsider.status_code == 403
