@@ -72,3 +72,24 @@ def check_celery_broker(app_configs, **kwargs):
             id="core.W003",
         )
     ]
+
+
+@register(Tags.database, deploy=True)
+def check_database_pool_size(app_configs, **kwargs):
+    """Warn when the web workers' pools could open more PostgreSQL connections than it allows."""
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return []
+    workers = getattr(settings, "VALUELAB_WEB_WORKERS", 3)
+    size = getattr(settings, "DATABASE_POOL_SIZE", 16)
+    limit = getattr(settings, "DATABASE_MAX_CONNECTIONS", 100)
+    if workers * size < limit:
+        return []
+    return [
+        Warning(
+            f"{workers} web workers x DATABASE_POOL_SIZE {size} = {workers * size} connections, "
+            f"not below PostgreSQL's max_connections ({limit}), before Celery's.",
+            hint="Lower DATABASE_POOL_SIZE, or set WEB_CONCURRENCY (gunicorn's --workers) and "
+            "DATABASE_MAX_CONNECTIONS (the server's max_connections) to what runs.",
+            id="core.W004",
+        )
+    ]

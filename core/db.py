@@ -39,3 +39,17 @@ def fetch_one(sql: str, params: list) -> tuple | None:
             {"sql": f"{sql} -- {params!r}", "time": f"{time.monotonic() - started:.3f}"}
         )
     return row
+
+
+def release_connection() -> None:
+    """Give this thread's database connection back before a long wait (an LLM call, a turn slot).
+
+    Only where connections are per request (``CONN_MAX_AGE=0``: the ASGI server, with or without
+    its pool): Django opens one again at the next query, from the pool where there is one. A
+    persistent connection (``CONN_MAX_AGE`` above 0, or None: unlimited; a Celery thread, the
+    development server) is kept, since closing it would only cost a reconnection; so is one inside
+    a transaction (``atomic``, a test), whose work closing it would lose.
+    """
+    if connection.in_atomic_block or connection.settings_dict.get("CONN_MAX_AGE", 0) != 0:
+        return
+    connection.close()

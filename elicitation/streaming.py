@@ -29,8 +29,9 @@ from functools import wraps
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
+
+from core.db import release_connection
 
 _END = object()
 _slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
@@ -56,13 +57,6 @@ def _next(chunks: Iterator[str]):
     return next(chunks, _END)
 
 
-def _release_connection() -> None:
-    # A turn waiting for its slot holds no database connection (the view used one to store the
-    # message); it opens one again when it runs. Inside a transaction (a test) it is kept.
-    if not connection.in_atomic_block:
-        connection.close()
-
-
 async def events_async(chunks: Iterator[str]) -> AsyncIterator[str]:
     """Yield ``chunks`` (a turn's SSE text, a sync generator) from the event loop.
 
@@ -76,7 +70,7 @@ async def events_async(chunks: Iterator[str]) -> AsyncIterator[str]:
         if first is _END:
             return
         yield first
-        await sync_to_async(_release_connection, thread_sensitive=True)()
+        await sync_to_async(release_connection, thread_sensitive=True)()
         async with _turn_slots():
             while (chunk := await step(chunks)) is not _END:
                 yield chunk
@@ -113,7 +107,7 @@ async def run_turn(work: Callable[[], HttpResponse]) -> HttpResponse:
 
     While it waits for the slot the request holds no database connection and no busy thread.
     """
-    await sync_to_async(_release_connection, thread_sensitive=True)()
+    await sync_to_async(release_connection, thread_sensitive=True)()
     async with _turn_slots():
         return await sync_to_async(work, thread_sensitive=True)()
 

@@ -18,7 +18,8 @@ import weakref
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "valuelab.settings")
 os.environ.setdefault("CONN_MAX_AGE", "0")
-os.environ.setdefault("DATABASE_POOL", "1")  # PostgreSQL: a connection pool per worker
+# PostgreSQL: a connection pool per web worker (DATABASE_POOL=0 turns it off); Celery has none.
+os.environ["VALUELAB_SERVER"] = "asgi"
 
 from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402

@@ -115,24 +115,32 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-    "DATABASE_POOL", False
+# The most PostgreSQL connections one ASGI web worker's pool opens. A pooled connection is held
+# only while a request, or a turn's database step, runs: the gateway gives it back while the LLM
+# answers, and at most VALUELAB_REQUESTS_PER_WORKER requests are inside Django at once until their
+# response starts (valuelab/asgi.py). So the pool need not cover every turn in flight; a request
+# that finds it empty waits (DATABASE_POOL_TIMEOUT) rather than fails. Keep web workers x this
+# + Celery below PostgreSQL's max_connections (check --deploy warns, core/checks.py).
+DATABASE_POOL_SIZE = int(
+    os.environ.get("DATABASE_POOL_SIZE", os.environ.get("VALUELAB_REQUESTS_PER_WORKER", "16"))
+)
+# For that warning: gunicorn's --workers (it reads WEB_CONCURRENCY too) and the server's limit.
+VALUELAB_WEB_WORKERS = int(os.environ.get("WEB_CONCURRENCY", "3"))
+DATABASE_MAX_CONNECTIONS = int(os.environ.get("DATABASE_MAX_CONNECTIONS", "100"))
+if (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and os.environ.get("VALUELAB_SERVER") == "asgi"
+    and env_bool("DATABASE_POOL", True)
 ):
-    # A pool of PostgreSQL connections per server process (psycopg_pool; on by default under
-    # ASGI, valuelab/asgi.py): each request thread borrows one and gives it back when done,
-    # instead of opening and closing one per request (CONN_MAX_AGE=0 there) or per LLM call
-    # (the gateway gives its connection back while the model answers). DATABASE_POOL_SIZE is
-    # the most one process opens (default: turns + requests per worker, 32 + 16).
+    # A pool of PostgreSQL connections per ASGI web worker (psycopg_pool): each request thread
+    # borrows one and gives it back when done, instead of opening and closing one per request
+    # (CONN_MAX_AGE=0 there) or per LLM call. Only the web server (valuelab/asgi.py sets
+    # VALUELAB_SERVER): Celery's threads keep their persistent connections, which a pool would
+    # turn into a reconnection per LLM call.
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool replaces persistent connections
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
-        "max_size": int(
-            os.environ.get(
-                "DATABASE_POOL_SIZE",
-                int(os.environ.get("VALUELAB_TURNS_PER_WORKER", "32"))
-                + int(os.environ.get("VALUELAB_REQUESTS_PER_WORKER", "16")),
-            )
-        ),
+        "max_size": DATABASE_POOL_SIZE,
         # How long a request waits for a free connection before failing.
         "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "30")),
     }

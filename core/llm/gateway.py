@@ -29,10 +29,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from pydantic import BaseModel, ValidationError
 
+from core.db import release_connection
 from core.llm.base import (
     Backend,
     ChatResult,
@@ -260,18 +261,6 @@ class _Call:
         except DatabaseError:
             # Losing a usage row is better than failing the participant's request over it.
             logger.exception("Could not record an LLM call for %s", self.purpose)
-
-
-def release_connection() -> None:
-    """Give this thread's database connection back before waiting on the model.
-
-    Django opens it again at the next query (from the pool, with ``OPTIONS["pool"]``). Kept
-    inside a transaction, whose work it would lose, and where connections persist (a worker
-    thread keeps its one connection: closing it would only cost a reconnection per call).
-    """
-    if connection.in_atomic_block or connection.settings_dict.get("CONN_MAX_AGE"):
-        return
-    connection.close()
 
 
 def _start(

@@ -66,3 +66,13 @@ def test_a_persistent_connection_is_kept(llm_double, alice, connection_at_call, 
     LLMCall.objects.count()
     llm.chat(HELLO, purpose="tests.chat", user=alice)
     assert connection_at_call == [True]  # no reconnection per call
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unlimited_persistent_connection_is_kept(
+    llm_double, alice, connection_at_call, monkeypatch
+):
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", None)  # None: never closed
+    LLMCall.objects.count()
+    llm.chat(HELLO, purpose="tests.chat", user=alice)
+    assert connection_at_call == [True]
