@@ -353,7 +353,9 @@ def cut_at_word(text: str, *, limit: int) -> str:
     text = " ".join(text.split())
     if len(text) < limit:
         return text
-    words = text[:limit].split()[:-1]  # the last word may be cut: drop it
+    words = text[:limit].split()
+    if text[limit : limit + 1] != " " and not text[:limit].endswith(" "):
+        words.pop()  # the last word is cut (no space right after it): drop it
     while words and len(" ".join(words)) + 1 > limit:
         words.pop()
     kept = " ".join(words).rstrip(",;:-–—.!?")
