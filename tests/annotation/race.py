@@ -203,10 +203,12 @@ def scenario_quota(
         "errors": _errors(results),
         "quota": quota,
         "overlap": overlap,
+        "n_items": n_items,
         "alice_labelled": annotations.filter(annotator=alice).count(),
         "alice_n_done": WorkerStatus.objects.get(project=project, worker=alice).n_done,
-        "per_item_most": max(
-            Counter(annotations.values_list("item_id", flat=True)).values(), default=0
+        "per_item": sorted(
+            Counter(annotations.values_list("item_id", flat=True)).get(pk, 0)
+            for pk in project.items.values_list("pk", flat=True)
         ),
     }
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from annotation import assignment
 from annotation.assignment import (
-    QUOTA_GUARD,
     QUOTA_SLOTS_SQL,
     QUOTA_SQL,
+    _claim_regular,
     item_next_for_worker,
     quota_slots,
     worker_quota,
@@ -63,8 +63,17 @@ def test_the_quota_reads_the_same_in_sql_and_in_the_orm(project_quota, own):
     assert worker_quota(project=project, status=status) == (own or project_quota)
 
 
-def test_the_claim_checks_the_count_that_the_orm_reads():
-    assert QUOTA_SLOTS_SQL in QUOTA_GUARD
+def test_the_claim_takes_no_slot_once_the_count_reaches_the_quota():
+    project = make_project(4)
+    alice = UserFactory()
+    for slot in Slot.objects.filter(project=project, position=0).order_by("pk")[:2]:
+        Slot.objects.filter(pk=slot.pk).update(state="done", worker=alice)
+    now = timezone.now()
+
+    assert _claim_regular(project=project, worker=alice, now=now, quota=2) is None
+    assert not Slot.objects.filter(project=project, worker=alice, state="leased").exists()
+    claimed = _claim_regular(project=project, worker=alice, now=now, quota=3)  # one left
+    assert claimed is not None and claimed.worker_id == alice.pk
 
 
 def test_the_slots_counted_toward_the_quota_are_the_same_in_sql_and_in_the_orm():
