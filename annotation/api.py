@@ -3,7 +3,6 @@
 Each view names its roles; researchers' endpoints are in ``researcher_api``.
 """
 
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -11,20 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.assignment import lease_heartbeat, lease_release
-from annotation.labelling import worker_may_label
 from annotation.loop import next_for_worker, submit_for_worker
-from annotation.models import Item, Project
+from annotation.models import Item
 from core.roles import IsParticipant
 
 # --- The annotate loop ---------------------------------------------------------------------------
-
-
-def _project_for_worker(request, project_id: int) -> Project:
-    """Return the project if the caller may label it (its study's participants, or staff)."""
-    project = get_object_or_404(Project.objects.select_related("scheme"), pk=project_id)
-    if not worker_may_label(project=project, user=request.user):
-        raise PermissionDenied("You have not joined the study this project belongs to.")
-    return project
 
 
 class LeasedItemSerializer(serializers.Serializer):

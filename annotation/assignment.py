@@ -112,11 +112,6 @@ def slots_ensure(*, project: Project) -> int:
     return created
 
 
-def slot_is_blind(*, share: float, item_id: int, position: int) -> bool:
-    """Return whether a regular slot is shown without the pre-label (as ``SLOTS_SQL`` decides)."""
-    return (item_id * 7919 + position * 104729) % 10_000 < round(share * 10_000)
-
-
 def _slots_missing(project: Project) -> bool:
     have_all = Slot.objects.filter(item=OuterRef("pk"), position=project.overlap - 1)
     return task_items(project).filter(~Exists(have_all)).exists()
@@ -324,13 +319,6 @@ def _resume(*, slot: Slot, project: Project, worker: User) -> bool:
         if slot.leased_at is None:
             slot.leased_at = fields["leased_at"]
     return bool(won)
-
-
-def _claimable(project: Project, worker: User):
-    worker_holds_item = Slot.objects.filter(item_id=OuterRef("item_id"), worker=worker)
-    return Slot.objects.filter(
-        project=project, position__lt=project.overlap, state=Slot.State.FREE
-    ).filter(~Exists(worker_holds_item))
 
 
 def _lease_fields(project: Project, worker: User, now) -> dict:

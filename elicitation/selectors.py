@@ -62,11 +62,6 @@ def cards_canonical(*, deliberation: Deliberation) -> QuerySet[ValuesCard]:
     ).select_related("author")
 
 
-def deliberation_get(*, name: str) -> Deliberation | None:
-    """Return the deliberation called ``name``, or None."""
-    return Deliberation.objects.filter(name=name).first()
-
-
 # --- interviews --------------------------------------------------------------------------------
 
 
@@ -116,15 +111,6 @@ def chat_pending_message(*, chat: Chat) -> Message | None:
     """
     last = chat.messages.order_by("-pk").first()
     return last if last is not None and last.role == Message.Role.USER else None
-
-
-def participant_has_approved_card(*, participant: User, deliberation: Deliberation) -> bool:
-    """Return whether ``participant`` approved a card in an interview of ``deliberation``."""
-    return Chat.objects.filter(
-        participant=participant,
-        scenario__deliberation=deliberation,
-        state=Chat.State.APPROVED,
-    ).exists()
 
 
 def chat_as_contract(*, chat: Chat) -> dict:

@@ -119,16 +119,6 @@ def example_from_record(record: dict, *, line: int, dimensions: Sequence[str]) -
     )
 
 
-def split_fulcra_dialogue(dialogue: str, *, line: int) -> tuple[str, str]:
-    """Split FULCRA's "Human: …\nBob: …" into the prompt and the response."""
-    parsed = importing.record_or_error(
-        {"dialogue": dialogue, "value_types": []}, line=line, labels=importing.LabelReader([])
-    )
-    if isinstance(parsed, importing.LineError):
-        raise DatasetError(str(parsed))
-    return parsed.prompt, parsed.response
-
-
 def read_labelled(
     path: str | Path, *, dimensions: Sequence[str], skip_invalid: bool = False
 ) -> ReadReport:
@@ -194,10 +184,6 @@ def check_trainable(examples: Sequence[Example], *, dimensions: Sequence[str]) -
     seen = {label for ex in examples for label in ex.labels.values() if label is not None}
     if len(seen) < 2:
         raise DatasetError(f"every label in the dataset is {seen.pop()}: nothing to learn")
-
-
-def _hash_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def content_hash(examples: Iterable[Example], dimensions: Sequence[str]) -> str:
