@@ -178,7 +178,7 @@ def quota_guard(quota: int, *, project_id: int, worker_id: int) -> tuple[str, li
 def items_per_participant(*, project_id: int, worker: User) -> int | None:
     """Return the items per participant of the labelling task on the project in the worker's
     newest study that has one, or None (no such task, or it leaves it to the project)."""
-    from annotation.study_tasks import KIND
+    from annotation.study_tasks import KIND, config_items_per_participant
     from core.models import StudyTask
 
     configs = (
@@ -189,9 +189,7 @@ def items_per_participant(*, project_id: int, worker: User) -> int | None:
         .values_list("config", flat=True)
     )
     for config in configs[:1]:
-        value = (config or {}).get("items_per_participant")
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
+        return config_items_per_participant(config)
     return None
 
 

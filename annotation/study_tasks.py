@@ -62,10 +62,16 @@ def _clean_config(config: dict) -> dict:
     return cleaned
 
 
+def config_items_per_participant(config: dict | None) -> int | None:
+    """Return the items each participant labels under a task's ``config``, when it sets a valid
+    number (a whole number above 0), else None: the project's own quota."""
+    value = (config or {}).get("items_per_participant")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 def task_items_per_participant(task: StudyTask) -> int | None:
     """Return the items each participant labels in this task, when the task sets it."""
-    value = (task.config or {}).get("items_per_participant")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return config_items_per_participant(task.config)
 
 
 def _form_fields() -> dict:

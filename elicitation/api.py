@@ -17,6 +17,7 @@ from elicitation.models import Chat, Deliberation
 from elicitation.selectors import (
     card_for_author,
     chat_as_contract,
+    chat_of_participant,
     chats_of_participant,
     contexts_of,
     deliberations_open,
@@ -30,7 +31,7 @@ from elicitation.services import (
     chat_start,
     message_post,
 )
-from elicitation.streaming import Deferred, turn_view, under_asgi
+from elicitation.streaming import answer_later, turn_view
 from elicitation.study_tasks import KIND as STUDY_TASK_KIND
 
 
@@ -86,8 +87,7 @@ def _deliberation_filter(request) -> Deliberation | None:
 
 def _get_chat_for_user(request, chat_id: int) -> Chat:
     """Return the caller's own chat; anyone else's is a 404 like a missing one (no probing)."""
-    chats = Chat.objects.select_related("scenario", "card").filter(participant=request.user)
-    return get_object_or_404(chats, pk=chat_id)
+    return chat_of_participant(participant=request.user, chat_id=chat_id)
 
 
 class TurnApiView(APIView):
@@ -101,8 +101,6 @@ class TurnApiView(APIView):
     def answer_later(self, request, work):
         """Return ``work()``'s response; under ASGI it is made later, in a turn slot (errors
         answered as DRF answers them, the response finished as ``dispatch`` finishes it)."""
-        if not under_asgi(request):
-            return work()
 
         def finish():
             try:
@@ -111,7 +109,7 @@ class TurnApiView(APIView):
                 response = self.handle_exception(exc)
             return self.finalize_response(request, response, *self.args, **self.kwargs)
 
-        return Deferred(finish)
+        return answer_later(request, work, deferred=finish)
 
 
 class DeliberationListApi(APIView):

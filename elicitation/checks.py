@@ -4,6 +4,7 @@ from django.core.checks import Error, register
 
 from core.checks import number_setting_errors
 from elicitation.dedup import DEFAULT_THRESHOLD
+from elicitation.streaming import DEFAULT_TURNS_PER_WORKER
 
 
 @register()
@@ -23,7 +24,7 @@ def check_turns_per_worker(app_configs, **kwargs) -> list[Error]:
     """Report a ``VALUELAB_TURNS_PER_WORKER`` that is not a whole number of at least 1."""
     return number_setting_errors(
         "VALUELAB_TURNS_PER_WORKER",
-        default=32,
+        default=DEFAULT_TURNS_PER_WORKER,
         whole=True,
         at_least=1,
         check_id="elicitation.E002",

@@ -1,6 +1,7 @@
 """Reads of elicitation's data."""
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 
 from core.models import User
 from elicitation.models import (
@@ -91,6 +92,11 @@ def chats_of_participant(*, participant: User) -> QuerySet[Chat]:
     return Chat.objects.filter(participant=participant).select_related(
         "scenario__deliberation", "card"
     )
+
+
+def chat_of_participant(*, participant: User, chat_id: int) -> Chat:
+    """Return the participant's own chat; anyone else's is a 404 like a missing one (no probing)."""
+    return get_object_or_404(chats_of_participant(participant=participant), pk=chat_id)
 
 
 def chat_messages(*, chat: Chat) -> QuerySet[Message]:

@@ -34,6 +34,8 @@ from django.http import HttpRequest, HttpResponse
 from core.db import release_connection
 
 _END = object()
+# Turns running at once in one worker when VALUELAB_TURNS_PER_WORKER is not set.
+DEFAULT_TURNS_PER_WORKER = 32
 _slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
     weakref.WeakKeyDictionary()
 )
@@ -41,7 +43,7 @@ _slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
 
 def turns_per_worker() -> int:
     """Return how many turns may run at once in one worker process."""
-    return max(1, int(getattr(settings, "VALUELAB_TURNS_PER_WORKER", 32)))
+    return max(1, int(getattr(settings, "VALUELAB_TURNS_PER_WORKER", DEFAULT_TURNS_PER_WORKER)))
 
 
 def _turn_slots() -> asyncio.Semaphore:
@@ -95,10 +97,16 @@ def under_asgi(request) -> bool:
     return isinstance(getattr(request, "_request", request), ASGIRequest)
 
 
-def answer_later(request, work: Callable[[], HttpResponse]) -> HttpResponse:
-    """Return ``work()``'s response; under ASGI, let ``turn_view`` run it in a turn slot."""
+def answer_later(
+    request,
+    work: Callable[[], HttpResponse],
+    *,
+    deferred: Callable[[], HttpResponse] | None = None,
+) -> HttpResponse:
+    """Return ``work()``'s response; under ASGI, let ``turn_view`` run it in a turn slot (as
+    ``deferred`` where given: ``work`` wrapped in what a view's dispatch would do around it)."""
     if under_asgi(request):
-        return Deferred(work)
+        return Deferred(deferred or work)
     return work()
 
 

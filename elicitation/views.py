@@ -27,6 +27,7 @@ from elicitation.models import Chat
 from elicitation.selectors import (
     card_incomplete,
     chat_messages,
+    chat_of_participant,
     chat_pending_message,
     chats_of_participant,
     deliberations_open,
@@ -46,9 +47,9 @@ from elicitation.streaming import answer_later, events_async, turn_view
 from elicitation.study_tasks import KIND as STUDY_TASK_KIND
 
 
-def _get_chat_for_user(request: HttpRequest, chat_id: int) -> Chat:
-    """Return the signed-in participant's own chat; anyone else's is a 404, never shown."""
-    return get_object_or_404(chats_of_participant(participant=request.user), pk=chat_id)
+def _get_chat_for_user(request, chat_id: int) -> Chat:
+    """Return the caller's own chat; anyone else's is a 404 like a missing one (no probing)."""
+    return chat_of_participant(participant=request.user, chat_id=chat_id)
 
 
 @role_required(PARTICIPANT, RESEARCHER)

@@ -359,8 +359,10 @@ VALUELAB_LLM_STRUCTURED_ATTEMPTS = int(os.environ.get("VALUELAB_LLM_STRUCTURED_A
 VALUELAB_LLM_CONCURRENCY = int(os.environ.get("VALUELAB_LLM_CONCURRENCY", "8"))
 # Under ASGI: interview turns (streamed or through the API, and cards written now) running at
 # once in one web worker process (each a thread; its database connection is given back while the
-# LLM answers); more wait on the event loop, holding neither.
-VALUELAB_TURNS_PER_WORKER = int(os.environ.get("VALUELAB_TURNS_PER_WORKER", "32"))
+# LLM answers); more wait on the event loop, holding neither. Unset: 32
+# (elicitation.streaming.DEFAULT_TURNS_PER_WORKER).
+if "VALUELAB_TURNS_PER_WORKER" in os.environ:
+    VALUELAB_TURNS_PER_WORKER = int(os.environ["VALUELAB_TURNS_PER_WORKER"])
 # Under ASGI: requests one web worker serves at once until their response starts (each may hold
 # a database connection); more wait on the event loop (valuelab/asgi.py).
 VALUELAB_REQUESTS_PER_WORKER = int(os.environ.get("VALUELAB_REQUESTS_PER_WORKER", "16"))
