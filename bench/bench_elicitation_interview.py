@@ -45,13 +45,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     from core.models import User
     from elicitation.models import Chat, Message
-    from elicitation.services import (
-        card_approve,
-        chat_card_write,
-        chat_start,
-        chat_turn,
-        message_post,
-    )
+    from elicitation.services.card_drafts import chat_card_write
+    from elicitation.services.cards import card_approve
+    from elicitation.services.interviews import chat_start, chat_turn, message_post
     from tests.elicitation.factories import ScenarioFactory
     from tests.elicitation.interview_script import script_interview
     from tests.llm_double import OpenAIDouble

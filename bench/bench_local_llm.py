@@ -214,10 +214,11 @@ def bench_interview(tries: int, *, conversations: int = 3) -> None:
     from django.core.management import call_command
 
     from core.models import User
-    from elicitation import interview
+    from elicitation import card_rules, interview
     from elicitation.models import Deliberation, Message, Scenario
     from elicitation.selectors import card_incomplete
-    from elicitation.services import chat_card_write, chat_reply, chat_start, message_post
+    from elicitation.services.card_drafts import chat_card_write
+    from elicitation.services.interviews import chat_reply, chat_start, message_post
 
     settings.VALUELAB_LLM_TIMEOUT = 600
     settings.VALUELAB_LLM_BUDGET = 100_000  # no daily cap in a bench
@@ -264,7 +265,7 @@ def bench_interview(tries: int, *, conversations: int = 3) -> None:
             outcome = "no card"
         elif card_incomplete(card=card):
             outcome = "to complete (<3 policies)"
-        elif interview.style_hints(
+        elif card_rules.style_hints(
             title=card.title, description=card.description, policies=card.policies
         ):
             outcome = "off-style (hints)"

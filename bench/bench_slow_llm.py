@@ -71,7 +71,7 @@ def setup_data(turns: int) -> dict:
     from annotation.models import Item, Project, ValueScheme
     from core.models import User
     from elicitation.models import Deliberation, Scenario
-    from elicitation.services import chat_start
+    from elicitation.services.interviews import chat_start
 
     run = secrets.token_hex(4)
     deliberation = Deliberation.objects.create(name=f"bench-{run}", title="Bench")

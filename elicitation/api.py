@@ -23,14 +23,9 @@ from elicitation.selectors import (
     deliberations_open,
     scenarios_open,
 )
-from elicitation.services import (
-    card_approve,
-    card_edit,
-    chat_card_write,
-    chat_reply,
-    chat_start,
-    message_post,
-)
+from elicitation.services.card_drafts import chat_card_write
+from elicitation.services.cards import card_approve, card_edit
+from elicitation.services.interviews import chat_reply, chat_start, message_post
 from elicitation.streaming import answer_later, turn_view
 from elicitation.study_tasks import KIND as STUDY_TASK_KIND
 

@@ -1,7 +1,7 @@
 """The structured call the interview depends on, as a step of "Check the LLM"."""
 
 from core import llm
-from elicitation import interview
+from elicitation import card_rules, interview
 
 SAMPLE_TRANSCRIPT = [
     ("assistant", "What do you think a good response should consider?"),
@@ -24,7 +24,7 @@ def check_values_card(user) -> str:
             question="My friend lost her mother. What should I say to her?",
             transcript=SAMPLE_TRANSCRIPT,
         ),
-        schema=interview.ValuesCardShape,
+        schema=card_rules.ValuesCardShape,
         purpose="core.llm_check",
         user=user,
     )

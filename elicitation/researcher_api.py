@@ -18,7 +18,11 @@ from elicitation import dedup, grading
 from elicitation.api import CardSerializer
 from elicitation.models import ContextProposal, Deliberation, Scenario, ValuesCard
 from elicitation.selectors import card_as_contract
-from elicitation.services import context_include, deliberation_create, scenario_include
+from elicitation.services.deliberations import (
+    context_include,
+    deliberation_create,
+    scenario_include,
+)
 
 
 def _deliberation(name: str) -> Deliberation:

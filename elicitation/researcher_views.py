@@ -27,7 +27,7 @@ from elicitation.models import (
     Scenario,
     ValuesCard,
 )
-from elicitation.services import (
+from elicitation.services.deliberations import (
     context_include,
     deliberation_create,
     interview_task_include,

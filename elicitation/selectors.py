@@ -31,14 +31,14 @@ def card_as_contract(card: ValuesCard) -> dict:
 def card_incomplete(*, card: ValuesCard) -> dict[str, str]:
     """Return ``{field: what is missing}`` for a proposed card that cannot be approved as it is
     (the model's card left with fewer than 3 different policies); empty when it can be."""
-    from elicitation.interview import draft_errors
+    from elicitation.card_rules import draft_errors
 
     return draft_errors(title=card.title, description=card.description, policies=card.policies)
 
 
 def card_style_hints(card: ValuesCard) -> dict[str, str]:
-    """Return the wording rules ``card`` breaks as ``{field: hint}`` (interview.style_hints)."""
-    from elicitation.interview import style_hints
+    """Return the wording rules ``card`` breaks as ``{field: hint}`` (card_rules.style_hints)."""
+    from elicitation.card_rules import style_hints
 
     return style_hints(title=card.title, description=card.description, policies=card.policies)
 

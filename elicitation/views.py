@@ -22,7 +22,8 @@ from core.errors import validation_error_detail
 from core.roles import PARTICIPANT, RESEARCHER, role_required, user_has_role
 from core.selectors import task_out_of_order
 from core.throttling import rate_limited
-from elicitation.interview import MAX_MESSAGE_CHARS, style_hints
+from elicitation.card_rules import style_hints
+from elicitation.interview import MAX_MESSAGE_CHARS
 from elicitation.models import Chat
 from elicitation.selectors import (
     card_incomplete,
@@ -33,16 +34,10 @@ from elicitation.selectors import (
     deliberations_open,
     scenarios_open,
 )
-from elicitation.services import (
-    CardChanged,
-    TurnEvent,
-    card_approve,
-    card_edit,
-    chat_card_write,
-    chat_start,
-    chat_turn,
-    message_post,
-)
+from elicitation.services.card_drafts import chat_card_write
+from elicitation.services.cards import CardChanged, card_approve, card_edit
+from elicitation.services.interviews import chat_start, chat_turn, message_post
+from elicitation.services.turn import TurnEvent
 from elicitation.streaming import answer_later, events_async, turn_view
 from elicitation.study_tasks import KIND as STUDY_TASK_KIND
 

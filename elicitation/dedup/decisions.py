@@ -8,7 +8,7 @@ from core.models import User
 from elicitation.clustering import normalised
 from elicitation.dedup.embeddings import card_text_hash, embedding_vector
 from elicitation.models import CardEmbedding, DedupDecision, ValuesCard
-from elicitation.services import card_merge
+from elicitation.services.cards import card_merge
 
 
 def _reason_required(reason: str) -> str:

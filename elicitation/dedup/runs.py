@@ -24,7 +24,7 @@ from elicitation.dedup.same_value import (
     cards_same_value,
 )
 from elicitation.models import CardEmbedding, DedupDecision, Deliberation, ValuesCard
-from elicitation.services import card_merge
+from elicitation.services.cards import card_merge
 
 logger = logging.getLogger(__name__)
 

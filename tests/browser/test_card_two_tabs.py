@@ -7,7 +7,8 @@ from playwright.sync_api import expect
 
 from core.models import User
 from elicitation.models import ValuesCard
-from elicitation.services import card_edit, chat_start, message_post
+from elicitation.services.cards import card_edit
+from elicitation.services.interviews import chat_start, message_post
 from tests.browser.conftest import PHONE
 from tests.elicitation.factories import ScenarioFactory
 from tests.elicitation.interview_script import CARD

@@ -12,10 +12,10 @@ import pytest
 from annotation.prelabel import answer_schema
 from core.llm.schemas import SENT_MAX_LENGTH, sendable_schema
 from core.llm_check import CheckAnswer
+from elicitation.card_rules import ValuesCardShape
 from elicitation.contexts import ContextList
 from elicitation.dedup import SameValue
 from elicitation.grading import InterviewGrade
-from elicitation.interview import ValuesCardShape
 from moralgraph.stories import StoryDraft
 from tests.llm_double import GRAMMAR_MAX_LENGTH, _longest_string
 

@@ -159,7 +159,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from core.models import User
 from elicitation.models import Deliberation, Scenario
-from elicitation.services import chat_start
+from elicitation.services.interviews import chat_start
 scenario = Scenario.objects.create(
     deliberation=Deliberation.objects.create(name="prod", title="Prod"), question="What now?"
 )

@@ -7,7 +7,8 @@ import pytest
 from annotation.assignment import slots_ensure
 from annotation.models import Annotation, Slot
 from elicitation.models import ValuesCard
-from elicitation.services import card_approve, card_edit, chat_start, message_post
+from elicitation.services.cards import card_approve, card_edit
+from elicitation.services.interviews import chat_start, message_post
 from moralgraph.models import Vote
 from moralgraph.selectors import story_pending_for_voter
 from tests.annotation.factories import SCHWARTZ10, ItemFactory, ProjectFactory

@@ -10,14 +10,9 @@ from core.selectors import participation_task_states
 from core.services import study_create
 from elicitation.models import Chat, ValuesCard
 from elicitation.selectors import card_style_hints
-from elicitation.services import (
-    card_approve,
-    card_edit,
-    chat_card_write,
-    chat_reply,
-    chat_start,
-    message_post,
-)
+from elicitation.services.card_drafts import chat_card_write
+from elicitation.services.cards import card_approve, card_edit
+from elicitation.services.interviews import chat_reply, chat_start, message_post
 from tests.elicitation.factories import ScenarioFactory
 from tests.elicitation.interview_script import CARD
 

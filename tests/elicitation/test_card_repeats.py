@@ -6,9 +6,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from elicitation import interview
+from elicitation import card_rules
 from elicitation.models import Chat
-from elicitation.services import card_approve, card_edit, chat_card_write, chat_start, message_post
+from elicitation.services.card_drafts import chat_card_write
+from elicitation.services.cards import card_approve, card_edit
+from elicitation.services.interviews import chat_start, message_post
 from tests.elicitation.factories import ScenarioFactory
 from tests.elicitation.interview_script import CARD
 
@@ -31,13 +33,13 @@ GARBAGE = {
 
 def test_text_filling_the_limit_ends_at_a_sentence_or_a_whole_word():
     stopped = ABOUT[: ABOUT.index("It highligh") + len("It highligh")]
-    cut = interview.end_at_word(stopped, limit=len(stopped))
+    cut = card_rules.end_at_word(stopped, limit=len(stopped))
     assert cut.endswith("plan their week.")  # the last whole sentence
     no_sentence = "MOMENTS when a friend explains " + "why they cannot come " * 9
-    cut = interview.end_at_word(no_sentence[:200], limit=200)
+    cut = card_rules.end_at_word(no_sentence[:200], limit=200)
     assert cut.endswith("…") and no_sentence.startswith(cut[:-1])
     assert cut[:-1].split()[-1] in no_sentence.split()  # a whole word before the "…"
-    assert interview.end_at_word("MOMENTS when he exp", limit=200) == "MOMENTS when he exp"
+    assert card_rules.end_at_word("MOMENTS when he exp", limit=200) == "MOMENTS when he exp"
 
 
 def test_repeated_policies_and_copies_of_the_description_are_named():
@@ -48,7 +50,7 @@ def test_repeated_policies_and_copies_of_the_description_are_named():
         "MOMENTS when a friend explains why they cancel",  # the first, continued: a repeat
         ABOUT[:60],
     ]
-    assert interview.repeated_policies(policies, description=ABOUT) == {
+    assert card_rules.repeated_policies(policies, description=ABOUT) == {
         1: "repeats item 1",
         3: "repeats item 1",
         4: "repeats the description",
@@ -56,7 +58,7 @@ def test_repeated_policies_and_copies_of_the_description_are_named():
 
 
 def test_a_tidied_card_keeps_one_of_each_policy_and_no_cut_words():
-    card = interview.tidy_card(
+    card = card_rules.tidy_card(
         title=GARBAGE["title"],
         description=GARBAGE["description"],
         policies=[*CARD["policies"], CARD["policies"][0], CARD["policies"][1][:30]],
@@ -66,7 +68,7 @@ def test_a_tidied_card_keeps_one_of_each_policy_and_no_cut_words():
 
 
 def test_the_shape_rules_refuse_fewer_than_three_different_policies():
-    errors = interview.draft_errors(
+    errors = card_rules.draft_errors(
         title="Honest Friends",
         description="Say so.",
         policies=[CARD["policies"][0], CARD["policies"][0].lower(), CARD["policies"][1]],
@@ -75,7 +77,7 @@ def test_the_shape_rules_refuse_fewer_than_three_different_policies():
         "policies": "Write at least 3 different things to pay attention to "
         "(2 of them say different things)."
     }
-    hints = interview.style_hints(
+    hints = card_rules.style_hints(
         title="Honest Friends",
         description="Say so.",
         policies=[CARD["policies"][0], CARD["policies"][0]],
@@ -149,11 +151,11 @@ LONG_QUESTION = (
 
 
 def test_a_title_filling_the_limit_is_cut_after_a_whole_word_with_an_ellipsis():
-    stopped = LONG_QUESTION[: interview.TITLE_MAX_CHARS]  # "… Am I overreact": what was seen
-    title = interview.card_title(title=stopped)
+    stopped = LONG_QUESTION[: card_rules.TITLE_MAX_CHARS]  # "… Am I overreact": what was seen
+    title = card_rules.card_title(title=stopped)
     assert title == "My dad said something cruel at dinner and I want to cut him off. Am I…"
-    assert len(title) <= interview.TITLE_MAX_CHARS
-    assert interview.card_title(title="Honest friends") == "Honest friends"  # short: untouched
+    assert len(title) <= card_rules.TITLE_MAX_CHARS
+    assert card_rules.card_title(title="Honest friends") == "Honest friends"  # short: untouched
 
 
 def test_a_title_cut_right_after_a_word_keeps_that_word():
@@ -164,21 +166,21 @@ def test_a_title_cut_right_after_a_word_keeps_that_word():
 
 
 def test_a_title_copying_the_scenario_question_gives_way_to_one_from_a_policy():
-    card = interview.tidy_card(
-        title=LONG_QUESTION[: interview.TITLE_MAX_CHARS],
+    card = card_rules.tidy_card(
+        title=LONG_QUESTION[: card_rules.TITLE_MAX_CHARS],
         description="Say so.",
         policies=["FEELINGS of the person asking for advice", "MOMENTS when a parent apologises"],
         question=LONG_QUESTION,
     )
     assert card["title"] == "Feelings of the person asking"
-    assert interview.title_problem(card["title"]) is None  # 2 to 5 words: on style
+    assert card_rules.title_problem(card["title"]) is None  # 2 to 5 words: on style
     # No policy of that shape: the question stays, cut at a word.
-    card = interview.tidy_card(
+    card = card_rules.tidy_card(
         title=LONG_QUESTION, description="Say so.", policies=["be kind"], question=LONG_QUESTION
     )
     assert card["title"].endswith("Am I…")
     # A title of its own is kept even when a policy could name one.
-    card = interview.tidy_card(
+    card = card_rules.tidy_card(
         title="Family bonds",
         description="Say so.",
         policies=["FEELINGS of the person asking"],

@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 
 from elicitation.models import ValuesCard
-from elicitation.services import card_edit, chat_start, message_post
+from elicitation.services.cards import card_edit
+from elicitation.services.interviews import chat_start, message_post
 from tests.elicitation.factories import ScenarioFactory
 from tests.elicitation.interview_script import CARD
 

@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 
 from elicitation.models import MoralContext
 from elicitation.selectors import card_as_contract, cards_canonical
-from elicitation.services import card_create, card_merge, context_create, deliberation_create
+from elicitation.services.cards import card_create, card_merge
+from elicitation.services.deliberations import context_create, deliberation_create
 from tests.elicitation.factories import DeliberationFactory, ValuesCardFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,8 @@ from core.models import Participation
 from core.selectors import participation_task_states
 from core.services import study_create
 from elicitation.models import Chat, Message
-from elicitation.services import card_approve, chat_reply, chat_start, message_post
+from elicitation.services.cards import card_approve
+from elicitation.services.interviews import chat_reply, chat_start, message_post
 from tests.elicitation.factories import DeliberationFactory, ScenarioFactory
 from tests.elicitation.interview_script import CARD, script_interview
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from core.models import LLMCall
 from elicitation.models import Message
-from elicitation.services import chat_start
+from elicitation.services.interviews import chat_start
 from tests.elicitation.factories import ScenarioFactory
 
 pytestmark = pytest.mark.django_db

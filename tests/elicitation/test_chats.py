@@ -6,15 +6,9 @@ from django.core.exceptions import ValidationError
 from core.models import LLMCall
 from elicitation.models import Chat, Message, ValuesCard
 from elicitation.selectors import cards_canonical
-from elicitation.services import (
-    card_approve,
-    card_edit,
-    chat_card_write,
-    chat_reply,
-    chat_start,
-    chat_turn,
-    message_post,
-)
+from elicitation.services.card_drafts import chat_card_write
+from elicitation.services.cards import card_approve, card_edit
+from elicitation.services.interviews import chat_reply, chat_start, chat_turn, message_post
 from tests.elicitation.factories import DeliberationFactory, ScenarioFactory
 from tests.elicitation.interview_script import CARD, CLOSING, script_interview
 

@@ -6,13 +6,9 @@ from core.llm import local
 from core.models import LLMCall
 from elicitation import interview
 from elicitation.models import Chat
-from elicitation.services import (
-    CARD_FAILED_TEXT,
-    chat_card_write,
-    chat_reply,
-    chat_start,
-    message_post,
-)
+from elicitation.services.card_drafts import chat_card_write
+from elicitation.services.interviews import chat_reply, chat_start, message_post
+from elicitation.services.turn import CARD_FAILED_TEXT
 from tests.elicitation.factories import ScenarioFactory
 
 pytestmark = [

@@ -3,8 +3,9 @@
 import pytest
 from pydantic import ValidationError
 
-from elicitation import interview
-from elicitation.interview import MarkerFilter, ValuesCardDraft, draft_errors, style_hints
+from elicitation import interview, replies
+from elicitation.card_rules import ValuesCardDraft, draft_errors, style_hints
+from elicitation.replies import MarkerFilter
 from tests.elicitation.interview_script import CARD
 
 
@@ -110,7 +111,7 @@ def test_the_interviewer_is_sent_its_instructions_then_the_chat():
     ],
 )
 def test_a_reply_cut_by_the_token_limit_ends_at_its_last_sentence(reply, stored):
-    assert interview.end_at_sentence(reply) == stored
+    assert replies.end_at_sentence(reply) == stored
 
 
 @pytest.mark.parametrize(
@@ -125,10 +126,10 @@ def test_a_reply_cut_by_the_token_limit_ends_at_its_last_sentence(reply, stored)
     ],
 )
 def test_a_reply_stopped_by_the_token_limit_mid_word_drops_the_partial_word(reply, stored):
-    assert interview.end_at_sentence(reply, cut=True) == stored
+    assert replies.end_at_sentence(reply, cut=True) == stored
 
 
 def test_the_first_question_ends_at_its_question_mark():
     text = "When did that happen? Then you should tell her."
-    assert text[: interview.first_question_end(text)] == "When did that happen?"
-    assert interview.first_question_end("You should tell her.") is None
+    assert text[: replies.first_question_end(text)] == "When did that happen?"
+    assert replies.first_question_end("You should tell her.") is None

@@ -8,7 +8,8 @@ import pytest
 
 from core.models import LLMCall
 from elicitation.models import Chat, Message
-from elicitation.services import card_approve, chat_reply, chat_start, message_post
+from elicitation.services.cards import card_approve
+from elicitation.services.interviews import chat_reply, chat_start, message_post
 from tests.elicitation.factories import ScenarioFactory
 from tests.elicitation.interview_script import CARD, QUESTIONS, script_interview
 from tests.llm_double import OpenAIDouble

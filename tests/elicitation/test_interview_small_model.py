@@ -10,13 +10,8 @@ import pytest
 from core.models import LLMCall
 from elicitation import interview
 from elicitation.models import Chat
-from elicitation.services import (
-    CARD_INTRO_TEXT,
-    chat_reply,
-    chat_start,
-    chat_turn,
-    message_post,
-)
+from elicitation.services.interviews import chat_reply, chat_start, chat_turn, message_post
+from elicitation.services.turn import CARD_INTRO_TEXT
 from tests.elicitation.factories import ScenarioFactory
 from tests.elicitation.interview_script import CARD
 

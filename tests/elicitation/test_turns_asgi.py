@@ -15,7 +15,7 @@ from django.test import AsyncClient
 
 from elicitation import streaming
 from elicitation.models import Chat
-from elicitation.services import chat_start
+from elicitation.services.interviews import chat_start
 from tests.elicitation.factories import ScenarioFactory
 from tests.elicitation.interview_script import CARD, QUESTIONS
 
