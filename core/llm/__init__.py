@@ -28,10 +28,10 @@ from core.llm.base import (
     LLMUnavailable,
 )
 from core.llm.batch import chat_each
+from core.llm.calls import budget_remaining
 from core.llm.gateway import (
     ChatStream,
     backend_name,
-    budget_remaining,
     chat,
     chat_stream,
     embed,

@@ -16,7 +16,8 @@ from itertools import islice
 
 from core.llm import slots
 from core.llm.base import ChatResult, LLMError, LLMUnavailable, Message
-from core.llm.gateway import _Call, _start, backend_name
+from core.llm.calls import Call, call_start
+from core.llm.gateway import backend_name
 
 
 def chat_each(
@@ -51,10 +52,10 @@ def chat_each(
         concurrency = 1
     workers = concurrency or slots.concurrency()
     halted = threading.Event()
-    pending: dict[Future, _Call] = {}
+    pending: dict[Future, Call] = {}
     order = iter(range(len(conversations)))
 
-    def send(index: int, chosen, call: _Call) -> ChatResult | LLMError:
+    def send(index: int, chosen, call: Call) -> ChatResult | LLMError:
         if halted.is_set():
             return LLMUnavailable("not sent: the batch stopped", attempts=0)
         try:
@@ -69,8 +70,8 @@ def chat_each(
 
     def submit(pool: ThreadPoolExecutor, index: int) -> tuple[int, ChatResult | LLMError] | None:
         try:
-            chosen, call = _start("chat", purpose, model, user, study, backend)
-        except LLMError as error:  # the budget is spent (recorded by _start)
+            chosen, call = call_start("chat", purpose, model, user, study, backend)
+        except LLMError as error:  # the budget is spent (recorded by call_start)
             return index, error
         future = pool.submit(send, index, chosen, call)
         future.index = index
@@ -90,7 +91,7 @@ def chat_each(
                     reply = future.result()
                     if isinstance(reply, LLMError) and reply.attempts == 0 and halted.is_set():
                         continue  # never sent
-                    _record(call, reply)
+                    call.record(reply)
                     yield future.index, reply
                     if isinstance(reply, LLMUnavailable) or (stop and stop()):
                         halted.set()
@@ -107,14 +108,4 @@ def chat_each(
                 reply = None if future.cancelled() else future.result()
                 if reply is None or (isinstance(reply, LLMError) and reply.attempts == 0):
                     reply = LLMUnavailable("not sent: the batch stopped", attempts=0)
-                _record(call, reply)
-
-
-USAGE = ("model", "prompt_tokens", "completion_tokens", "attempts", "tokens_estimated")
-
-
-def _record(call: _Call, reply: ChatResult | LLMError) -> None:
-    if isinstance(reply, LLMError):
-        call.failed(reply)
-    else:
-        call.succeeded(**{name: getattr(reply, name) for name in USAGE})
+                call.record(reply)

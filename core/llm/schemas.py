@@ -1,10 +1,12 @@
-"""The JSON schemas the gateway sends: what grammar-based servers can compile, and the words that
-ask for one when the server enforces none."""
+"""The JSON schemas the gateway sends: what grammar-based servers can compile, the words that
+ask for one when the server enforces none, and the request options for each structured mode."""
 
 import copy
 import json
 
 from pydantic import BaseModel
+
+from core.llm.base import Message
 
 # llama.cpp turns ``maxLength: n`` into about n grammar rules; past a few hundred the grammar
 # compiler gives up (or the server crashes). Longer limits are left out of the schema sent and
@@ -33,3 +35,29 @@ def schema_instructions(schema: dict) -> str:
         "Answer with only a JSON object, no other text, that matches this JSON schema: "
         + json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
     )
+
+
+def structured_messages(messages: list[Message], schema: dict, mode: str) -> list[Message]:
+    """Return ``messages`` with the schema spelled out when the endpoint does not enforce it."""
+    if mode == "json_schema":
+        return list(messages)
+    note = {"role": "system", "content": schema_instructions(schema)}
+    if messages and messages[0].get("role") == "system":
+        first = messages[0]
+        merged = {**first, "content": f"{first.get('content') or ''}\n\n{note['content']}"}
+        return [merged, *messages[1:]]
+    return [note, *messages]
+
+
+def structured_format(mode: str, schema: dict, name: str) -> dict:
+    """Return the request options that ask for JSON in ``mode``."""
+    if mode == "json_schema":
+        return {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": name[:64], "schema": schema, "strict": False},
+            }
+        }
+    if mode == "json_object":
+        return {"response_format": {"type": "json_object", "schema": schema}}
+    return {}
