@@ -5,7 +5,7 @@
 The double runs in its own process (as a real endpoint would: it does not share this process's
 interpreter lock), answering every structured request with its schema default after
 ``--latency`` seconds. The job runs in this process exactly as a worker runs it
-(``core.jobs.job_execute``). With no DATABASE_URL it uses a throwaway SQLite file in the
+(``core.job_worker.job_execute``). With no DATABASE_URL it uses a throwaway SQLite file in the
 temporary folder; with one it uses that database and leaves the bench project there.
 """
 
@@ -86,7 +86,7 @@ def run(args) -> None:
     from annotation.models import Item, Prelabel, Project
     from annotation.prelabel import DEFAULT_CONCURRENCY, prelabel_start
     from annotation.services import project_create
-    from core.jobs import job_execute
+    from core.job_worker import job_execute
     from core.models import Job, LLMCall, ValueScheme
 
     if args.concurrency:

@@ -4,7 +4,7 @@ import threading
 
 from celery import shared_task
 
-from core.jobs import job_execute, jobs_sweep
+from core.job_worker import job_execute, jobs_sweep
 
 
 @shared_task(bind=True, name="core.run_job", max_retries=None, acks_late=True)

@@ -11,7 +11,7 @@ from annotation.prelabel import (
     prelabel_start,
     prelabel_status,
 )
-from core.jobs import job_execute
+from core.job_worker import job_execute
 from core.models import Job, LLMCall
 from tests.annotation.factories import SCHWARTZ10, ItemFactory, ProjectFactory, labels
 

@@ -4,7 +4,7 @@ import pytest
 
 from annotation.models import Item
 from annotation.prelabel import prelabel_start, prelabel_status
-from core.jobs import job_execute
+from core.job_worker import job_execute
 from core.models import Job
 from tests.annotation.factories import ItemFactory, ProjectFactory
 from tests.llm_double import OpenAIDouble

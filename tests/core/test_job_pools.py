@@ -4,7 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from core.jobs import JOB_TYPES, THREAD_POOL_REFUSAL, JobProgress, job_execute, job_type
+from core.job_worker import THREAD_POOL_REFUSAL, job_execute
+from core.jobs import JOB_TYPES, JobProgress, job_type
 from core.models import Job
 from core.tasks import run_job
 from training.jobs import ALIGN_POLICY, EXPORT_DPO, SCORE_PROJECT, TRAIN_EVALUATOR

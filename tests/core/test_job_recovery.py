@@ -15,7 +15,8 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from annotation.prelabel import prelabel_start
-from core.jobs import JobProgress, job_cancel, job_execute, job_type, jobs_sweep
+from core.job_worker import job_execute, jobs_sweep
+from core.jobs import JobProgress, job_cancel, job_type
 from core.models import Job
 from core.tasks import run_job
 from tests.annotation.factories import ItemFactory, ProjectFactory
@@ -204,12 +205,12 @@ def test_a_new_pre_label_request_while_a_live_job_runs_gets_that_job(db, rita):
 def test_a_worker_beats_the_heartbeat_while_a_slow_step_runs(db, settings, monkeypatch):
     # The beat's own UPDATE runs on the kill -9 test's real worker (PostgreSQL); here the
     # thread's beats are counted without a second database connection.
-    import core.jobs
+    import core.job_worker
 
     settings.JOB_HEARTBEAT_SECONDS = 0.05
     job = Job.objects.create(kind="tests.resumable", params={"sleep": 0.5})
     beats = []
-    monkeypatch.setattr(core.jobs, "heartbeat_beat", lambda job_id: beats.append(job_id))
+    monkeypatch.setattr(core.job_worker, "heartbeat_beat", lambda job_id: beats.append(job_id))
 
     job_execute(str(job.pk), heartbeat=True)  # what the task does on a real worker
 

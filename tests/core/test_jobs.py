@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from core.jobs import JobProgress, job_cancel, job_execute, job_retry, job_start, job_type
+from core.job_worker import job_execute
+from core.jobs import JobProgress, job_cancel, job_retry, job_start, job_type
 from core.models import Job
 from core.tasks import run_job
 from valuelab.celery import app as celery_app

@@ -2,7 +2,8 @@
 
 import pytest
 
-from core.jobs import job_execute, job_start
+from core.job_worker import job_execute
+from core.jobs import job_start
 from core.models import Job
 
 pytestmark = pytest.mark.django_db

@@ -83,7 +83,7 @@ def test_fewer_than_two_subjects_is_refused(subjects, seed_pool, evaluator_dir):
 def test_the_job_makes_the_pool_once(
     llm_double, subjects, seed_pool, evaluator_dir, eager_jobs, django_capture_on_commit_callbacks
 ):
-    from core.jobs import job_execute
+    from core.job_worker import job_execute
     from evaluation.services import evolve_start
 
     ask_back(llm_double, "first", 2)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
-from core.jobs import job_execute
+from core.job_worker import job_execute
 from core.models import Job
 from moralgraph.jobs import GENERATE_STORIES_JOB
 from moralgraph.models import UpgradeStory
