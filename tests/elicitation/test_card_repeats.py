@@ -160,9 +160,9 @@ def test_a_title_filling_the_limit_is_cut_after_a_whole_word_with_an_ellipsis():
 
 def test_a_title_cut_right_after_a_word_keeps_that_word():
     # 10 words and their spaces are 80 characters: the cut falls on the space after the tenth.
-    title = interview.card_title(title="Honesty " * 10 + "more")
+    title = card_rules.card_title(title="Honesty " * 10 + "more")
     assert title == " ".join(["Honesty"] * 10) + "…"
-    assert title.count("Honesty") == 10 and len(title) <= interview.TITLE_MAX_CHARS
+    assert title.count("Honesty") == 10 and len(title) <= card_rules.TITLE_MAX_CHARS
 
 
 def test_a_title_copying_the_scenario_question_gives_way_to_one_from_a_policy():
