@@ -109,22 +109,20 @@ def deliberation_detail(request: HttpRequest, name: str) -> HttpResponse:
 @require_POST
 def stories_generate(request: HttpRequest, name: str) -> HttpResponse:
     """Researchers: start writing upgrade stories for the deliberation's candidate pairs."""
-    deliberation = _get_deliberation(name)
-    job = stories_generation_start(
-        deliberation=deliberation,
-        created_by=request.user,
-        token=request.POST.get("token"),
-    )
-    return redirect("core:job", job_id=job.pk)
+    return _job_start(request, name, stories_generation_start)
 
 
 @role_required(RESEARCHER)
 @require_POST
 def scores_recompute(request: HttpRequest, name: str) -> HttpResponse:
     """Researchers: recompute every context's edges and scores now."""
-    deliberation = _get_deliberation(name)
-    job = scores_recompute_start(
-        deliberation=deliberation,
+    return _job_start(request, name, scores_recompute_start)
+
+
+def _job_start(request: HttpRequest, name: str, start) -> HttpResponse:
+    """Start ``start``'s job on the deliberation (once per form token) and show its progress."""
+    job = start(
+        deliberation=_get_deliberation(name),
         created_by=request.user,
         token=request.POST.get("token"),
     )

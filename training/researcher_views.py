@@ -166,8 +166,8 @@ def model_detail(request: HttpRequest, artifact_id: int) -> HttpResponse:
 def train_page(request: HttpRequest) -> HttpResponse:
     """Researchers: train an evaluator on a project's labels or an uploaded JSONL."""
     form = EvaluatorTrainForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+
+    def start_job(data: dict) -> Job:
         project = data["project"]
 
         def write() -> Path | None:
@@ -193,15 +193,9 @@ def train_page(request: HttpRequest) -> HttpResponse:
             )
 
         key = job_key("training.train", token=data["key"])
-        try:
-            job = job_start_with_file(write=write, start=start, idempotency_key=key)
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            return redirect("training:run", job_id=job.pk)
-    return render(
-        request, "training/start.html", _start_context(form, "Train a value evaluator", "train")
-    )
+        return job_start_with_file(write=write, start=start, idempotency_key=key)
+
+    return _start_page(request, form, start_job, "Train a value evaluator", "train")
 
 
 @role_required(RESEARCHER)
@@ -210,9 +204,8 @@ def align_page(request: HttpRequest) -> HttpResponse:
     """Researchers: align a policy LLM to a target with GRPO (BaseAlign)."""
     initial = {"target": request.GET.get("target")} if request.GET.get("target") else None
     form = AlignForm(request.POST or None, request.FILES or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
 
+    def start_job(data: dict) -> Job:
         def start(prompts_file: Path | None) -> Job:
             return alignment_start(
                 created_by=request.user,
@@ -233,19 +226,11 @@ def align_page(request: HttpRequest) -> HttpResponse:
             )
 
         key = job_key("training.align", token=data["key"])
-        try:
-            job = job_start_with_file(
-                write=lambda: _align_prompts_file(data), start=start, idempotency_key=key
-            )
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            return redirect("training:run", job_id=job.pk)
-    return render(
-        request,
-        "training/start.html",
-        _start_context(form, "Align a policy to a target (BaseAlign)", "align"),
-    )
+        return job_start_with_file(
+            write=lambda: _align_prompts_file(data), start=start, idempotency_key=key
+        )
+
+    return _start_page(request, form, start_job, "Align a policy to a target (BaseAlign)", "align")
 
 
 @role_required(RESEARCHER)
@@ -253,26 +238,19 @@ def align_page(request: HttpRequest) -> HttpResponse:
 def score_page(request: HttpRequest) -> HttpResponse:
     """Researchers: pre-label an annotation project's items with a trained evaluator."""
     form = ScoreProjectForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            job = project_score_start(
-                created_by=request.user,
-                artifact=data["evaluator"],
-                project=data["project"],
-                replace=data["replace"],
-                batch_size=data["batch_size"],
-                idempotency_key=job_key("training.score", token=data["key"]),
-            )
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            return redirect("training:run", job_id=job.pk)
-    return render(
-        request,
-        "training/start.html",
-        _start_context(form, "Pre-label a project with an evaluator", "score"),
-    )
+
+    def start_job(data: dict) -> Job:
+        return project_score_start(
+            created_by=request.user,
+            artifact=data["evaluator"],
+            project=data["project"],
+            replace=data["replace"],
+            batch_size=data["batch_size"],
+            idempotency_key=job_key("training.score", token=data["key"]),
+        )
+
+    title = "Pre-label a project with an evaluator"
+    return _start_page(request, form, start_job, title, "score")
 
 
 def _align_prompts_file(data: dict) -> Path:
@@ -284,8 +262,18 @@ def _align_prompts_file(data: dict) -> Path:
     return save_upload(data["file"], stem=f"{data['name']}-prompts")
 
 
-def _start_context(form, title: str, kind: str) -> dict:
-    return {"form": form, "title": title, "kind": kind, "multipart": form.is_multipart()}
+def _start_page(request: HttpRequest, form, start, title: str, kind: str) -> HttpResponse:
+    """Answer a job's start page: a valid POST runs ``start(cleaned_data)`` and shows the job's
+    run page (a ValidationError goes on the form, by field); otherwise the form (again)."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = start(form.cleaned_data)
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            return redirect("training:run", job_id=job.pk)
+    context = {"form": form, "title": title, "kind": kind, "multipart": form.is_multipart()}
+    return render(request, "training/start.html", context)
 
 
 @role_required(RESEARCHER)
@@ -321,28 +309,21 @@ def run_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
 def dpo_page(request: HttpRequest) -> HttpResponse:
     """Researchers: export DPO pairs from a deliberation's moral graph as a job."""
     form = DpoExportForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            job = dpo_export_start(
-                created_by=request.user,
-                name=data["name"],
-                deliberation=data["deliberation"],
-                policy=data["policy"].strip(),
-                rule=data["rule"] or None,
-                format=data["format"],
-                max_new_tokens=data["max_new_tokens"],
-                idempotency_key=job_key("training.dpo", token=data["key"]),
-            )
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            return redirect("training:run", job_id=job.pk)
-    return render(
-        request,
-        "training/start.html",
-        _start_context(form, "Export DPO pairs from the moral graph", "dpo"),
-    )
+
+    def start_job(data: dict) -> Job:
+        return dpo_export_start(
+            created_by=request.user,
+            name=data["name"],
+            deliberation=data["deliberation"],
+            policy=data["policy"].strip(),
+            rule=data["rule"] or None,
+            format=data["format"],
+            max_new_tokens=data["max_new_tokens"],
+            idempotency_key=job_key("training.dpo", token=data["key"]),
+        )
+
+    title = "Export DPO pairs from the moral graph"
+    return _start_page(request, form, start_job, title, "dpo")
 
 
 @role_required(RESEARCHER)
