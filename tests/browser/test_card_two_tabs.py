@@ -49,7 +49,7 @@ def test_the_second_tab_is_told_its_card_edit_was_not_stored_and_keeps_its_words
     second.goto(url)
 
     edit_title(first, "Honest Friends")
-    expect(first.get_by_text("Saved.")).to_be_visible()
+    expect(first.get_by_text("Saved.", exact=True)).to_be_visible()
     edit_title(second, "Plans Kept Together")
 
     expect(second.get_by_role("alert")).to_contain_text(
@@ -61,6 +61,6 @@ def test_the_second_tab_is_told_its_card_edit_was_not_stored_and_keeps_its_words
     assert ValuesCard.objects.get().title == "Honest Friends"
 
     second.get_by_role("button", name="Save my changes").click()
-    expect(second.get_by_text("Saved.")).to_be_visible()
+    expect(second.get_by_text("Saved.", exact=True)).to_be_visible()
     expect(second.locator("#values-card h2")).to_have_text("Plans Kept Together")
     context.close()
