@@ -4,6 +4,7 @@ group or country profile given) with the defaults, and print a Table-1-style lin
     python bench/bench_align.py --evaluator DIR [--target-file country.json ...] [--steps N]
         [--learning-rate X] [--guard floor|none] [--distance l2|fulcra] [--out-dir DIR]
     python bench/bench_align.py --evaluator DIR --sweep '[{"learning_rate": 1e-3}, …]'
+        [--before earlier/policy.json]
 
 Without --target-file, the second target is an example country profile (COUNTRY below); with
 --no-country only the paper's. --sweep runs the paper's target once per setting (each a set of
@@ -85,6 +86,12 @@ def main() -> None:
         "--sweep", default=None, help="JSON list of settings (AlignConfig fields) to try"
     )
     parser.add_argument("--out-dir", default=None, help="keep the policies here")
+    parser.add_argument(
+        "--before",
+        default=None,
+        help="an earlier run's policy.json whose 'before' report the paper's target reuses "
+        "(used only when its held-out prompts, prompt format and target norm match)",
+    )
     for item in fields(alignment.AlignConfig):
         if item.name in ("policy", "lora"):
             continue
@@ -119,6 +126,9 @@ def main() -> None:
         if item.name not in ("policy", "lora")
     }
     print(f"policy {policy}; evaluator {args.evaluator}; {len(prompts)} prompts; {config_values}")
+    reused = None
+    if args.before:
+        reused = json.loads(Path(args.before).read_text())["report"]["before"]
     out_dir = Path(args.out_dir or tempfile.mkdtemp(prefix="bench-align-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.sweep:
@@ -127,7 +137,7 @@ def main() -> None:
         if unknown:
             sys.exit(f"--sweep: not AlignConfig fields: {', '.join(sorted(unknown))}")
         name, vector = runs[0]
-        rows, before = [], None
+        rows, before = [], reused
         for number, setting in enumerate(settings, start=1):
             config = alignment.AlignConfig(policy=policy, **(config_values | setting))
             card, seconds = align_once(
@@ -143,7 +153,8 @@ def main() -> None:
     for name, vector in runs:
         config = alignment.AlignConfig(policy=policy, **config_values)
         out = out_dir / f"{name.replace(' ', '-').lower()}-{int(time.time())}"
-        card, seconds = align_once(alignment, loaded, vector, prompts, out, config, None)
+        before = reused if name == "fulcra" else None
+        card, seconds = align_once(alignment, loaded, vector, prompts, out, config, before)
         lines.append(f"{name}: {alignment.table_line(card)} ({seconds:.0f} s)")
         print(lines[-1])
         print(f"  policy and report: {out}", flush=True)
@@ -162,7 +173,7 @@ def align_once(alignment, loaded, vector, prompts, out, config, before):
         config=config,
         before=before,
         progress=lambda step, total, message, metrics: print(
-            f"  step {step}/{total} {message} "
+            f"  {time.strftime('%H:%M:%S')} step {step}/{total} {message} "
             + " ".join(f"{k} {v:.3f}" for k, v in metrics.items()),
             flush=True,
         ),

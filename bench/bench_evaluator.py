@@ -54,6 +54,7 @@ def main() -> None:
         epochs=args.epochs,
         batch_size=args.batch_size,
         max_length=args.max_length,
+        freeze_encoder=False,  # the fine-tuning's throughput
     )
     model, tokenizer, report = evaluator.train(splits, config)
     print(f"device {evaluator._device()}, torch threads {torch.get_num_threads()}")

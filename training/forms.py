@@ -45,17 +45,28 @@ class EvaluatorTrainForm(_DataSourceMixin, _OnceForm):
         initial="minilm",
         help_text="minilm (the shipped all-MiniLM-L6-v2), a local folder, or a hub name.",
     )
-    epochs = forms.IntegerField(min_value=1, max_value=50, initial=4)
+    epochs = forms.IntegerField(
+        min_value=1,
+        max_value=200,
+        required=False,
+        help_text="Empty: the design's default (60 for the head on a frozen encoder, 4 when "
+        "fine-tuning one pass, 2 value-conditioned).",
+    )
     batch_size = forms.IntegerField(min_value=1, max_value=512, initial=16)
     max_steps = forms.IntegerField(
         min_value=1, required=False, help_text="Stop early (smoke runs)."
     )
     design = forms.ChoiceField(
         choices=[
-            ("one-pass", "One pass: all values at once (fast; the default)"),
+            (
+                "frozen-encoder",
+                "Frozen encoder: the head alone learns all values at once (minutes on a CPU; "
+                "the default, the best in bench_evaluator_sweep)",
+            ),
+            ("one-pass", "One pass, fine-tuned: the encoder learns too (hours on a CPU)"),
             ("value-conditioned", "Value-conditioned: one pass per value, reads its definition"),
         ],
-        initial="one-pass",
+        initial="frozen-encoder",
         required=False,
     )
     skip_invalid = forms.BooleanField(

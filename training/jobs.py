@@ -63,7 +63,7 @@ def run_train_evaluator(job: Job, progress: JobProgress) -> dict:
                 base_model=params["base_model"],
                 out=params["out"],
                 scheme=params.get("scheme", "schwartz10"),
-                epochs=params.get("epochs", 4),
+                epochs=params.get("epochs"),
                 batch_size=params.get("batch_size", 16),
                 max_length=params.get("max_length", 256),
                 max_steps=params.get("max_steps"),

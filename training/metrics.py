@@ -140,13 +140,14 @@ def bootstrap_intervals(
     }
 
 
-def summarise(per_dimension: dict[str, dict]) -> dict:
+def summarise(per_dimension: dict[str, dict], *, intervals: bool = True) -> dict:
     """Add overall figures over the dimensions with support in the test split (named in
     ``supported``): accuracy over their labelled cells, mean macro-F1, each with a 95% bootstrap
     interval over test examples, beside the majority baseline. ``all_dimensions`` keeps the
-    same figures over every dimension, for comparison with older cards."""
+    same figures over every dimension, for comparison with older cards. ``intervals=False``
+    leaves the bootstrap out (an epoch's validation, where only the macro-F1 is read)."""
     keys = supported(per_dimension)
-    intervals = bootstrap_intervals(per_dimension, keys)
+    intervals = bootstrap_intervals(per_dimension, keys) if intervals else {}
     for metrics in per_dimension.values():
         metrics.pop("_cells", None)
 

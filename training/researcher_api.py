@@ -13,6 +13,8 @@ from training.alignment import DISTANCES, GUARDS
 from training.models import ModelArtifact, Target
 from training.selectors import artifacts_list, evaluator_loaded
 from training.services import (
+    DEFAULT_DESIGN,
+    DESIGNS,
     alignment_start,
     evaluator_train_start,
     job_start_with_file,
@@ -47,11 +49,15 @@ class EvaluatorListCreateApi(APIView):
         base_model = serializers.CharField(max_length=500)
         data = serializers.FileField(help_text="annotation export or Value FULCRA JSONL")
         scheme = serializers.CharField(default="schwartz10")
-        epochs = serializers.IntegerField(default=4, min_value=1, max_value=50)
-        batch_size = serializers.IntegerField(default=16, min_value=1, max_value=512)
-        design = serializers.ChoiceField(
-            choices=["one-pass", "value-conditioned"], default="one-pass"
+        epochs = serializers.IntegerField(
+            default=None,
+            allow_null=True,
+            min_value=1,
+            max_value=200,
+            help_text="default: the design's (60 frozen-encoder, 4 one-pass, 2 value-conditioned)",
         )
+        batch_size = serializers.IntegerField(default=16, min_value=1, max_value=512)
+        design = serializers.ChoiceField(choices=list(DESIGNS), default=DEFAULT_DESIGN)
         skip_invalid = serializers.BooleanField(
             default=False, help_text="train on the readable lines; the run lists the rest"
         )

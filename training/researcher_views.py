@@ -22,6 +22,7 @@ from training.models import ModelArtifact, RunLog, Target
 from training.schemes import scheme_dimensions
 from training.selectors import artifacts_list, targets_for_user
 from training.services import (
+    DEFAULT_DESIGN,
     alignment_start,
     dpo_export_start,
     error_text,
@@ -187,7 +188,7 @@ def train_page(request: HttpRequest) -> HttpResponse:
                 epochs=data["epochs"],
                 batch_size=data["batch_size"],
                 max_steps=data["max_steps"],
-                design=data["design"] or "one-pass",
+                design=data["design"] or DEFAULT_DESIGN,
                 skip_invalid=data["skip_invalid"],
                 idempotency_key=key,
             )

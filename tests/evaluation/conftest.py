@@ -31,6 +31,8 @@ def evaluator_dir(tiny_encoder, tmp_path_factory):  # noqa: F811
         max_length=32,
         learning_rate=3e-3,
         head_learning_rate=1e-2,
+        freeze_encoder=False,  # fine-tuned, with full class weights (the tiny encoder needs it)
+        class_weight_power=1.0,
     )
     model, tokenizer, report = evaluator.train(splits, config)
     return evaluator.save(

@@ -92,7 +92,7 @@ def preferences_file(tmp_path):
 
 @pytest.mark.parametrize("format", ["conversational", "standard"])
 def test_export_dpo_writes_a_file_datasets_loads_with_trls_columns(
-    db, tiny_policy, preferences_file, tmp_path, format
+    db, tiny_policy, preferences_file, tmp_path, format, capsys
 ):
     from datasets import load_dataset
 
@@ -122,7 +122,14 @@ def test_export_dpo_writes_a_file_datasets_loads_with_trls_columns(
     else:
         assert first["prompt"] == "When in distress" and isinstance(first["chosen"], str)
     # The second line swaps the cards: its chosen answer is the first line's rejected one.
-    assert json.loads((tmp_path / "dpo.jsonl.meta.json").read_text())["pairs"][1]["wiser_id"] == 1
+    meta = json.loads((tmp_path / "dpo.jsonl.meta.json").read_text())
+    assert meta["pairs"][1]["wiser_id"] == 1
+    # The summary counts every pair left out, identical answers included (none here).
+    result = json.loads(capsys.readouterr().out)
+    assert result["pairs"] == 2
+    assert (
+        result["left_out"] == meta["summary"] == {"two_way": 0, "tied": 0, "identical_answers": 0}
+    )
 
 
 def test_export_dpo_from_a_deliberation_uses_the_moral_graph(db, tiny_policy, tmp_path):

@@ -30,6 +30,7 @@ def trained(tiny_encoder, tmp_path_factory):
         learning_rate=2e-3,
         head_learning_rate=5e-3,
         patience=8,
+        freeze_encoder=False,  # the encoder learns too (design "one-pass")
     )
     steps = []
     model, tokenizer, report = evaluator.train(
@@ -82,6 +83,44 @@ def test_a_saved_evaluator_loads_and_scores_every_dimension(trained, tmp_path):
     assert all(-1 <= value <= 1 for value in scores[0]["expected"].values())
     card = json.loads((out / "evaluator.json").read_text())
     assert card["base_model"] == config.base_model and card["dataset"]["content_hash"]
+
+
+def test_a_frozen_encoder_trains_the_head_alone_and_scores_as_it_was_measured(
+    tiny_encoder, tmp_path
+):
+    from tests.training.conftest import synthetic_rows
+
+    data = tmp_path / "rows.jsonl"
+    data.write_text("\n".join(json.dumps(row) for row in synthetic_rows()))
+    splits = split_by_prompt(read_examples(data, dimensions=SCHWARTZ10), dimensions=SCHWARTZ10)
+    config = evaluator.TrainConfig(
+        base_model=str(tiny_encoder),
+        dimensions=SCHWARTZ10,
+        max_length=64,
+        freeze_encoder=True,
+        epochs=30,
+        patience=30,
+        head_learning_rate=5e-2,
+    )
+    _tokenizer, untouched = evaluator.load_base(str(tiny_encoder))
+
+    model, tokenizer, report = evaluator.train(splits, config)
+
+    before, after = untouched.state_dict(), model.encoder.state_dict()
+    assert all((before[key] == after[key]).all() for key in before)  # the encoder never moved
+    assert report.history[-1]["loss"] < report.history[0]["loss"]
+    assert report.metrics["test"]["overall"]["n"] > 0
+    # Saved and loaded, it scores the test rows exactly as the training measured them.
+    out = evaluator.save(
+        model, tokenizer, tmp_path / "frozen", config=config, report=report, dataset={}
+    )
+    scores = evaluator.load(out).score([(ex.prompt, ex.response) for ex in splits.test])
+    security = [row["labels"]["security"] for row in scores]
+    gold = [ex.labels["security"] for ex in splits.test]
+    accuracy = sum(g == s for g, s in zip(gold, security, strict=True)) / len(gold)
+    assert accuracy == pytest.approx(
+        report.metrics["test"]["dimensions"]["security"]["accuracy"], abs=1e-4
+    )
 
 
 def test_saving_over_an_existing_model_is_refused(trained, tmp_path):
@@ -187,6 +226,7 @@ def test_a_few_steps_on_the_real_minilm_encoder_move_the_loss(tmp_path):
         max_length=48,
         learning_rate=1e-4,
         patience=5,
+        freeze_encoder=False,
     )
 
     _, _, report = evaluator.train(splits, config)

@@ -90,3 +90,15 @@ def test_every_variant_is_reported_beside_the_majority_and_the_best_scored_once_
     text = bench.table(outcome)
     assert "(majority" in text and "one-pass, no class weights" in text
     assert ("target met" in text) == held["meets_target"]
+
+
+def test_the_default_evaluator_is_the_variant_the_sweep_chose(bench):
+    from training import evaluator
+
+    design, settings = bench.VARIANTS[bench.CHOSEN]
+    config = evaluator.TrainConfig(base_model="minilm", dimensions=list(SCHWARTZ10))
+
+    assert design == "one-pass"  # the frozen-encoder variants are one-pass models
+    assert {key: getattr(config, key) for key in settings} == settings
+    # The fine-tuned variants are the settings design "one-pass" trains with.
+    assert bench.FINE_TUNE == evaluator.FINE_TUNE

@@ -240,3 +240,41 @@ def test_model_pages_name_base_models_without_server_paths(rita_client, tiny_eva
         artifact.base_model = aliased[0]
         artifact.save()
         assert f"<code>{aliased[1]}</code>" in rita_client.get("/training/models/").content.decode()
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_an_upload_with_bad_lines_names_every_one_and_skip_invalid_trains_on_the_rest(
+    rita_client,
+    tiny_encoder,
+    var_dir,
+    eager_jobs,
+    django_capture_on_commit_callbacks,
+    tmp_path,
+    skip,
+):
+    rows = [json.dumps(row) for row in synthetic_rows(40)]
+    rows[4] = "{oops"  # line 5: not JSON
+    rows[11] = json.dumps(synthetic_rows(40)[11] | {"labels": {"power": 7}})  # line 12: bad label
+    path = tmp_path / "upload.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    form = {"key": f"bad-{skip}", "name": "bad-lines", "base_model": str(tiny_encoder)}
+    form |= {"epochs": 1, "batch_size": 8, "max_steps": 1} | (
+        {"skip_invalid": "on"} if skip else {}
+    )
+    with path.open("rb") as data, django_capture_on_commit_callbacks(execute=True):
+        response = rita_client.post("/training/train/", form | {"file": data})
+
+    job = Job.objects.get()
+    run_page = rita_client.get(response["Location"]).content.decode()
+    if not skip:
+        assert job.status == Job.Status.FAILED
+        assert "2 of 40 lines cannot be read" in job.error
+        assert "line 5: json" in job.error and "line 12: labels.power" in job.error
+        assert "line 5: json" in run_page and "line 12: labels.power" in run_page
+        assert not ModelArtifact.objects.exists()
+    else:
+        assert job.status == Job.Status.SUCCEEDED, job.error
+        skipped = [line for line in RunLog.objects.get(job=job).lines if "Skipped" in str(line)]
+        assert len(skipped) == 2
+        assert "Skipped line 5: json" in run_page and "Skipped line 12: labels.power" in run_page
+        assert ModelArtifact.objects.get().card["dataset"]["sizes"]

@@ -17,6 +17,7 @@ from training.services.common import (
     training_dir,
 )
 from training.services.evaluator_training import (
+    DEFAULT_DESIGN,
     DESIGNS,
     TRAIN_EVALUATOR,
     evaluator_train,
@@ -66,6 +67,7 @@ __all__ = [
     "save_upload",
     "upload_discard_unless_kept",
     "TRAIN_EVALUATOR",
+    "DEFAULT_DESIGN",
     "DESIGNS",
     "evaluator_train",
     "project_training_file",

@@ -19,7 +19,9 @@ from training.services.common import ProgressCallback, error_text, policy_check,
 TRAIN_EVALUATOR = "training.train_evaluator"
 
 
-DESIGNS = ("one-pass", "value-conditioned")
+# The first is the default: bench/bench_evaluator_sweep.py chose it (evaluator.TrainConfig).
+DESIGNS = ("frozen-encoder", "one-pass", "value-conditioned")
+DEFAULT_DESIGN = DESIGNS[0]
 
 
 def evaluator_train(
@@ -28,18 +30,19 @@ def evaluator_train(
     base_model: str,
     out: str | Path,
     scheme: str = "schwartz10",
-    epochs: int = 4,
+    epochs: int | None = None,
     batch_size: int = 16,
     max_length: int = 256,
     max_steps: int | None = None,
     seed: int = 13,
-    design: str = "one-pass",
+    design: str = DEFAULT_DESIGN,
     skip_invalid: bool = False,
     job: Job | None = None,
     progress: ProgressCallback | None = None,
 ) -> ModelArtifact:
-    """Train an evaluator (``design`` one-pass or value-conditioned) on ``data``, write it to
-    ``out`` and register it.
+    """Train an evaluator (``design``: the head alone on a frozen encoder, the default; one-pass
+    fine-tuning; or value-conditioned) on ``data``, write it to ``out`` and register it.
+    ``epochs`` None: the design's default (60 head epochs on a frozen encoder, else 4 or 2).
 
     ``data`` is read as an import reads it (an annotation export, the import shape, FULCRA):
     a file with bad lines is refused listing every one, unless ``skip_invalid``; unlabelled
@@ -69,17 +72,17 @@ def evaluator_train(
         base_model=base_folder,
         dimensions=dimensions,
         scheme=scheme,
-        epochs=epochs,
         batch_size=batch_size,
         max_length=max_length,
         max_steps=max_steps,
         seed=seed,
-    )
+    ) | ({"epochs": epochs} if epochs else {})
     if design == "value-conditioned":
         config = conditioned.ConditionedConfig(**common, definitions=scheme_definitions(scheme))
         trainer, saver = conditioned.train, conditioned.save
     else:
-        config = evaluator.TrainConfig(**common)
+        fine_tune = evaluator.FINE_TUNE if design == "one-pass" else {}
+        config = evaluator.TrainConfig(**(fine_tune | common))
         trainer, saver = evaluator.train, evaluator.save
     try:
         model, tokenizer, report = trainer(splits, config, progress=progress)
@@ -170,10 +173,10 @@ def evaluator_train_start(
     data_file: Path | None = None,
     project=None,
     scheme: str = "schwartz10",
-    epochs: int = 4,
+    epochs: int | None = None,
     batch_size: int = 16,
     max_steps: int | None = None,
-    design: str = "one-pass",
+    design: str = DEFAULT_DESIGN,
     skip_invalid: bool = False,
     source: dict | None = None,
     idempotency_key: str | None = None,

@@ -3,24 +3,36 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from training.services import evaluator_train
+from training.services import DEFAULT_DESIGN, DESIGNS, evaluator_train
 
 
 class Command(BaseCommand):
-    help = "Train the value evaluator (one-pass or value-conditioned design) on labelled JSONL."
+    help = (
+        "Train the value evaluator (frozen-encoder, one-pass or value-conditioned design) on "
+        "labelled JSONL."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--data", required=True, help="annotation export or FULCRA JSONL")
         parser.add_argument("--base-model", required=True, help="hub name or local folder")
         parser.add_argument("--out", required=True, help="folder to create for the model")
         parser.add_argument("--scheme", default="schwartz10")
-        parser.add_argument("--epochs", type=int, default=4)
+        parser.add_argument(
+            "--epochs",
+            type=int,
+            default=None,
+            help="default: the design's (60 frozen-encoder, 4 one-pass, 2 value-conditioned)",
+        )
         parser.add_argument("--batch-size", type=int, default=16)
         parser.add_argument("--max-length", type=int, default=256)
         parser.add_argument("--max-steps", type=int, default=None)
         parser.add_argument("--seed", type=int, default=13)
         parser.add_argument(
-            "--design", choices=["one-pass", "value-conditioned"], default="one-pass"
+            "--design",
+            choices=DESIGNS,
+            default=DEFAULT_DESIGN,
+            help="frozen-encoder (the default: the head alone on the encoder's embeddings), "
+            "one-pass (fine-tunes the encoder too), value-conditioned",
         )
         parser.add_argument(
             "--skip-invalid",
