@@ -158,6 +158,8 @@ def _events_as_sse(chat: Chat, events: Generator[TurnEvent, None, None]) -> Iter
                 yield _sse(
                     "reply", {"id": event.message.pk, "text": event.message.text, "html": html}
                 )
+            elif event.kind == "status":
+                yield _sse("status", {"text": event.text})
             elif event.kind == "card":
                 yield _sse("card", {"html": _card_html(chat)})
             elif event.kind == "error":

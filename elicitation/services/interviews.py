@@ -13,6 +13,7 @@ from elicitation.selectors import chat_pending_message, chat_transcript
 from elicitation.services.card_drafts import card_revise, card_write
 from elicitation.services.turn import (
     CARD_INTRO_TEXT,
+    CARD_WRITING_TEXT,
     TurnEvent,
     reply_store,
     study_of,
@@ -135,6 +136,7 @@ def chat_turn(*, chat: Chat) -> Iterator[TurnEvent]:
         reply, stored = reply_store(chat=chat, question=pending, text=CARD_INTRO_TEXT)
         yield TurnEvent("reply", message=reply)
         if stored:
+            yield TurnEvent("status", text=CARD_WRITING_TEXT)
             yield from card_write(chat=chat)
         return
     marker = replies.MarkerFilter()
@@ -197,6 +199,9 @@ def chat_turn(*, chat: Chat) -> Iterator[TurnEvent]:
     reply, stored = reply_store(chat=chat, question=pending, text=text)
     yield TurnEvent("reply", message=reply)
     if stored and submitted:
+        # The card takes a while (minutes on a small local model): say so, or the participant
+        # sees nothing happen and reloads, which stops the writing.
+        yield TurnEvent("status", text=CARD_WRITING_TEXT)
         yield from card_write(chat=chat)
 
 

@@ -25,7 +25,12 @@ CARD_FAILED_TEXT = (
 REVISE_FAILED_TEXT = (
     "The card could not be changed that way. Try saying it differently, or edit the card directly."
 )
-CARD_INTRO_TEXT = "Thank you. I have written what you told me as a card: please check it."
+CARD_INTRO_TEXT = (
+    "Thank you. I am writing what you told me as a card: please check it when it appears."
+)
+CARD_WRITING_TEXT = (
+    "Writing your card from what you said… this can take a minute or two. Keep this page open."
+)
 REVISED_TEXT = (
     "I have changed the card. Does it say what matters to you now? "
     "You can approve it, edit it yourself, or ask for more changes."
@@ -34,9 +39,10 @@ REVISED_TEXT = (
 
 @dataclass(frozen=True)
 class TurnEvent:
-    """What happened during one turn: a piece of the reply, the stored reply, a card, an error."""
+    """What happened during one turn: a piece of the reply, the stored reply, what it is doing now
+    (writing the card), a card, an error."""
 
-    kind: str  # "delta" | "reply" | "card" | "error"
+    kind: str  # "delta" | "reply" | "status" (what is happening now) | "card" | "error"
     text: str = ""
     message: Message | None = None
     card: ValuesCard | None = None

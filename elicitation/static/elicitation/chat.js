@@ -84,7 +84,10 @@
         state.reply.classList.remove("streaming", "typing");
         state.reply.dataset.id = data.id;
         state.reply.querySelector(".bubble-text").textContent = data.text;
+      } else if (event === "status") {
+        showNotice(data.text, false);
       } else if (event === "card") {
+        showNotice("", false);
         setCard(data.html);
       } else if (event === "error") {
         state.failed = true;
