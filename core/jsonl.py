@@ -50,6 +50,28 @@ def jsonl_write(path: str | Path, records: Iterable[Any]) -> int:
     return count
 
 
+class JsonlError(ValueError):
+    """A line of a JSONL file is not JSON; the message names the line."""
+
+
+def jsonl_read(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """Yield (line number, record) for each non-blank line of the UTF-8 JSONL file ``path``.
+
+    Raise ``JsonlError`` naming the first line that is not JSON, and ``OSError`` when the file
+    cannot be read; what the records must hold is the caller's to check.
+    """
+    with open(path, encoding="utf-8") as lines:
+        for number, text in enumerate(lines, start=1):
+            if not text.strip():
+                continue
+            try:
+                yield number, json.loads(text)
+            except json.JSONDecodeError as error:
+                raise JsonlError(f"line {number}: not valid JSON ({error.msg})") from None
+            except RecursionError:
+                raise JsonlError(f"line {number}: JSON nested too deeply") from None
+
+
 def _fsync_folder(folder: Path) -> None:
     # Make the rename itself durable; not every platform can open a folder (Windows cannot).
     try:

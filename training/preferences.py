@@ -8,13 +8,12 @@ prompt of a pair never shows the card, so a DPO-trained model learns to answer t
 Pure ML code (no database); torch and transformers are imported inside functions.
 """
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.jsonl import jsonl_write
+from core.jsonl import JsonlError, jsonl_read, jsonl_write
 
 FORMATS = ("conversational", "standard")
 
@@ -143,18 +142,10 @@ def one_way_preferences(records: Sequence[dict[str, Any]]) -> tuple[list[dict[st
 
 def read_preferences(path: str | Path) -> list[dict[str, Any]]:
     """Return the JSON objects of a preferences JSONL file, naming a bad line."""
-    records = []
-    with open(path, encoding="utf-8") as lines:
-        for number, text in enumerate(lines, start=1):
-            if not text.strip():
-                continue
-            try:
-                records.append(json.loads(text))
-            except json.JSONDecodeError as error:
-                raise PreferenceError(f"line {number}: not valid JSON ({error.msg})") from None
-            except RecursionError:
-                raise PreferenceError(f"line {number}: JSON nested too deeply") from None
-    return records
+    try:
+        return [record for _, record in jsonl_read(path)]
+    except JsonlError as error:
+        raise PreferenceError(str(error)) from None
 
 
 class CardGuidedPolicy:

@@ -1,6 +1,7 @@
 """BaseAlign: the reward is minus the distance to the target; one GRPO step trains a policy."""
 
 import json
+from dataclasses import asdict
 
 import pytest
 
@@ -220,7 +221,7 @@ def test_a_sweep_reuses_the_before_report_only_for_the_same_held_out_prompts(
     generated = []
     original = alignment.alignment_report
     monkeypatch.setattr(
-        alignment,
+        alignment.grpo,
         "alignment_report",
         lambda *args, **kwargs: generated.append(1) or original(*args, **kwargs),
     )
@@ -229,9 +230,7 @@ def test_a_sweep_reuses_the_before_report_only_for_the_same_held_out_prompts(
     assert again.before == first.before and len(generated) == 1  # only 'after' was generated
     assert again.change["n"] == 2
 
-    moved = run(
-        "c", alignment.AlignConfig(**(alignment.asdict(config) | {"seed": 14})), first.before
-    )
+    moved = run("c", alignment.AlignConfig(**(asdict(config) | {"seed": 14})), first.before)
     held_out, _ = alignment.split_prompts(prompts, report_prompts=2, seed=14)
     assert [s["prompt"] for s in moved.before["samples"]] == held_out
     assert len(generated) == 3  # other held-out prompts: 'before' measured afresh

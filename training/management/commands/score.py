@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.jsonl import JsonlError, jsonl_read
 from training import evaluator
 
 
@@ -31,16 +32,16 @@ class Command(BaseCommand):
 
     def _read_pairs(self, path: str):
         try:
-            with open(path, encoding="utf-8") as lines:
-                for number, text in enumerate(lines, start=1):
-                    if not text.strip():
-                        continue
-                    try:
-                        record = json.loads(text)
-                        yield record["prompt"], record["response"]
-                    except (json.JSONDecodeError, KeyError, TypeError):
-                        raise CommandError(
-                            f"line {number}: expected a JSON object with prompt and response"
-                        ) from None
+            for number, record in jsonl_read(path):
+                try:
+                    yield record["prompt"], record["response"]
+                except (KeyError, TypeError):
+                    raise CommandError(
+                        f"line {number}: expected a JSON object with prompt and response"
+                    ) from None
+        except JsonlError as error:
+            raise CommandError(
+                f"{error}: expected a JSON object with prompt and response"
+            ) from None
         except OSError as error:
             raise CommandError(f"cannot read {path}: {error.strerror}") from None
