@@ -9,7 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.assignment import lease_heartbeat, lease_release
+from annotation.leases import lease_heartbeat, lease_release
 from annotation.loop import next_for_worker, submit_for_worker
 from annotation.models import Item
 from core.roles import IsParticipant

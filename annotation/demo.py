@@ -5,10 +5,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.assignment import slots_ensure
 from annotation.importing import item_hash
 from annotation.models import Annotation, Item, Project, Slot, WorkerStatus
 from annotation.services import DEFAULT_SCHEME, project_create
+from annotation.slots import slots_ensure
 from annotation.study_tasks import KIND as LABEL_TASK
 from core.demo import demo_study_task_add
 from core.models import Study, User, ValueScheme

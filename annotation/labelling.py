@@ -42,6 +42,14 @@ def dimension_keys_cached(*, scheme_id: int, created) -> list[str]:
     return list(cached[1])
 
 
+# The common case of ``worker_may_label`` for the annotate loop's one-statement reads: a
+# participant of the project's own study (parameter: the user's id; ``project`` is the project's
+# row). Where it says no, ``worker_may_label`` decides; tests/annotation/test_loop_rules.py holds
+# it to never admitting anyone ``worker_may_label`` refuses.
+OWN_STUDY_MEMBER_SQL = """EXISTS (SELECT 1 FROM {participation} AS member
+               WHERE member.study_id = project.study_id AND member.user_id = %s)"""
+
+
 def worker_may_label(*, project: Project, user: User) -> bool:
     """Return whether ``user`` may label ``project``: its study's participants (any participant
     when it has no study), and researchers trying it out."""
@@ -55,6 +63,16 @@ def worker_may_label(*, project: Project, user: User) -> bool:
         | Q(study__tasks__kind="annotation.label", study__tasks__config__project=project.pk),
         user=user,
     ).exists()
+
+
+def worker_may_label_with_membership(
+    *, user: User, project_id: int, study_id: int | None, own_study_member: bool
+) -> bool:
+    """Return ``worker_may_label`` for a user whose membership of the project's own study was
+    read with ``OWN_STUDY_MEMBER_SQL``: a member may, anyone else as the full rule says."""
+    if own_study_member:
+        return True
+    return worker_may_label(project=Project(pk=project_id, study_id=study_id), user=user)
 
 
 def slot_shows_prelabel(*, slot: Slot) -> bool:

@@ -10,7 +10,8 @@ Anything out of the common way — a worker in training or stopped, a gold item 
 check due, a lease already held, no free slot, a flag to raise, bad labels, an item not theirs —
 goes to the general functions (``item_next_for_worker``, ``annotation_submit``), which decide
 the same things with the ORM and say what is wrong. Both paths store the same rows; the tests
-run each case through the API.
+run each case through the API. The statements are ``annotation.loop_sql``'s; each rule in them
+has one source shared with the ORM's side (see that module).
 """
 
 import json
@@ -24,28 +25,36 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotation.assignment import (
-    CLAIM_SQL,
-    QUOTA_SQL,
-    NextAnswer,
-    item_next_for_worker,
-    one_statement,
-    quota_guard,
+from annotation.assignment import NextAnswer, extra_due, item_next_for_worker, one_statement
+from annotation.labelling import (
+    dimension_keys_cached,
+    leased_item_payload,
+    worker_may_label,
+    worker_may_label_with_membership,
 )
-from annotation.labelling import dimension_keys_cached, leased_item_payload, worker_may_label
-from annotation.models import (
-    Annotation,
-    Item,
-    Prelabel,
-    Project,
-    Slot,
-    WorkerStatus,
+from annotation.leases import LIVE_STATES
+from annotation.loop_sql import (
+    CLAIM_UPDATE,
+    CLAIM_WITH_ITEM_SQL,
+    COMPLETE_SLOT,
+    COUNT_STATUS,
+    INSERT_ANNOTATION,
+    ITEM_SQL,
+    NEXT_CONTEXT_SQL,
+    RENEW_RELAXED_WITH_ITEM_SQL,
+    RENEW_UPDATE,
+    RENEW_WITH_ITEM_SQL,
+    SUBMIT_CONTEXT_SQL,
+    SUBMIT_SQL,
+    tables,
 )
+from annotation.models import Annotation, Item, Project, WorkerStatus
 from annotation.quality import STREAK_UP, QualityOutcome, habit_review
+from annotation.quota import quota_guard, quota_reached
 from annotation.services import SubmitResult, annotation_submit, labels_clean, seconds_spent
 from annotation.study_tasks import KIND as LABEL_TASK
 from core.db import fetch_one
-from core.models import Participation, User, ValueScheme
+from core.models import User
 from core.selectors import task_order_check
 
 LABELLING_STATES = (WorkerStatus.State.ACTIVE, WorkerStatus.State.WARNED)
@@ -58,20 +67,6 @@ _sqlite_writes = threading.Lock()
 
 def _dimension_keys(scheme_id: int, scheme_created) -> list[str]:
     return dimension_keys_cached(scheme_id=scheme_id, created=_moment(scheme_created))
-
-
-def _tables() -> dict[str, str]:
-    quote = connection.ops.quote_name
-    return {
-        "project": quote(Project._meta.db_table),
-        "item": quote(Item._meta.db_table),
-        "slot": quote(Slot._meta.db_table),
-        "status": quote(WorkerStatus._meta.db_table),
-        "prelabel": quote(Prelabel._meta.db_table),
-        "annotation": quote(Annotation._meta.db_table),
-        "participation": quote(Participation._meta.db_table),
-        "scheme": quote(ValueScheme._meta.db_table),
-    }
 
 
 def _json(value):
@@ -87,85 +82,7 @@ def _moment(value) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _may_label(user: User, project_id: int, study_id: int | None, member: bool) -> bool:
-    # The statement's EXISTS answers the common case (a participant of the project's own study);
-    # the rule is worker_may_label's (it also admits studies whose labelling task names the
-    # project, as the labelling page does).
-    if member:
-        return True
-    return worker_may_label(project=Project(pk=project_id, study_id=study_id), user=user)
-
-
 # --- Next ----------------------------------------------------------------------------------------
-
-# The project, whether the worker joined its study, their standing and whether they hold a slot
-# already: a lease (the one-lease-per-worker index), or an expired one nobody took yet (the
-# worker's own slots by state).
-NEXT_CONTEXT_SQL = """
-SELECT project.scheme_id, scheme.created, project.study_id, project.overlap, project.lease_seconds,
-       {quota}, project.gold_rate, project.attention_rate,
-       EXISTS (SELECT 1 FROM {participation} AS member
-               WHERE member.study_id = project.study_id AND member.user_id = %s),
-       status.state, status.n_done, status.n_gold, status.n_attention,
-       EXISTS (SELECT 1 FROM {slot} AS held
-               WHERE held.project_id = project.id AND held.worker_id = %s
-                 AND held.state = 'leased'),
-       EXISTS (SELECT 1 FROM {slot} AS lapsed
-               WHERE lapsed.worker_id = %s AND lapsed.state = 'free'
-                 AND lapsed.project_id = project.id)
-FROM {project} AS project
-JOIN {scheme} AS scheme ON scheme.id = project.scheme_id
-LEFT JOIN {status} AS status ON status.project_id = project.id AND status.worker_id = %s
-WHERE project.id = %s
-"""
-
-# The claim of assignment.CLAIM_SQL, returning what the item's payload needs; on PostgreSQL the
-# statement also reads the item and its pre-label.
-SLOT_RETURNING = "id, item_id, blind, lease_expires"
-CLAIM_UPDATE = CLAIM_SQL.replace("{returning}", SLOT_RETURNING)
-ITEM_COLUMNS = """item.kind, item.prompt, item.response,
-       prelabel.labels, prelabel.rationale, prelabel.rationales"""
-
-
-def _with_item(update: str, extra: str = "") -> str:
-    # PostgreSQL: the slot's UPDATE … RETURNING and the read of its item in one statement.
-    return (
-        f"WITH changed AS ({update}){extra}\n"
-        f"SELECT changed.id, changed.item_id, changed.blind, changed.lease_expires, {ITEM_COLUMNS}"
-        """
-FROM changed JOIN {item} AS item ON item.id = changed.item_id
-LEFT JOIN {prelabel} AS prelabel ON prelabel.item_id = changed.item_id
-"""
-    )
-
-
-CLAIM_WITH_ITEM_SQL = _with_item(CLAIM_UPDATE)
-
-# A reload while the worker holds a lease in the project (there is at most one: the
-# one-lease-per-worker index) renews it and answers the same item, as ``item_next_for_worker``.
-RENEW_UPDATE = """
-UPDATE {slot} SET lease_expires = %s
-WHERE project_id = %s AND worker_id = %s AND state = 'leased'
-RETURNING id, item_id, blind, lease_expires
-"""
-# On PostgreSQL the renewal commits without waiting for its WAL to reach the disk (an fsync per
-# reload, 3-8 ms on the development machine and longer while other writes queue): only a crash
-# of the database could lose it, and then the lease merely ends at its previous time, which the
-# loop already handles (an expired lease nobody took is still the worker's to submit). The
-# setting is local to this statement's transaction (used only when the statement is one: in
-# autocommit); everything else stays durable.
-RENEW_WITH_ITEM_SQL = _with_item(RENEW_UPDATE)
-RENEW_RELAXED_WITH_ITEM_SQL = _with_item(
-    RENEW_UPDATE,
-    ", relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS value)",
-).replace("FROM changed JOIN", "FROM changed CROSS JOIN relaxed JOIN")
-ITEM_SQL = (
-    "SELECT "
-    + ITEM_COLUMNS
-    + """
-FROM {item} AS item LEFT JOIN {prelabel} AS prelabel ON prelabel.item_id = item.id
-WHERE item.id = %s"""
-)
 
 
 @dataclass(frozen=True)
@@ -176,34 +93,29 @@ class NextResult:
     retry_after: int | None = None
 
 
-def _extra_due(rate: float, seen: int, served: int) -> bool:
-    # As item_next_for_worker: a gold item or attention check is due at the project's rate.
-    return rate > 0 and seen + 1 <= rate * (served + 1)
-
-
 def next_for_worker(*, project_id: int, worker: User) -> NextResult:
     """Lease the worker's next item in the project (the API's ``next``); raise 404 / 403.
 
     The common case — an active worker, no lease held, nothing special due — is two statements
     on PostgreSQL (three on SQLite); everything else is ``item_next_for_worker``'s.
     """
-    tables = _tables()
-    row = fetch_one(
-        NEXT_CONTEXT_SQL.format(quota=QUOTA_SQL, **tables), [worker.pk] * 4 + [project_id]
-    )
+    names = tables()
+    row = fetch_one(NEXT_CONTEXT_SQL.format(**names), [worker.pk] * 4 + [project_id])
     if row is None:
         raise Http404("No such project.")
     (scheme_id, scheme_created, study_id, overlap, lease_seconds, quota, gold_rate,
      attention_rate, member,
      state, n_done, n_gold, n_attention, holds_lease, lapsed) = row  # fmt: skip
-    if not _may_label(worker, project_id, study_id, member):
+    if not worker_may_label_with_membership(
+        user=worker, project_id=project_id, study_id=study_id, own_study_member=member
+    ):
         raise PermissionDenied("You have not joined the study this project belongs to.")
     if state is None:  # first contact: only once the tasks before this one are done (409)
         task_order_check(user=worker, kind=LABEL_TASK, target=project_id)
     if holds_lease and state is not None and WorkerStatus(state=state).may_label:
         # A reload, a second tab: the same item, its lease renewed.
         renewed = _renew_with_item(
-            tables, worker=worker, project_id=project_id, seconds=lease_seconds
+            names, worker=worker, project_id=project_id, seconds=lease_seconds
         )
         if renewed is not None:
             return NextResult(
@@ -214,13 +126,13 @@ def next_for_worker(*, project_id: int, worker: User) -> NextResult:
         state in LABELLING_STATES
         and not holds_lease
         and not lapsed
-        and not (quota and n_done >= quota)
-        and not _extra_due(attention_rate, n_attention or 0, served)
-        and not _extra_due(gold_rate, n_gold or 0, served)
+        and not quota_reached(quota=quota, n_done=n_done)
+        and not extra_due(rate=attention_rate, seen=n_attention or 0, served=served)
+        and not extra_due(rate=gold_rate, seen=n_gold or 0, served=served)
     )
     if common:
         claimed = _claim_with_item(
-            tables,
+            names,
             worker=worker,
             project_id=project_id,
             overlap=overlap,
@@ -240,49 +152,49 @@ def next_for_worker(*, project_id: int, worker: User) -> NextResult:
 
 
 def _claim_with_item(
-    tables, *, worker: User, project_id: int, overlap: int, seconds: int, quota: int
+    names, *, worker: User, project_id: int, overlap: int, seconds: int, quota: int
 ):
     now = timezone.now()
     expires = now + timedelta(seconds=seconds)
     adapt = connection.ops.adapt_datetimefield_value
     guard, guard_params = quota_guard(quota, project_id=project_id, worker_id=worker.pk)
-    guard = guard.format(**tables)
+    guard = guard.format(**names)
     params = [worker.pk, adapt(now), adapt(expires), project_id, overlap, worker.pk, *guard_params]
     postgres = connection.vendor == "postgresql"
     lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
     try:
         if postgres:
             with one_statement():
-                sql = CLAIM_WITH_ITEM_SQL.format(lock=lock, quota=guard, **tables)
+                sql = CLAIM_WITH_ITEM_SQL.format(lock=lock, quota=guard, **names)
                 row = fetch_one(sql, params)
         else:
             # SQLite has no UPDATE inside WITH: claim, then read (both in-process).
             with _sqlite_writes, one_statement(), connection.cursor() as cursor:
-                cursor.execute(CLAIM_UPDATE.format(lock=lock, quota=guard, **tables), params)
+                cursor.execute(CLAIM_UPDATE.format(lock=lock, quota=guard, **names), params)
                 claim = cursor.fetchone()
                 row = None
                 if claim is not None:
-                    cursor.execute(ITEM_SQL.format(**tables), [claim[1]])
+                    cursor.execute(ITEM_SQL.format(**names), [claim[1]])
                     row = (*claim, *cursor.fetchone())
     except IntegrityError:
         return None  # another tab of this worker won a lease a moment ago: the general way
     return None if row is None else _leased_payload(row, expires)
 
 
-def _renew_with_item(tables, *, worker: User, project_id: int, seconds: int):
+def _renew_with_item(names, *, worker: User, project_id: int, seconds: int):
     """Renew the worker's lease in the project and return its item's payload (None: no lease)."""
     expires = timezone.now() + timedelta(seconds=seconds)
     params = [connection.ops.adapt_datetimefield_value(expires), project_id, worker.pk]
     if connection.vendor == "postgresql":
         sql = RENEW_WITH_ITEM_SQL if connection.in_atomic_block else RENEW_RELAXED_WITH_ITEM_SQL
-        row = fetch_one(sql.format(**tables), params)
+        row = fetch_one(sql.format(**names), params)
     else:
         with _sqlite_writes, connection.cursor() as cursor:
-            cursor.execute(RENEW_UPDATE.format(**tables), params)
+            cursor.execute(RENEW_UPDATE.format(**names), params)
             renewed = cursor.fetchone()
             row = None
             if renewed is not None:
-                cursor.execute(ITEM_SQL.format(**tables), [renewed[1]])
+                cursor.execute(ITEM_SQL.format(**names), [renewed[1]])
                 row = (*renewed, *cursor.fetchone())
     return None if row is None else _leased_payload(row, expires)
 
@@ -307,54 +219,6 @@ def _leased_payload(row, expires) -> dict:
 
 # --- Submit --------------------------------------------------------------------------------------
 
-SUBMIT_CONTEXT_SQL = """
-SELECT item.project_id, item.kind, item.is_gold, project.scheme_id, scheme.created,
-       project.study_id,
-       project.min_seconds, project.straightline_streak,
-       EXISTS (SELECT 1 FROM {participation} AS member
-               WHERE member.study_id = project.study_id AND member.user_id = %s),
-       status.id, status.state, status.same_streak, status.kept_streak,
-       slot.id, slot.state, slot.position, slot.blind, slot.leased_at,
-       prelabel.labels, prelabel.created
-FROM {item} AS item
-JOIN {project} AS project ON project.id = item.project_id
-JOIN {scheme} AS scheme ON scheme.id = project.scheme_id
-LEFT JOIN {status} AS status ON status.project_id = item.project_id AND status.worker_id = %s
-LEFT JOIN {slot} AS slot ON slot.item_id = item.id AND slot.worker_id = %s
-LEFT JOIN {prelabel} AS prelabel ON prelabel.item_id = item.id
-WHERE item.id = %s
-"""
-
-COMPLETE_SLOT = """
-UPDATE {slot} SET state = 'done', lease_expires = NULL
-WHERE id = %s AND worker_id = %s AND state IN ('leased', 'free')
-RETURNING item_id
-"""
-INSERT_ANNOTATION = """
-INSERT INTO {annotation}
-    (item_id, annotator_id, labels, saw_prelabel, seconds, prelabel_kept, excluded, created)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-RETURNING id
-"""
-COUNT_STATUS = "UPDATE {status} SET n_done = n_done + 1{streaks} WHERE id = %s"
-# PostgreSQL: the three writes as one statement, so all or nothing without BEGIN/COMMIT trips.
-SUBMIT_SQL = """
-WITH done AS (
-    UPDATE {slot} SET state = 'done', lease_expires = NULL
-    WHERE id = %s AND worker_id = %s AND state IN ('leased', 'free')
-    RETURNING item_id
-), created AS (
-    INSERT INTO {annotation}
-        (item_id, annotator_id, labels, saw_prelabel, seconds, prelabel_kept, excluded, created)
-    SELECT item_id, %s, %s, %s, %s, %s, false, %s FROM done
-    RETURNING id
-), counted AS (
-    UPDATE {status} SET n_done = n_done + 1{streaks}
-    WHERE id = %s AND EXISTS (SELECT 1 FROM created)
-)
-SELECT id FROM created
-"""
-
 
 def submit_for_worker(
     *,
@@ -369,14 +233,16 @@ def submit_for_worker(
     The common case — a regular item leased to an active worker, labels that raise no flag — is
     two statements on PostgreSQL; everything else (and every error) is ``annotation_submit``'s.
     """
-    tables = _tables()
-    row = fetch_one(SUBMIT_CONTEXT_SQL.format(**tables), [worker.pk, worker.pk, worker.pk, item_id])
+    names = tables()
+    row = fetch_one(SUBMIT_CONTEXT_SQL.format(**names), [worker.pk, worker.pk, worker.pk, item_id])
     if row is None:
         raise Http404("No such item.")
     (item_project, kind, is_gold, scheme_id, scheme_created, study_id, min_seconds, streak, member,
      status_id, state, same_streak, kept_streak,
      slot_id, slot_state, position, blind, leased_at, prelabel, prelabel_created) = row  # fmt: skip
-    if not _may_label(worker, item_project, study_id, member):
+    if not worker_may_label_with_membership(
+        user=worker, project_id=item_project, study_id=study_id, own_study_member=member
+    ):
         raise PermissionDenied("You have not joined the study this project belongs to.")
     created = None
     if (
@@ -384,11 +250,11 @@ def submit_for_worker(
         and kind == "task"
         and not is_gold
         and state in LABELLING_STATES
-        and slot_state in (Slot.State.LEASED, Slot.State.FREE)
+        and slot_state in LIVE_STATES
         and position is not None
     ):
         created = _submit_common(
-            tables,
+            names,
             worker=worker,
             item_id=item_id,
             labels=labels,
@@ -415,7 +281,7 @@ def submit_for_worker(
 
 
 def _submit_common(
-    tables, *, worker, item_id, labels, seconds, keys, habits, status, slot, prelabel
+    names, *, worker, item_id, labels, seconds, keys, habits, status, slot, prelabel
 ) -> Annotation | None:
     """Store the annotation of a regular item; None when the general way must decide."""
     min_seconds, streak = habits
@@ -463,18 +329,18 @@ def _submit_common(
         if connection.vendor == "postgresql":
             with one_statement():
                 row = fetch_one(
-                    SUBMIT_SQL.format(streaks=streaks, **tables),
+                    SUBMIT_SQL.format(streaks=streaks, **names),
                     [slot_id, worker.pk, *values, status_id],
                 )
         else:
             with _sqlite_writes, transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(COMPLETE_SLOT.format(**tables), [slot_id, worker.pk])
+                cursor.execute(COMPLETE_SLOT.format(**names), [slot_id, worker.pk])
                 if cursor.fetchone() is None:
                     return None
                 values.insert(5, False)  # not excluded
-                cursor.execute(INSERT_ANNOTATION.format(**tables), [item_id, *values])
+                cursor.execute(INSERT_ANNOTATION.format(**names), [item_id, *values])
                 row = cursor.fetchone()
-                cursor.execute(COUNT_STATUS.format(streaks=streaks, **tables), [status_id])
+                cursor.execute(COUNT_STATUS.format(streaks=streaks, **names), [status_id])
     except IntegrityError:
         return None  # a second submit of the same form won: the general way returns it
     if row is None:

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
-from annotation.assignment import worker_slots_reopen
+from annotation.leases import worker_slots_reopen
 from annotation.models import Annotation, Item, Project, QualityFlag, WorkerStatus
 from core.models import User
 
@@ -254,8 +254,8 @@ def items_set_role(
     Items leaving the pool lose their open slots (a leased one finishes normally); items
     joining it get theirs. Raise ``ValidationError`` naming the field otherwise.
     """
-    from annotation.assignment import slots_ensure
     from annotation.models import Slot
+    from annotation.slots import slots_ensure
 
     if role not in ITEM_ROLES:
         raise ValidationError({"role": [f"must be one of {', '.join(ITEM_ROLES)}"]})

@@ -8,11 +8,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotation.assignment import NotAssigned, slot_complete, slots_ensure, worker_status_for
 from annotation.importing import ImportFileError, LineError, ParsedItem, parse_items
 from annotation.labelling import scheme_dimension_keys
+from annotation.leases import NotAssigned, slot_complete
 from annotation.models import Annotation, Item, Prelabel, Project
 from annotation.quality import QualityOutcome, annotation_review
+from annotation.quota import worker_status_for
+from annotation.slots import slots_ensure
 from core.models import Study, User, ValueScheme
 
 DEFAULT_SCHEME = "schwartz10"

@@ -2,7 +2,7 @@
 
 A study task's ``config``: ``{"project": project id, "items_per_participant": n}`` (the second
 optional: without it, the project's own ``quota_per_worker``). The task links to the labelling
-page and is done once the participant labelled their quota (``assignment.worker_quota``), or
+page and is done once the participant labelled their quota (``quota.worker_quota``), or
 when nothing was left for them to label.
 """
 
@@ -28,8 +28,8 @@ def _url(participation: Participation, task: StudyTask) -> str:
 
 
 def _is_done(participation: Participation, task: StudyTask) -> bool:
-    from annotation.assignment import worker_quota
     from annotation.models import Project, WorkerStatus
+    from annotation.quota import quota_reached, worker_quota
 
     project = Project.objects.filter(pk=task_project_id(task)).first()
     if project is None:
@@ -38,7 +38,7 @@ def _is_done(participation: Participation, task: StudyTask) -> bool:
     if status is None or not status.may_label:
         return False
     quota = worker_quota(project=project, status=status)
-    return bool(quota and status.n_done >= quota) or status.finished is not None
+    return quota_reached(quota=quota, n_done=status.n_done) or status.finished is not None
 
 
 def _clean_config(config: dict) -> dict:

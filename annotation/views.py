@@ -11,21 +11,16 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotation.assignment import (
-    NotAssigned,
-    item_next_for_worker,
-    items_to_label_for_worker,
-    lease_release,
-    worker_quota,
-    worker_status_for,
-)
+from annotation.assignment import item_next_for_worker, items_to_label_for_worker
 from annotation.label_page import PAGE_VERSION, hotkey_for, hotkeys_summary, posted_page_version
 from annotation.labelling import (
     project_dimension_rows,
     slot_prelabel,
     worker_may_label,
 )
+from annotation.leases import NotAssigned, lease_release
 from annotation.models import Item, Project, WorkerStatus
+from annotation.quota import quota_reached, worker_quota, worker_status_for
 from annotation.services import (
     annotation_submit,
 )
@@ -76,7 +71,7 @@ def _items_for_worker(project: Project, worker, status: WorkerStatus) -> int:
     """The "of N" of a worker's progress: what they labelled plus what is left to them, capped
     by their quota ("3 of 3" when only 3 items were there for them, never "3 of 10")."""
     quota = worker_quota(project=project, status=status)
-    if quota and status.n_done >= quota:
+    if quota_reached(quota=quota, n_done=status.n_done):
         return quota
     if not status.may_label:
         return status.n_done

@@ -16,13 +16,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from annotation.assignment import (
-    NotAssigned,
-    item_next_for_worker,
-    lease_release,
-    leases_reclaim,
-    slots_ensure,
-)
+from annotation.assignment import item_next_for_worker, leases_reclaim, slots_ensure
+from annotation.leases import NotAssigned, lease_release
 from annotation.models import Annotation, Slot, WorkerStatus
 from annotation.quality import worker_exclude
 from annotation.services import annotation_submit

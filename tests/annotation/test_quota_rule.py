@@ -10,15 +10,13 @@ from django.utils import timezone
 
 from annotation import assignment
 from annotation.assignment import (
-    QUOTA_SLOTS_SQL,
-    QUOTA_SQL,
     _claim_regular,
     item_next_for_worker,
-    quota_slots,
     worker_quota,
     worker_status_for,
 )
 from annotation.models import Project, Slot, WorkerStatus
+from annotation.quota import QUOTA_SLOTS_SQL, QUOTA_SQL, quota_slots
 from annotation.services import annotation_submit
 from tests.annotation.factories import ItemFactory, ProjectFactory, labels
 from tests.factories import UserFactory
