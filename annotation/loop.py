@@ -51,7 +51,13 @@ from annotation.loop_sql import (
 from annotation.models import Annotation, Item, Project, WorkerStatus
 from annotation.quality import STREAK_UP, QualityOutcome, habit_review
 from annotation.quota import quota_guard, quota_reached
-from annotation.services import SubmitResult, annotation_submit, labels_clean, seconds_spent
+from annotation.services import (
+    SubmitResult,
+    annotation_submit,
+    labels_clean,
+    prelabel_kept,
+    seconds_spent,
+)
 from annotation.study_tasks import KIND as LABEL_TASK
 from core.db import fetch_one
 from core.models import User
@@ -298,7 +304,11 @@ def _submit_common(
         and not blind
         and (leased_at is None or prelabel_created <= leased_at)
     )
-    kept = {key: cleaned[key] == int(prelabel_labels.get(key, 0)) for key in keys} if saw else None
+    kept = (
+        prelabel_kept(labels=cleaned, prelabel=prelabel_labels, dimension_keys=keys)
+        if saw
+        else None
+    )
     spent = seconds_spent(given=seconds, leased_at=leased_at)
     changes, flags = habit_review(
         min_seconds=min_seconds,

@@ -267,7 +267,7 @@ def annotation_submit(
                 labels=cleaned,
                 saw_prelabel=saw_prelabel,
                 prelabel_kept=(
-                    {key: cleaned[key] == int(prelabel.get(key, 0)) for key in dimension_keys}
+                    prelabel_kept(labels=cleaned, prelabel=prelabel, dimension_keys=dimension_keys)
                     if saw_prelabel
                     else None
                 ),
@@ -290,6 +290,11 @@ def annotation_submit(
             raise
         return SubmitResult(annotation=existing, created=False)
     return SubmitResult(annotation=annotation, created=True, outcome=outcome)
+
+
+def prelabel_kept(*, labels: dict, prelabel: dict, dimension_keys: list[str]) -> dict[str, bool]:
+    """Return, for each dimension, whether the worker's label is the pre-label's they saw."""
+    return {key: labels[key] == int(prelabel.get(key, 0)) for key in dimension_keys}
 
 
 def _prelabel_shown(item: Item, *, leased_at) -> dict | None:

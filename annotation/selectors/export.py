@@ -119,28 +119,19 @@ def annotations_by_item(*, item_ids: list[int]) -> dict[int, list[tuple]]:
 def project_export_lines(
     *,
     project: Project,
-    complete_only: bool = False,
-    adjudicated_only: bool = False,
-    labelled_only: bool = False,
-    since: datetime | None = None,
-    until: datetime | None = None,
     chunk_size: int = EXPORT_CHUNK_SIZE,
+    **filters: bool | datetime | None,
 ) -> Iterator[str]:
     """Yield the export of the project as JSON lines (contracts.md), each ending in a newline.
 
+    ``filters`` choose the items as ``items_for_export``'s keyword arguments do
+    (``complete_only``, ``adjudicated_only``, ``labelled_only``, ``since``, ``until``).
     Items are read ``chunk_size`` at a time (a server-side cursor on PostgreSQL) and the
     annotations of each chunk fetched in one query, so memory stays flat however large the
     project. Rows are read as the database's values and written straight to JSON text:
     building model instances, then dicts, then encoding them cost most of the export's time.
     """
-    items = items_for_export(
-        project=project,
-        complete_only=complete_only,
-        adjudicated_only=adjudicated_only,
-        labelled_only=labelled_only,
-        since=since,
-        until=until,
-    )
+    items = items_for_export(project=project, **filters)
     connection = connections[items.db]
     writer = _ExportLineWriter(
         scheme_key=project.scheme.key,
