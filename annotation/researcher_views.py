@@ -21,7 +21,13 @@ from annotation.labelling import (
 from annotation.models import Adjudication, Item, Project, WorkerStatus
 from annotation.prelabel import ACTIVE, prelabel_jobs, prelabel_start, prelabel_status
 from annotation.quality import worker_exclude
-from annotation.review import adjudication_save, item_review, review_queue, review_threshold
+from annotation.review import (
+    adjudication_save,
+    item_review,
+    review_queue,
+    review_queue_shown,
+    review_threshold,
+)
 from annotation.selectors import (
     project_dashboard_cached,
     project_dimensions,
@@ -147,9 +153,7 @@ def review_queue_page(request: HttpRequest, slug: str) -> HttpResponse:
     """Researchers: the items whose annotators disagree, least agreement first."""
     project = _get_project_for_user(request, slug)
     queue = review_queue(project=project)
-    shown = queue[:REVIEW_PAGE_SIZE]
-    items = Item.objects.in_bulk([entry["item_id"] for entry in shown])
-    entries = [{**entry, "item": items[entry["item_id"]]} for entry in shown]
+    entries = review_queue_shown(queue=queue, limit=REVIEW_PAGE_SIZE)
     adjudicated = (
         Adjudication.objects.filter(item__project=project)
         .select_related("item", "reviewer")

@@ -47,6 +47,13 @@ def review_queue(*, project: Project, threshold: float | None = None) -> list[di
     return [entry for entry in disputed if entry["item_id"] not in adjudicated]
 
 
+def review_queue_shown(*, queue: list[dict], limit: int) -> list[dict]:
+    """Return the first ``limit`` entries of a ``review_queue``, each with its ``item``."""
+    shown = queue[:limit]
+    items = Item.objects.in_bulk([entry["item_id"] for entry in shown])
+    return [{**entry, "item": items[entry["item_id"]]} for entry in shown]
+
+
 def _disputed_items(*, project: Project, threshold: float) -> list[dict]:
     keys = project.scheme.dimension_keys()
     item_ids, counts = item_label_counts(project=project, dimension_keys=keys)

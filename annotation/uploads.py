@@ -56,6 +56,12 @@ def upload_save(upload: UploadedFile) -> Path:
     return path
 
 
+def upload_imports_inline(upload: UploadedFile) -> bool:
+    """Return whether the API imports ``upload`` within the request: a file up to
+    ``VALUELAB_IMPORT_INLINE_MB``; a larger one is imported by a job (``import_job_start``)."""
+    return upload.size <= settings.VALUELAB_IMPORT_INLINE_MB * 1024 * 1024
+
+
 def import_job_start(
     *, project: Project, upload: UploadedFile, skip_invalid: bool, created_by: User, token: str = ""
 ) -> Job:
