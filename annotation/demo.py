@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.importing import item_hash
+from annotation.item_records import item_hash
 from annotation.models import Annotation, Item, Project, Slot, WorkerStatus
 from annotation.services import DEFAULT_SCHEME, project_create
 from annotation.slots import slots_ensure

@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotation.importing import ImportFileError, LineError, ParsedItem, parse_items
+from annotation.importing import ImportFileError, parse_items
+from annotation.item_records import LineError, ParsedItem
 from annotation.labelling import scheme_dimension_keys
 from annotation.leases import NotAssigned, slot_complete
 from annotation.models import Annotation, Item, Prelabel, Project

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from annotation import importing
+from annotation import importing, item_records
 
 VALID_LABELS = (-1, 0, 1)
 # Where an example's labels came from, as the model card reports it.
@@ -103,10 +103,10 @@ def example_from_record(record: dict, *, line: int, dimensions: Sequence[str]) -
             raise Unlabelled(f"line {line}: no value_types")
     else:
         record = dict(record) | {"labels": _known(record.get("labels"))}
-    parsed = importing.record_or_error(
-        record, line=line, labels=importing.LabelReader(list(dimensions))
+    parsed = item_records.record_or_error(
+        record, line=line, labels=item_records.LabelReader(list(dimensions))
     )
-    if isinstance(parsed, importing.LineError):
+    if isinstance(parsed, item_records.LineError):
         raise DatasetError(str(parsed))
     if not parsed.reference_labels:
         raise Unlabelled(f"line {line}: no labels")

@@ -5,15 +5,8 @@ import json
 
 import pytest
 
-from annotation.importing import (
-    ImportFileError,
-    LineError,
-    ParsedItem,
-    item_hash,
-    parse_items,
-    parse_label,
-    split_dialogue,
-)
+from annotation.importing import ImportFileError, parse_items
+from annotation.item_records import LineError, ParsedItem, item_hash, parse_label, split_dialogue
 from tests.annotation.factories import SCHWARTZ10
 
 
