@@ -33,7 +33,11 @@ def in_first_screen(page, locator) -> bool:
 
 
 def looks(locator) -> list[tuple]:
-    """The computed look of each element of ``locator``: what could favour one answer."""
+    """The computed look of each element of ``locator``: what could favour one answer.
+
+    Read once the page has loaded: the elements exist before the page's stylesheet applies, and a
+    look read in between is the browser's default button, which differs with the text's width."""
+    locator.page.wait_for_load_state("load")
     rows = locator.evaluate_all(
         """elements => elements.map(element => {
              const style = getComputedStyle(element);
