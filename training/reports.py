@@ -124,6 +124,15 @@ def policy_report(card: dict[str, Any]) -> dict[str, Any]:
                 ("Repetitive", "repeated_share"),
             )
         ],
+        # Cosines in the evaluator's encoder: a stock reply to every prompt lowers the first and
+        # raises the second, whatever the distance does.
+        "closeness_rows": [
+            {"name": name, "before": before.get(key), "after": after.get(key)}
+            for name, key in (
+                ("Engages the prompt (prompt–answer cosine)", "engagement"),
+                ("Answers alike (cosine between answers to different prompts)", "sameness"),
+            )
+        ],
         "share_rows": [
             {
                 "key": key,

@@ -52,6 +52,21 @@ def test_the_reward_uses_the_expected_labels_and_is_highest_at_the_target(tiny_e
     assert vectors[0] != vectors[1]
 
 
+def test_a_stock_reply_to_every_prompt_shows_as_answers_alike_that_ignore_their_prompts(
+    tiny_evaluator,
+):
+    loaded = evaluator.load(tiny_evaluator)
+    prompts = ["Is the door safe at night?", "Should I tell my boss?", "Can I borrow the car?"]
+    stock = ["I'm happy to engage in a friendly conversation about anything you like."] * 3
+
+    echoed = alignment.answer_closeness(loaded, prompts, prompts)
+    collapsed = alignment.answer_closeness(loaded, prompts, stock)
+
+    assert echoed[0] == pytest.approx(1.0, abs=1e-3)  # an answer that is its prompt engages it
+    assert collapsed[1] == pytest.approx(1.0, abs=1e-3)  # the same reply everywhere
+    assert collapsed[0] < echoed[0] and echoed[1] < collapsed[1]
+
+
 @pytest.mark.slow
 def test_align_policy_runs_grpo_steps_and_writes_a_policy_with_its_report(
     db, tiny_evaluator, tiny_policy, tmp_path, capsys
@@ -99,6 +114,7 @@ def test_align_policy_runs_grpo_steps_and_writes_a_policy_with_its_report(
         assert report[side]["n"] == 2 and len(report[side]["samples"]) == 2
         assert report[side]["neutral_distance"] == pytest.approx(5**0.5, abs=1e-4)
         assert 0 <= report[side]["empty_share"] <= 1
+        assert -1 <= report[side]["engagement"] <= 1 and -1 <= report[side]["sameness"] <= 1
     change = report["change"]
     assert change["n"] == 2 and change["ci"][0] <= change["mean"] <= change["ci"][1]
     assert change["mean"] == pytest.approx(

@@ -9,7 +9,9 @@ from training.schemes import SCHWARTZ10
 TARGET = {key: 0.0 for key in SCHWARTZ10} | {"benevolence": 1.0, "universalism": 1.0}
 
 
-def side(distances: list[float], *, empty_share: float) -> dict:
+def side(
+    distances: list[float], *, empty_share: float, engagement: float = 0.59, sameness: float = 0.09
+) -> dict:
     n = len(distances)
     return {
         "n": n,
@@ -20,6 +22,8 @@ def side(distances: list[float], *, empty_share: float) -> dict:
         "empty_share": empty_share,
         "truncated_share": 0.25,
         "repeated_share": 0.0,
+        "engagement": engagement,
+        "sameness": sameness,
         "mean_vector": {k: 0.1 for k in SCHWARTZ10},
         "label_shares": {k: {"1": 0.2, "0": 0.7, "-1": 0.1} for k in SCHWARTZ10},
         "samples": [
@@ -40,7 +44,7 @@ def policy(change: dict | None, n: int = 23) -> ModelArtifact:
     number = ModelArtifact.objects.count()
     report = {
         "before": side([1.5] * n, empty_share=0.04),
-        "after": side([1.2] * n, empty_share=0.0),
+        "after": side([1.2] * n, empty_share=0.0, engagement=0.06, sameness=0.82),
         "rewards": [-1.5, -1.3],
         "seconds": 60.0,
     }
@@ -90,6 +94,9 @@ def test_the_report_shows_what_saying_nothing_scores_and_the_empty_share(rita_cl
 
     assert "Saying nothing" in page and "1.414" in page and "1.234" in page
     assert '<td>Empty</td><td class="num">4%</td><td class="num">0%</td>' in page
+    # A stock reply to every prompt shows even when the distance falls.
+    assert '(prompt–answer cosine)</td><td class="num">0.59</td><td class="num">0.06</td>' in page
+    assert 'different prompts)</td><td class="num">0.09</td><td class="num">0.82</td>' in page
     assert "in the policy's chat template" in page
     assert 'id="shares-table"' in page and page.count("<tr><td>benevolence</td>") == 2
 

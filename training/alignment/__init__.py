@@ -42,6 +42,7 @@ from training.alignment.prompts import (
 )
 from training.alignment.report import (
     alignment_report,
+    answer_closeness,
     generate_responses,
     paired_bootstrap,
     report_change,
@@ -71,6 +72,7 @@ __all__ = [
     "BaseAlignReward",
     "align",
     "alignment_report",
+    "answer_closeness",
     "as_policy_prompt",
     "distance",
     "generate_responses",

@@ -67,6 +67,48 @@ def generate_responses(
     return results
 
 
+def answer_closeness(
+    evaluator, prompts: Sequence[str], responses: Sequence[str], *, batch_size: int = 32
+) -> tuple[float, float]:
+    """Return (engagement, sameness): the mean cosine between each prompt and its answer, and
+    the mean cosine between answers to different prompts, in the evaluator's own encoder
+    (mean-pooled, the pooling it scores with).
+
+    The distance alone can fall by a collapse: a policy that gives every prompt the same stock
+    reply the evaluator likes (SmolLM2 aligned to a country vector answered 18 of 50 prompts
+    "I'm happy to engage in a friendly conversation…": engagement 0.59 → 0.06, sameness 0.09 →
+    0.82). These two numbers show it beside the distance.
+    """
+    import torch
+
+    model, tokenizer = evaluator.model, evaluator.tokenizer
+    device = next(model.encoder.parameters()).device
+    max_length = evaluator.card.get("config", {}).get("max_length", 256)
+
+    def embed(texts: Sequence[str]):
+        rows = []
+        for start in range(0, len(texts), batch_size):
+            batch = tokenizer(
+                list(texts[start : start + batch_size]),
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            ).to(device)
+            with torch.inference_mode():
+                rows.append(model.pool(batch).float())
+        return torch.nn.functional.normalize(torch.cat(rows), dim=-1)
+
+    asked, answered = embed(prompts), embed(responses)
+    n = len(responses)
+    engagement = float((asked * answered).sum(-1).mean())
+    if n < 2:
+        return round(engagement, 4), 0.0
+    pairs = answered @ answered.T
+    sameness = float((pairs.sum() - pairs.diagonal().sum()) / (n * n - n))
+    return round(engagement, 4), round(sameness, 4)
+
+
 def paired_bootstrap(
     before: Sequence[float], after: Sequence[float], *, resamples: int = 2000, seed: int = 13
 ) -> dict[str, Any]:
@@ -99,7 +141,8 @@ def alignment_report(
 ) -> dict[str, Any]:
     """Generate one greedy response per prompt; return the mean distance to the target (FULCRA's
     Table 1), what saying nothing scores, the shares of empty, truncated and repeated answers,
-    the mean vector and label shares (Figure 8), and every sample."""
+    how much the answers engage their prompts and resemble each other (``answer_closeness``), the
+    mean vector and label shares (Figure 8), and every sample."""
     fmt = fmt or prompt_format(tokenizer)
     generated = generate_responses(
         model, tokenizer, prompts, fmt=fmt, max_new_tokens=max_new_tokens
@@ -127,6 +170,7 @@ def alignment_report(
         for text, truncated in generated
     ]
     mean_vector = [sum(column) / n for column in zip(*vectors, strict=True)]
+    engagement, sameness = answer_closeness(reward.evaluator, prompts, responses)
     return {
         "n": n,
         "prompt_format": fmt,
@@ -136,6 +180,8 @@ def alignment_report(
         "empty_share": round(sum(f["empty"] for f in flags) / n, 4),
         "truncated_share": round(sum(f["truncated"] for f in flags) / n, 4),
         "repeated_share": round(sum(f["repeated"] for f in flags) / n, 4),
+        "engagement": engagement,
+        "sameness": sameness,
         "mean_vector": dict(
             zip(reward.dimensions, [round(v, 4) for v in mean_vector], strict=True)
         ),
@@ -174,9 +220,14 @@ def _percent(value: float | None) -> str:
     return "?" if value is None else f"{value:.0%}"
 
 
+def _cosine(value: float | None) -> str:
+    return "?" if value is None else f"{value:.2f}"
+
+
 def table_line(card: dict[str, Any]) -> str:
     """Return FULCRA's Table 1 as one line: distance before → after, the change's interval, the
-    verdict, what saying nothing scores and the shares of empty/truncated/repeated answers."""
+    verdict, what saying nothing scores, the shares of empty/truncated/repeated answers and how
+    much the answers engage their prompts and resemble each other."""
     report = card.get("report", {})
     before, after = report.get("before", {}), report.get("after", {})
     change = report.get("change") or {}
@@ -190,11 +241,16 @@ def table_line(card: dict[str, Any]) -> str:
             ("repeated", "repeated_share"),
         )
     )
+    closeness = ", ".join(
+        f"{name} {_cosine(before.get(key))} → {_cosine(after.get(key))}"
+        for name, key in (("engages the prompt", "engagement"), ("answers alike", "sameness"))
+    )
     return (
         f"mean distance to the target ({card.get('config', {}).get('distance', 'l2')}, "
         f"{change.get('n', '?')} held-out prompts): "
         f"{before.get('mean_distance')} → {after.get('mean_distance')}, "
         f"change {change.get('mean')} 95% CI {interval}: {verdict(change)}; "
         f"saying nothing {before.get('neutral_distance')} "
-        f"(the evaluator's empty answer {before.get('empty_answer_distance')}); {shares}"
+        f"(the evaluator's empty answer {before.get('empty_answer_distance')}); {shares}; "
+        f"{closeness}"
     )
