@@ -129,36 +129,27 @@ def vote_submit(
     """
     if story.deliberation_id != deliberation.pk:
         raise ValidationError({"story": "The story belongs to another deliberation."})
+    # What the vote is about and says: the story's pair in its context, the answer, the comment.
+    answer = {
+        "deliberation": deliberation,
+        "voter": voter,
+        "from_card": story.from_card,
+        "to_card": story.to_card,
+        "context": story.context,
+        "choice": choice,
+        "comment": comment.strip(),
+        "story": story,
+    }
     refusal = vote_refusal(voter=voter, deliberation=deliberation)
     if refusal == "preview":
-        preview = Vote(
-            deliberation=deliberation,
-            voter=voter,
-            from_card=story.from_card,
-            to_card=story.to_card,
-            context=story.context,
-            choice=choice,
-            comment=comment.strip(),
-            story=story,
-        )
+        preview = Vote(**answer)
         preview.full_clean(validate_unique=False, validate_constraints=False)
         return preview, False
     if refusal is not None:
         raise PermissionDenied(REFUSALS[refusal])
     if not StoryImpression.objects.filter(voter=voter, story=story).exists():
         raise PermissionDenied("You can only vote on a pair you were shown.")
-    vote, created = vote_record(
-        voter=voter,
-        deliberation=deliberation,
-        from_card=story.from_card,
-        to_card=story.to_card,
-        context=story.context,
-        choice=choice,
-        comment=comment.strip(),
-        story=story,
-        page_version=page_version,
-        yes_first=yes_first,
-    )
+    vote, created = vote_record(**answer, page_version=page_version, yes_first=yes_first)
     snapshots_mark_changed(deliberation=deliberation, context_ids=[story.context_id])
     return vote, created
 
