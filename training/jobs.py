@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from annotation.models import Project
 from core.jobs import JobFailed, JobProgress, job_type
 from core.models import Job
-from training.alignment import DEFAULTS as ALIGN_DEFAULTS
 from training.models import ModelArtifact
 from training.services import (
     ALIGN_POLICY,
@@ -26,6 +25,7 @@ from training.services import (
     project_training_file,
     run_log_append,
 )
+from training.services.policy_alignment import RUN_SETTINGS
 
 
 def _already_done(job: Job) -> ModelArtifact | None:
@@ -138,20 +138,9 @@ def run_align_policy(job: Job, progress: JobProgress) -> dict:
                 prompts_file=params["prompts"],
                 target=params["target"],
                 out=params["out"],
-                steps=params.get("steps", ALIGN_DEFAULTS.steps),
-                num_generations=params.get("num_generations", ALIGN_DEFAULTS.num_generations),
-                max_completion_length=params.get(
-                    "max_completion_length", ALIGN_DEFAULTS.max_completion_length
-                ),
-                learning_rate=params.get("learning_rate", ALIGN_DEFAULTS.learning_rate),
-                temperature=params.get("temperature", ALIGN_DEFAULTS.temperature),
-                beta=params.get("beta", ALIGN_DEFAULTS.beta),
-                distance=params.get("distance", ALIGN_DEFAULTS.distance),
-                guard=params.get("guard", ALIGN_DEFAULTS.guard),
-                lora=params.get("lora", True),
-                report_prompts=params.get("report_prompts", ALIGN_DEFAULTS.report_prompts),
                 job=job,
                 progress=report,
+                **{k: v for k, v in params.items() if k in RUN_SETTINGS},
             )
         except ValidationError as error:
             raise JobFailed(error_text(error)) from None

@@ -2,7 +2,9 @@
 
 import json
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -15,6 +17,31 @@ from training.models import ModelArtifact, Target
 from training.services.common import ProgressCallback, policy_check, training_dir
 
 ALIGN_POLICY = "training.align_policy"
+# What a researcher may set for a run (AlignConfig's fields): one list for the job's params, the
+# job, the command and the API, each absent one taking AlignConfig's default.
+RUN_SETTINGS = (
+    "steps",
+    "num_generations",
+    "max_completion_length",
+    "learning_rate",
+    "temperature",
+    "beta",
+    "distance",
+    "guard",
+    "lora",
+    "report_prompts",
+)
+
+
+def run_settings(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the run settings of ``values``, AlignConfig's default for each one not there.
+
+    Raise TypeError for a name that is not a run setting (a caller's mistake, as for any
+    unknown keyword)."""
+    unknown = set(values) - set(RUN_SETTINGS)
+    if unknown:
+        raise TypeError(f"not alignment settings: {', '.join(sorted(unknown))}")
+    return {name: values.get(name, getattr(ALIGN_DEFAULTS, name)) for name in RUN_SETTINGS}
 
 
 def prompts_write(*, prompts: list[str], path: Path) -> Path:
@@ -32,23 +59,16 @@ def alignment_start(
     target: Target,
     prompts_file: Path,
     name: str,
-    steps: int = ALIGN_DEFAULTS.steps,
-    num_generations: int = ALIGN_DEFAULTS.num_generations,
-    max_completion_length: int = ALIGN_DEFAULTS.max_completion_length,
-    learning_rate: float = ALIGN_DEFAULTS.learning_rate,
-    temperature: float = ALIGN_DEFAULTS.temperature,
-    beta: float = ALIGN_DEFAULTS.beta,
-    distance: str = ALIGN_DEFAULTS.distance,
-    guard: str = ALIGN_DEFAULTS.guard,
-    lora: bool = True,
-    report_prompts: int = ALIGN_DEFAULTS.report_prompts,
     idempotency_key: str | None = None,
+    **settings: Any,
 ) -> Job:
     """Check everything the alignment needs, then start the ``training.align_policy`` job.
 
     Refuses (ValidationError naming the field) a target missing a dimension, a policy that is
-    not there, or prompts that are empty or unreadable: nothing is started then.
+    not there, or prompts that are empty or unreadable: nothing is started then. ``settings``
+    are the run's (``RUN_SETTINGS``; AlignConfig's default for each one not given).
     """
+    settings = run_settings(settings)
     if evaluator_artifact.kind != ModelArtifact.Kind.EVALUATOR:
         raise ValidationError({"evaluator": "Choose an evaluator, not a policy."})
     try:
@@ -66,9 +86,9 @@ def alignment_start(
         raise ValidationError({"prompts": str(error)}) from None
     if len(set(prompts)) < 2:
         raise ValidationError({"prompts": "give at least two different prompts"})
-    if distance not in alignment.DISTANCES:
+    if settings["distance"] not in alignment.DISTANCES:
         raise ValidationError({"distance": f"use one of {', '.join(alignment.DISTANCES)}"})
-    if guard not in alignment.GUARDS:
+    if settings["guard"] not in alignment.GUARDS:
         raise ValidationError({"guard": f"use one of {', '.join(alignment.GUARDS)}"})
     run_id = uuid.uuid4().hex[:8]
     out = training_dir("artifacts", "policies") / f"{name}-{run_id}"
@@ -86,17 +106,8 @@ def alignment_start(
             "target_id": target.pk,
             "target_name": target.name,
             "out": str(out),
-            "steps": steps,
-            "num_generations": num_generations,
-            "max_completion_length": max_completion_length,
-            "learning_rate": learning_rate,
-            "temperature": temperature,
-            "beta": beta,
-            "distance": distance,
-            "guard": guard,
-            "lora": lora,
-            "report_prompts": report_prompts,
-        },
+        }
+        | settings,
     )
 
 
@@ -107,18 +118,9 @@ def alignment_run(
     prompts_file: str | Path,
     target: dict,
     out: str | Path,
-    steps: int = ALIGN_DEFAULTS.steps,
-    num_generations: int = ALIGN_DEFAULTS.num_generations,
-    max_completion_length: int = ALIGN_DEFAULTS.max_completion_length,
-    learning_rate: float = ALIGN_DEFAULTS.learning_rate,
-    temperature: float = ALIGN_DEFAULTS.temperature,
-    beta: float = ALIGN_DEFAULTS.beta,
-    distance: str = ALIGN_DEFAULTS.distance,
-    guard: str = ALIGN_DEFAULTS.guard,
-    lora: bool = True,
-    report_prompts: int = ALIGN_DEFAULTS.report_prompts,
     job: Job | None = None,
     progress: ProgressCallback | None = None,
+    **settings: Any,
 ) -> ModelArtifact | None:
     """Align ``policy`` to ``target`` with GRPO, write it to ``out`` atomically, register it.
 
@@ -130,19 +132,7 @@ def alignment_run(
         loaded = evaluator.load(evaluator_dir)
         vector = alignment.read_target(target, loaded.dimensions)
         prompts = alignment.read_prompts(prompts_file)
-        config = alignment.AlignConfig(
-            policy=policy_check(policy),
-            steps=steps,
-            num_generations=num_generations,
-            max_completion_length=max_completion_length,
-            learning_rate=learning_rate,
-            temperature=temperature,
-            beta=beta,
-            distance=distance,
-            guard=guard,
-            lora=lora,
-            report_prompts=report_prompts,
-        )
+        config = alignment.AlignConfig(policy=policy_check(policy), **run_settings(settings))
         report = alignment.align(
             evaluator=loaded,
             target=vector,

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from training import alignment
 from training.alignment import DEFAULTS as D
 from training.services import alignment_run
+from training.services.policy_alignment import RUN_SETTINGS
 
 
 class Command(BaseCommand):
@@ -55,16 +56,8 @@ class Command(BaseCommand):
                 prompts_file=options["prompts"],
                 target=target,
                 out=options["out"],
-                steps=options["steps"],
-                num_generations=options["num_generations"],
-                max_completion_length=options["max_completion_length"],
-                learning_rate=options["learning_rate"],
-                temperature=options["temperature"],
-                beta=options["beta"],
-                distance=options["distance"],
-                guard=options["guard"],
                 lora=not options["no_lora"],
-                report_prompts=options["report_prompts"],
+                **{name: options[name] for name in RUN_SETTINGS if name != "lora"},
                 progress=lambda step, total, message, metrics: self.stderr.write(
                     f"step {step}/{total} {message}"
                     + (f" reward {metrics['reward']:.4f}" if "reward" in metrics else "")
