@@ -285,42 +285,42 @@ class DecisionListApi(APIView):
         return Response(DecisionSerializer(decisions, many=True).data)
 
 
-class CardSplitApi(APIView):
-    """Researchers: take a card out of its cluster, with a reason (idempotent)."""
+class _CardDecisionApi(APIView):
+    """A researcher's decision on one card's cluster, with a reason; ``card_and_input`` reads
+    the card and the validated body."""
 
     permission_classes = [IsResearcher]
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=1000, allow_blank=True)
 
-    @extend_schema(request=InputSerializer, responses=CardSerializer)
-    def post(self, request, card_id: int):
+    def card_and_input(self, request, card_id: int) -> tuple[ValuesCard, dict]:
         card = get_object_or_404(ValuesCard, pk=card_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        card = dedup.card_split(
-            card=card, researcher=request.user, reason=serializer.validated_data["reason"]
-        )
+        return card, serializer.validated_data
+
+
+class CardSplitApi(_CardDecisionApi):
+    """Researchers: take a card out of its cluster, with a reason (idempotent)."""
+
+    @extend_schema(request=_CardDecisionApi.InputSerializer, responses=CardSerializer)
+    def post(self, request, card_id: int):
+        card, data = self.card_and_input(request, card_id)
+        card = dedup.card_split(card=card, researcher=request.user, reason=data["reason"])
         return Response(card_as_contract(card))
 
 
-class CardMergeApi(APIView):
+class CardMergeApi(_CardDecisionApi):
     """Researchers: merge a card (with its duplicates) into another's cluster, with a reason."""
 
-    permission_classes = [IsResearcher]
-
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(_CardDecisionApi.InputSerializer):
         into = serializers.IntegerField()
-        reason = serializers.CharField(max_length=1000, allow_blank=True)
 
     @extend_schema(request=InputSerializer, responses=CardSerializer)
     def post(self, request, card_id: int):
-        card = get_object_or_404(ValuesCard, pk=card_id)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        into = ValuesCard.objects.filter(
-            pk=serializer.validated_data["into"], deliberation=card.deliberation
-        ).first()
+        card, data = self.card_and_input(request, card_id)
+        into = ValuesCard.objects.filter(pk=data["into"], deliberation=card.deliberation).first()
         if into is None:
             return Response(
                 {"into": ["No card with that id in this card's deliberation."]}, status=400
@@ -329,7 +329,7 @@ class CardMergeApi(APIView):
             card=card,
             into=into,
             researcher=request.user,
-            reason=serializer.validated_data["reason"],
+            reason=data["reason"],
         )
         return Response(card_as_contract(card))
 
