@@ -1,29 +1,34 @@
 """Reads of the moral graph, by concern; every name is importable from ``moralgraph.selectors``.
 
-- ``graphs``: deliberations, votes and the graph built from them, preference exports, the
-  explorer's documents, and where a voter's values ended up.
+- ``graphs``: deliberations, their counted votes and the graph built from them.
+- ``preferences``: the one-way edges a model may be trained on, as export lines.
+- ``explorer``: the explorer's documents and details, and where a voter's values ended up.
 - ``voting``: what a voter is shown next, how much is left, and whether their vote would count.
 """
 
-from moralgraph.selectors.graphs import (
+from moralgraph.selectors.explorer import (
     ATTRIBUTE_GROUP,
-    deliberation_named,
-    deliberations_with_counts,
     explorer_document,
-    graph_for_deliberation,
-    min_votes,
     pair_detail,
     parse_group,
     positions_for_voter,
+    value_detail,
+    voter_groups,
+)
+from moralgraph.selectors.graphs import (
+    deliberation_named,
+    deliberations_with_counts,
+    graph_for_deliberation,
+    min_votes,
+    rule_for,
+    vote_tuples,
+    votes_counted,
+)
+from moralgraph.selectors.preferences import (
     preference_export,
     preference_lines,
     preference_questions,
     preferences_for_deliberation,
-    rule_for,
-    value_detail,
-    vote_tuples,
-    voter_groups,
-    votes_counted,
 )
 from moralgraph.selectors.voting import (
     PAIRS_SPELLED_OUT,
