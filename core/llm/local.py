@@ -260,6 +260,19 @@ def _acquire_generation() -> None:
         )
 
 
+def _prepared(messages: list[Message], temperature: float | None, max_tokens: int | None):
+    """Return the loaded chat model, its generation options and the prompt's token ids; any
+    failure on the way is an LLMError."""
+    try:
+        chat = load_chat_model()
+        options = chat.generation_options(temperature, max_tokens)
+        return chat, options, chat.prompt_ids(messages, options["max_new_tokens"])
+    except LLMError:
+        raise
+    except Exception as exc:
+        raise _failure(exc)
+
+
 def _failure(exc: Exception) -> LLMError:
     logger.exception("The local model failed")
     return LLMError(f"The local model failed: {type(exc).__name__}: {exc}"[:500])
@@ -290,14 +303,7 @@ class LocalBackend:
         """Return one completion from the local model."""
         import torch
 
-        try:
-            chat = load_chat_model()
-            options = chat.generation_options(temperature, max_tokens)
-            inputs = chat.prompt_ids(messages, options["max_new_tokens"])
-        except LLMError:
-            raise
-        except Exception as exc:
-            raise _failure(exc)
+        chat, options, inputs = _prepared(messages, temperature, max_tokens)
         _acquire_generation()
         try:
             with torch.inference_mode():
@@ -324,14 +330,7 @@ class LocalBackend:
         max_tokens: int | None,
     ) -> "LocalStream":
         """Return a stream that starts generating when first read."""
-        try:
-            chat = load_chat_model()
-            options = chat.generation_options(temperature, max_tokens)
-            inputs = chat.prompt_ids(messages, options["max_new_tokens"])
-        except LLMError:
-            raise
-        except Exception as exc:
-            raise _failure(exc)
+        chat, options, inputs = _prepared(messages, temperature, max_tokens)
         return LocalStream(chat, inputs, options)
 
     def structured(
