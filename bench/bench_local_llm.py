@@ -38,7 +38,7 @@ import torch  # noqa: E402
 from django.conf import settings  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
-from core.llm import local  # noqa: E402
+from core.llm import local, local_files, local_models  # noqa: E402
 from core.llm.base import ChatResult  # noqa: E402
 
 
@@ -72,8 +72,8 @@ def main() -> None:
         help="with --interview: C conversations of 2 turns",
     )
     options = parser.parse_args()
-    if local.gguf_path() is None:
-        sys.exit(f"{local.CHAT_GGUF} is not installed ({local.CHAT_PACKAGE}).")
+    if local_files.gguf_path() is None:
+        sys.exit(f"{local_files.CHAT_GGUF} is not installed ({local_files.CHAT_PACKAGE}).")
     if options.interview:
         bench_interview(options.interview, conversations=options.turns)
         return
@@ -81,15 +81,15 @@ def main() -> None:
     if options.fresh_cache:
         fresh = Path(tempfile.mkdtemp(prefix="valuelab-bench-"))
         settings.VALUELAB_MODEL_CACHE = fresh
-    _, created, seconds = local.prepare_chat_model()
+    _, created, seconds = local_files.prepare_chat_model()
     rows.append(("cold conversion from GGUF", f"{seconds:.1f} s" if created else "cached"))
 
     started = time.monotonic()
-    local.load_chat_model()
+    local_models.load_chat_model()
     rows.append(("first load (incl. lazy imports)", f"{time.monotonic() - started:.2f} s"))
-    local._chat = None  # load again: the warm load a restarted worker pays after its imports
+    local_models._chat = None  # load again: the warm load a restarted worker pays after its imports
     started = time.monotonic()
-    local.load_chat_model()
+    local_models.load_chat_model()
     rows.append(("warm load from the cache", f"{time.monotonic() - started:.2f} s"))
 
     backend = local.LocalBackend()
@@ -230,7 +230,7 @@ def bench_interview(tries: int, *, conversations: int = 3) -> None:
 
     deliberation = Deliberation.objects.create(name="bench", title="Bench")
     scenario = Scenario.objects.create(deliberation=deliberation, question=QUESTION)
-    local.load_chat_model()
+    local_models.load_chat_model()
     print(f"prompt: {interview.prompt_current(backend='local').name}")
 
     turns: list[float] = []

@@ -20,13 +20,13 @@ class ModelNotFound(ValueError):
 
 
 def _minilm() -> Path | None:
-    from core.llm.local import encoder_path
+    from core.llm.local_files import encoder_path
 
     return encoder_path()
 
 
 def _smollm2() -> Path | None:
-    from core.llm.local import chat_cache_dir
+    from core.llm.local_files import chat_cache_dir
 
     folder = chat_cache_dir()
     return folder if folder is not None and (folder / "config.json").is_file() else None

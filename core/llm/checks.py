@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
 from core.llm.gateway import backend_name
-from core.llm.local import CHAT_GGUF, CHAT_PACKAGE, gguf_path
+from core.llm.local_files import CHAT_GGUF, CHAT_PACKAGE, gguf_path
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.llm import local
+from core.llm import local_files
 from core.models import LLMCall
 from elicitation import interview
 from elicitation.models import Chat
@@ -15,8 +15,8 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db,
     pytest.mark.skipif(
-        local.gguf_path() is None,
-        reason=f"the {local.CHAT_PACKAGE} package ({local.CHAT_GGUF}) is not installed",
+        local_files.gguf_path() is None,
+        reason=f"the {local_files.CHAT_PACKAGE} package ({local_files.CHAT_GGUF}) is not installed",
     ),
 ]
 

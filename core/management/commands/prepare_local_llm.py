@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.llm import LLMError, local
+from core.llm import LLMError, local_files, local_models
 
 
 class Command(BaseCommand):
@@ -12,24 +12,25 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         try:
-            directory, created, seconds = local.prepare_chat_model()
+            directory, created, seconds = local_files.prepare_chat_model()
         except LLMError as exc:
             raise CommandError(exc.message)
         if created:
-            self.stdout.write(f"Converted {local.CHAT_GGUF} to {directory} in {seconds:.1f} s.")
+            gguf = local_files.CHAT_GGUF
+            self.stdout.write(f"Converted {gguf} to {directory} in {seconds:.1f} s.")
         else:
             self.stdout.write(f"The local model is already converted: {directory}.")
         started = time.monotonic()
         import transformers  # noqa: F401  (timed apart: importing it is most of a cold start)
 
         imported = time.monotonic()
-        local.load_chat_model()
+        local_models.load_chat_model()
         self.stdout.write(
             f"Imported transformers in {imported - started:.1f} s, "
             f"loaded the model in {time.monotonic() - imported:.1f} s."
         )
-        if local.encoder_path() is None:
+        if local_files.encoder_path() is None:
             self.stdout.write(
-                f"The embedding model ({local.EMBEDDING_PACKAGE}) is not installed; "
+                f"The embedding model ({local_files.EMBEDDING_PACKAGE}) is not installed; "
                 "local embeddings will fail."
             )
