@@ -1,20 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from core.models import (
-    Job,
-    LLMCall,
-    Participation,
-    Study,
-    StudyTask,
-    TaskCompletion,
-    User,
-    ValueDimension,
-    ValueScheme,
-)
+from core import models
 
 
-@admin.register(User)
+@admin.register(models.User)
 class ValueLabUserAdmin(UserAdmin):
     list_display = ["username", "role", "pseudonym", "prolific_pid", "is_active", "date_joined"]
     list_filter = ["role", "is_active"]
@@ -27,37 +17,37 @@ class ValueLabUserAdmin(UserAdmin):
 
 
 class StudyTaskInline(admin.TabularInline):
-    model = StudyTask
+    model = models.StudyTask
     extra = 0
 
 
-@admin.register(Study)
+@admin.register(models.Study)
 class StudyAdmin(admin.ModelAdmin):
     list_display = ["title", "slug", "completion_code", "is_open", "created"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [StudyTaskInline]
 
 
-@admin.register(Participation)
+@admin.register(models.Participation)
 class ParticipationAdmin(admin.ModelAdmin):
     list_display = ["user", "study", "joined", "completed"]
     list_filter = ["study"]
     raw_id_fields = ["user"]
 
 
-@admin.register(TaskCompletion)
+@admin.register(models.TaskCompletion)
 class TaskCompletionAdmin(admin.ModelAdmin):
     list_display = ["participation", "task", "completed"]
 
 
-@admin.register(Job)
+@admin.register(models.Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = ["kind", "status", "progress_done", "progress_total", "created_by", "created"]
     list_filter = ["kind", "status"]
     readonly_fields = ["id", "created", "started", "heartbeat", "finished"]
 
 
-@admin.register(LLMCall)
+@admin.register(models.LLMCall)
 class LLMCallAdmin(admin.ModelAdmin):
     list_display = [
         "purpose",
@@ -75,19 +65,19 @@ class LLMCallAdmin(admin.ModelAdmin):
 
 
 class ValueDimensionInline(admin.StackedInline):
-    model = ValueDimension
+    model = models.ValueDimension
     extra = 0
     fields = ["position", "key", "name", "definition", "examples"]
 
 
-@admin.register(ValueScheme)
+@admin.register(models.ValueScheme)
 class ValueSchemeAdmin(admin.ModelAdmin):
     list_display = ["key", "name", "created"]
     search_fields = ["key", "name"]
     inlines = [ValueDimensionInline]
 
 
-@admin.register(ValueDimension)
+@admin.register(models.ValueDimension)
 class ValueDimensionAdmin(admin.ModelAdmin):
     list_display = ["key", "name", "scheme", "position"]
     list_filter = ["scheme"]
