@@ -170,13 +170,13 @@ def train_and_score(
 def sweep(examples, **options) -> dict:
     """Cross-validate every variant, retrain the best, score it on the set-aside prompts (see
     ``_sweep``); the frozen encoder's embeddings are computed once for all folds and variants."""
-    from training import evaluator
+    from training.evaluator import fitting
 
-    evaluator.FEATURE_CACHE = {}
+    fitting.FEATURE_CACHE = {}
     try:
         return _sweep(examples, **options)
     finally:
-        evaluator.FEATURE_CACHE = None
+        fitting.FEATURE_CACHE = None
 
 
 def _sweep(

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from annotation.assignment import slots_ensure
-from core.llm import local
+from core.llm import local_files
 from core.models import LLMCall, Participation, Study
 from elicitation import interview
 from elicitation.models import Chat
@@ -284,8 +284,8 @@ def interview_with_the_embedded_model(timing: dict):
 
 @pytest.mark.slow
 @pytest.mark.skipif(
-    local.gguf_path() is None,
-    reason=f"the {local.CHAT_PACKAGE} package ({local.CHAT_GGUF}) is not installed",
+    local_files.gguf_path() is None,
+    reason=f"the {local_files.CHAT_PACKAGE} package ({local_files.CHAT_GGUF}) is not installed",
 )
 def test_the_same_study_on_the_embedded_model_with_the_card_written_by_hand(
     live_server, browser, desktop, screenshot, material, settings, monkeypatch
