@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from annotation.prelabel import answer_schema
+from annotation.prelabel_prompt import answer_schema
 from core.llm.schemas import SENT_MAX_LENGTH, sendable_schema
 from core.llm_check import CheckAnswer
 from elicitation.card_rules import ValuesCardShape
