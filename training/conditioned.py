@@ -207,12 +207,12 @@ def train(splits: Splits, config: ConditionedConfig, *, progress: Progress | Non
         name: evaluate(model, tokenizer, part, config.dimensions, config, splits.train)
         for name, part in (("validation", splits.validation), ("test", splits.test))
     }
-    report = TrainReport(
+    report = TrainReport.timed(
         metrics=metrics,
         history=history,
         best_epoch=best_epoch,
-        seconds=round(seconds, 2),
-        samples_per_second=round(seen / seconds, 2) if seconds else 0.0,
+        seconds=seconds,
+        seen=seen,
     )
     return model, tokenizer, report
 

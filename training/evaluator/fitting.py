@@ -187,12 +187,12 @@ def train(
         "validation": evaluate(model, tokenizer, splits.validation, config, splits.train),
         "test": evaluate(model, tokenizer, splits.test, config, splits.train),
     }
-    report = TrainReport(
+    report = TrainReport.timed(
         metrics=metrics,
         history=history,
         best_epoch=best_epoch,
-        seconds=round(seconds, 2),
-        samples_per_second=round(seen / seconds, 2) if seconds else 0.0,
+        seconds=seconds,
+        seen=seen,
     )
     return model, tokenizer, report
 
@@ -292,15 +292,15 @@ def _train_head(model: OnePassModel, tokenizer, splits: Splits, config, weights,
         validate=lambda: metrics("validation", splits.validation, intervals=False),
         progress=progress,
     )
-    report = TrainReport(
+    report = TrainReport.timed(
         metrics={
             "validation": metrics("validation", splits.validation),
             "test": metrics("test", splits.test),
         },
         history=history,
         best_epoch=best_epoch,
-        seconds=round(seconds, 2),
-        samples_per_second=round(seen / seconds, 2) if seconds else 0.0,
+        seconds=seconds,
+        seen=seen,
     )
     return model, tokenizer, report
 

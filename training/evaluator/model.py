@@ -54,6 +54,19 @@ class TrainReport:
     seconds: float = 0.0
     samples_per_second: float = 0.0
 
+    @classmethod
+    def timed(
+        cls, *, metrics: dict[str, Any], history: list, best_epoch: int, seconds: float, seen: int
+    ) -> "TrainReport":
+        """Return the report of a training that saw ``seen`` samples in ``seconds``."""
+        return cls(
+            metrics=metrics,
+            history=history,
+            best_epoch=best_epoch,
+            seconds=round(seconds, 2),
+            samples_per_second=round(seen / seconds, 2) if seconds else 0.0,
+        )
+
 
 Progress = Callable[[int, int, str, dict[str, float]], None]
 
