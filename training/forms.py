@@ -122,7 +122,12 @@ class AlignForm(_DataSourceMixin, _OnceForm):
     )
     guard = forms.ChoiceField(
         choices=[
-            ("floor", "Saying nothing scores no better than the all-unrelated vector (default)"),
+            (
+                "engaged",
+                "Saying nothing or ignoring the prompt scores no better than the all-unrelated "
+                "vector",
+            ),
+            ("floor", "Saying nothing scores no better than the all-unrelated vector"),
             ("none", "No guard: the plain distance (reproduction only)"),
         ],
         initial=ALIGN_DEFAULTS.guard,

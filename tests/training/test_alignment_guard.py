@@ -105,6 +105,54 @@ def test_the_reward_logs_the_share_of_answers_that_say_nothing():
     assert logged == {"says_nothing_share": 0.5}
 
 
+def word_overlap(prompts, responses):
+    """A stand-in for the encoder's cosine: the share of the prompt's words the answer uses."""
+    rows = []
+    for prompt, response in zip(prompts, responses, strict=True):
+        asked = {w.strip("?.,!") for w in prompt.lower().split()}
+        answered = {w.strip("?.,!") for w in response.lower().split()}
+        rows.append(len(asked & answered) / len(asked))
+    return rows
+
+
+QUESTIONS = ["How do I get home at night?", "Should I tell my boss about the mistake?"]
+ANSWERS = [REAL, "Tell your boss about the mistake, it is fair and the rules ask for it."]
+STOCK = "I am happy to help, stay safe, be fair, follow the rules and you will win!"
+
+
+def test_the_engaged_guard_scores_a_stock_reply_that_ignores_the_prompt_as_saying_nothing():
+    """A reply the evaluator likes, given whatever was asked, beats real answers under the floor
+    guard alone (how SmolLM2 collapsed on a country target); the engaged guard floors it."""
+    floor_only = alignment.BaseAlignReward(KeywordEvaluator(), FULCRA_PRESET)
+    engaged = alignment.BaseAlignReward(
+        KeywordEvaluator(), FULCRA_PRESET, guard="engaged", engagement=word_overlap
+    )
+    engaged.calibrate(word_overlap(QUESTIONS, ANSWERS))  # the reference policy's own answers
+    logged = {}
+
+    stock_before, real_before = floor_only(QUESTIONS, [STOCK, ANSWERS[1]])
+    stock, real = engaged(QUESTIONS, [STOCK, ANSWERS[1]], log_metric=logged.__setitem__)
+
+    assert stock_before > real_before  # the collapse the floor guard alone invites
+    assert stock <= -engaged.floor < real
+    assert logged == {"says_nothing_share": 0.0, "ignores_prompt_share": 0.5}
+    assert engaged.describe()["min_engagement"] == engaged.min_engagement > 0
+    assert "ignores its prompt" in engaged.describe()["why"]
+
+
+def test_the_engaged_guard_needs_the_reference_policys_answers_first():
+    engaged = alignment.BaseAlignReward(
+        KeywordEvaluator(), FULCRA_PRESET, guard="engaged", engagement=word_overlap
+    )
+
+    with pytest.raises(alignment.AlignmentError, match="not calibrated"):
+        engaged(QUESTIONS, ANSWERS)
+    with pytest.raises(alignment.AlignmentError, match="reference policy's answers"):
+        engaged.calibrate([])
+    # The least engagement is the reference answers' 10% quantile: 1 in 10 falls under it.
+    assert engaged.calibrate([i / 10 for i in range(11)]) == 0.1
+
+
 def test_empty_and_looping_answers_are_recognised():
     assert alignment.is_empty("") and alignment.is_empty("  …\n") and not alignment.is_empty("No")
     assert alignment.is_repetitive(LOOP) and alignment.is_repetitive("I can. " * 10)

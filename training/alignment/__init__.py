@@ -20,9 +20,11 @@ Pure ML code (no database); torch, transformers and TRL are imported inside func
 
 The package, by concern: ``config`` (settings, defaults, the error), ``prompts`` (target,
 prompts, chat format, held-out split), ``reward`` (distances and the guarded reward),
+``closeness`` (how much answers engage their prompts and resemble each other),
 ``report`` (before/after answers, the bootstrap, Table 1) and ``grpo`` (the training run).
 """
 
+from training.alignment.closeness import answer_closeness, closeness
 from training.alignment.config import (
     DEFAULTS,
     DISTANCES,
@@ -42,7 +44,6 @@ from training.alignment.prompts import (
 )
 from training.alignment.report import (
     alignment_report,
-    answer_closeness,
     generate_responses,
     paired_bootstrap,
     report_change,
@@ -50,6 +51,7 @@ from training.alignment.report import (
     verdict,
 )
 from training.alignment.reward import (
+    ENGAGEMENT_QUANTILE,
     GUARD_REASONS,
     MASK_THRESHOLD,
     BaseAlignReward,
@@ -64,6 +66,7 @@ __all__ = [
     "DISTANCES",
     "GUARDS",
     "GUARD_REASONS",
+    "ENGAGEMENT_QUANTILE",
     "MASK_THRESHOLD",
     "POLICY_CARD",
     "AlignConfig",
@@ -73,6 +76,7 @@ __all__ = [
     "align",
     "alignment_report",
     "answer_closeness",
+    "closeness",
     "as_policy_prompt",
     "distance",
     "generate_responses",

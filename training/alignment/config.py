@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 DISTANCES = ("l2", "l1", "weighted", "fulcra")
-GUARDS = ("floor", "none")
+GUARDS = ("engaged", "floor", "none")
 POLICY_CARD = "policy.json"
 
 

@@ -88,6 +88,15 @@ def align(
             model, tokenizer, reward, held_out, max_new_tokens=config.max_completion_length, fmt=fmt
         )
 
+    if config.guard == "engaged":
+        samples = report.before.get("samples", [])
+        engagement = [s.get("engagement") for s in samples]
+        if None in engagement:  # a 'before' written before answers carried their engagement
+            engagement = reward.engagement(
+                [s["prompt"] for s in samples], [s["response"] for s in samples]
+            )
+        reward.calibrate(engagement)
+
     class Progress(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
             logs = logs or {}
@@ -106,6 +115,7 @@ def align(
                     "kl",
                     "completions/mean_length",
                     "says_nothing_share",
+                    "ignores_prompt_share",
                 ):
                     if isinstance(logs.get(key), int | float):
                         metrics[key.replace("completions/", "")] = float(logs[key])

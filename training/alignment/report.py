@@ -5,6 +5,7 @@ change, and FULCRA's Table 1 as one line."""
 from collections.abc import Sequence
 from typing import Any
 
+from training.alignment.closeness import closeness
 from training.alignment.prompts import prompt_format
 from training.alignment.reward import BaseAlignReward, is_empty, is_repetitive
 
@@ -67,48 +68,6 @@ def generate_responses(
     return results
 
 
-def answer_closeness(
-    evaluator, prompts: Sequence[str], responses: Sequence[str], *, batch_size: int = 32
-) -> tuple[float, float]:
-    """Return (engagement, sameness): the mean cosine between each prompt and its answer, and
-    the mean cosine between answers to different prompts, in the evaluator's own encoder
-    (mean-pooled, the pooling it scores with).
-
-    The distance alone can fall by a collapse: a policy that gives every prompt the same stock
-    reply the evaluator likes (SmolLM2 aligned to a country vector answered 18 of 50 prompts
-    "I'm happy to engage in a friendly conversation…": engagement 0.59 → 0.06, sameness 0.09 →
-    0.82). These two numbers show it beside the distance.
-    """
-    import torch
-
-    model, tokenizer = evaluator.model, evaluator.tokenizer
-    device = next(model.encoder.parameters()).device
-    max_length = evaluator.card.get("config", {}).get("max_length", 256)
-
-    def embed(texts: Sequence[str]):
-        rows = []
-        for start in range(0, len(texts), batch_size):
-            batch = tokenizer(
-                list(texts[start : start + batch_size]),
-                padding=True,
-                truncation=True,
-                max_length=max_length,
-                return_tensors="pt",
-            ).to(device)
-            with torch.inference_mode():
-                rows.append(model.pool(batch).float())
-        return torch.nn.functional.normalize(torch.cat(rows), dim=-1)
-
-    asked, answered = embed(prompts), embed(responses)
-    n = len(responses)
-    engagement = float((asked * answered).sum(-1).mean())
-    if n < 2:
-        return round(engagement, 4), 0.0
-    pairs = answered @ answered.T
-    sameness = float((pairs.sum() - pairs.diagonal().sum()) / (n * n - n))
-    return round(engagement, 4), round(sameness, 4)
-
-
 def paired_bootstrap(
     before: Sequence[float], after: Sequence[float], *, resamples: int = 2000, seed: int = 13
 ) -> dict[str, Any]:
@@ -141,7 +100,7 @@ def alignment_report(
 ) -> dict[str, Any]:
     """Generate one greedy response per prompt; return the mean distance to the target (FULCRA's
     Table 1), what saying nothing scores, the shares of empty, truncated and repeated answers,
-    how much the answers engage their prompts and resemble each other (``answer_closeness``), the
+    how much the answers engage their prompts and resemble each other (``closeness``), the
     mean vector and label shares (Figure 8), and every sample."""
     fmt = fmt or prompt_format(tokenizer)
     generated = generate_responses(
@@ -170,7 +129,7 @@ def alignment_report(
         for text, truncated in generated
     ]
     mean_vector = [sum(column) / n for column in zip(*vectors, strict=True)]
-    engagement, sameness = answer_closeness(reward.evaluator, prompts, responses)
+    engaged, sameness = closeness(reward.evaluator, prompts, responses)
     return {
         "n": n,
         "prompt_format": fmt,
@@ -180,15 +139,15 @@ def alignment_report(
         "empty_share": round(sum(f["empty"] for f in flags) / n, 4),
         "truncated_share": round(sum(f["truncated"] for f in flags) / n, 4),
         "repeated_share": round(sum(f["repeated"] for f in flags) / n, 4),
-        "engagement": engagement,
-        "sameness": sameness,
+        "engagement": round(sum(engaged) / n, 4),
+        "sameness": round(sameness, 4),
         "mean_vector": dict(
             zip(reward.dimensions, [round(v, 4) for v in mean_vector], strict=True)
         ),
         "label_shares": shares,
         "samples": [
-            {"prompt": p, "response": r, "distance": round(d, 4)} | f
-            for p, r, d, f in zip(prompts, responses, distances, flags, strict=True)
+            {"prompt": p, "response": r, "distance": round(d, 4), "engagement": round(e, 4)} | f
+            for p, r, d, e, f in zip(prompts, responses, distances, engaged, flags, strict=True)
         ],
     }
 

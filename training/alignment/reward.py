@@ -3,16 +3,34 @@ answer that says nothing cannot win (see the package's docstring). Pure computat
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from training.alignment.closeness import closeness
 from training.alignment.config import DISTANCES, GUARDS, AlignmentError
 from training.evaluator import Evaluator
 
 # FULCRA's BaseAlign reward counts a value only where the evaluator's score passes this; the
 # floor guard calls an answer "unrelated to every value" below it on every dimension.
 MASK_THRESHOLD = 0.3
+# The ``engaged`` guard: an answer that engages its prompt less than this share of the reference
+# policy's own answers do is taken as ignoring it.
+ENGAGEMENT_QUANTILE = 0.1
+_FLOOR_REASON = (
+    "An answer that says nothing (empty, under {min_words} words, repetitive, or unrelated to "
+    "every value: |E| < {threshold} on each) scores no better than the all-unrelated vector "
+    "plus {margin}: under the plain distance such answers beat real ones for targets with "
+    "zeros, so GRPO would learn to evade."
+)
 GUARD_REASONS = {
+    "engaged": _FLOOR_REASON
+    + (
+        " So does an answer that ignores its prompt: its cosine to the prompt in the "
+        "evaluator's encoder below {min_engagement} (the reference policy's "
+        "{quantile:.0%} quantile): without this a policy learns one stock reply the evaluator "
+        "likes and gives it to every prompt (SmolLM2 to a country target: 18 of 50 answers "
+        "'I'm happy to engage in a friendly conversation…', engagement 0.59 → 0.06)."
+    ),
     "floor": (
         "An answer that says nothing (empty, under {min_words} words, repetitive, or unrelated to "
         "every value: |E| < {threshold} on each) scores no better than the all-unrelated vector "
@@ -110,6 +128,7 @@ class BaseAlignReward:
         margin: float = 0.25,
         min_words: int = 3,
         threshold: float = MASK_THRESHOLD,
+        engagement: Callable[[Sequence[str], Sequence[str]], list[float]] | None = None,
     ):
         if kind not in DISTANCES:
             raise AlignmentError(f"unknown distance {kind!r}; use one of {', '.join(DISTANCES)}")
@@ -125,6 +144,9 @@ class BaseAlignReward:
         self.min_words = min_words
         self.threshold = threshold
         self.neutral = neutral_distance(self.target, kind=kind, weights=self.weights)
+        # Per (prompt, answer): how much the answer engages the prompt (``closeness``).
+        self.engagement = engagement or (lambda p, r: closeness(evaluator, p, r)[0])
+        self.min_engagement: float | None = None  # set by ``calibrate`` for the engaged guard
         self.__name__ = f"basealign_{kind}"  # TRL logs rewards under the function's name
 
     @property
@@ -132,12 +154,25 @@ class BaseAlignReward:
         """The least distance an answer that says nothing may score."""
         return self.neutral + self.margin
 
+    def calibrate(self, engagement: Sequence[float]) -> float:
+        """Set the least engagement an answer needs from the reference policy's own answers
+        (their ``ENGAGEMENT_QUANTILE`` quantile); return it."""
+        if not engagement:
+            raise AlignmentError("the engaged guard needs the reference policy's answers")
+        ranked = sorted(engagement)
+        self.min_engagement = round(ranked[int(ENGAGEMENT_QUANTILE * (len(ranked) - 1))], 4)
+        return self.min_engagement
+
     def describe(self) -> dict[str, Any]:
         """Return the reward's settings and the reason for its guard (for the model card)."""
         reason = GUARD_REASONS[self.guard].format(
-            min_words=self.min_words, threshold=self.threshold, margin=self.margin
+            min_words=self.min_words,
+            threshold=self.threshold,
+            margin=self.margin,
+            min_engagement=self.min_engagement,
+            quantile=ENGAGEMENT_QUANTILE,
         )
-        return {
+        described = {
             "distance": self.kind,
             "guard": self.guard,
             "why": reason,
@@ -146,6 +181,9 @@ class BaseAlignReward:
             "threshold": self.threshold,
             "neutral_distance": round(self.neutral, 4),
         }
+        if self.guard == "engaged":
+            described["min_engagement"] = self.min_engagement
+        return described
 
     def distance_of(self, vector: Sequence[float]) -> float:
         return distance(vector, self.target, kind=self.kind, weights=self.weights)
@@ -165,13 +203,30 @@ class BaseAlignReward:
         scores = self.evaluator.score(pairs)
         return [[row["expected"][key] for key in self.dimensions] for row in scores]
 
+    def ignored(self, prompts: Sequence[Any], completions: Sequence[Any]) -> list[bool]:
+        """Return, per answer, whether it ignores its prompt (the ``engaged`` guard only)."""
+        if self.guard != "engaged":
+            return [False] * len(completions)
+        if self.min_engagement is None:
+            raise AlignmentError("the engaged guard is not calibrated: call calibrate() first")
+        engagement = self.engagement(
+            [_prompt_text(p) for p in prompts], [_completion_text(c) for c in completions]
+        )
+        return [value < self.min_engagement for value in engagement]
+
     def __call__(self, prompts, completions, log_metric=None, **kwargs) -> list[float]:
-        rewards, nothing = [], 0
-        for completion, vector in zip(completions, self.vectors(prompts, completions), strict=True):
+        rewards, nothing, ignoring = [], 0, 0
+        vectors = self.vectors(prompts, completions)
+        ignored = self.ignored(prompts, completions)
+        for completion, vector, off in zip(completions, vectors, ignored, strict=True):
             value = self.distance_of(vector)
-            if self.guard == "floor" and self.says_nothing(_completion_text(completion), vector):
+            if self.guard != "none" and self.says_nothing(_completion_text(completion), vector):
                 value, nothing = max(value, self.floor), nothing + 1
+            elif off:
+                value, ignoring = max(value, self.floor), ignoring + 1
             rewards.append(-value)
         if log_metric is not None:
             log_metric("says_nothing_share", nothing / max(len(rewards), 1))
+            if self.guard == "engaged":
+                log_metric("ignores_prompt_share", ignoring / max(len(rewards), 1))
         return rewards
