@@ -19,7 +19,7 @@ from annotation.labelling import (
     worker_page_rows,
 )
 from annotation.models import Adjudication, Item, Project, WorkerStatus
-from annotation.prelabel import ACTIVE, prelabel_jobs, prelabel_start, prelabel_status
+from annotation.prelabel import prelabel_start
 from annotation.quality import worker_exclude
 from annotation.review import (
     adjudication_save,
@@ -29,11 +29,14 @@ from annotation.review import (
     review_threshold,
 )
 from annotation.selectors import (
+    prelabel_jobs,
+    prelabel_status,
     project_dashboard_cached,
     project_dimensions,
     project_item_counts,
     projects_with_counts,
 )
+from annotation.selectors.prelabels import ACTIVE
 from annotation.services import (
     project_create,
 )

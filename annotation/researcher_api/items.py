@@ -10,10 +10,10 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.prelabel import prelabel_start, prelabel_status
+from annotation.prelabel import prelabel_start
 from annotation.quality import attention_checks_create, items_set_role
 from annotation.researcher_api.common import project_or_404
-from annotation.selectors import export_filters, project_export_lines
+from annotation.selectors import export_filters, prelabel_status, project_export_lines
 from annotation.services import ItemImportRejected, item_import
 from annotation.uploads import import_job_start, upload_imports_inline
 from core.api import JobOutputSerializer

@@ -5,6 +5,7 @@
   reads its filters from a query string or a command's options.
 - ``label_columns``: labels as numpy columns, read on a plain cursor (``rows``).
 - ``dashboard``: the researcher dashboard's figures, cached while labels arrive.
+- ``prelabels``: the items still to pre-label, the pre-label counts and jobs.
 """
 
 from annotation.selectors.dashboard import (
@@ -40,6 +41,11 @@ from annotation.selectors.label_columns import (
     item_labels_by_id,
     label_matrix,
     read_columns,
+)
+from annotation.selectors.prelabels import (
+    items_pending_prelabel,
+    prelabel_jobs,
+    prelabel_status,
 )
 from annotation.selectors.projects import (
     counted_annotations,
@@ -79,4 +85,7 @@ __all__ = [
     "project_dashboard",
     "dashboard_version",
     "project_dashboard_cached",
+    "items_pending_prelabel",
+    "prelabel_status",
+    "prelabel_jobs",
 ]

@@ -4,13 +4,9 @@ import pytest
 from django.db import connection
 
 from annotation.models import Item, Prelabel
-from annotation.prelabel import (
-    KIND,
-    PROMPT_VERSION,
-    items_pending_prelabel,
-    prelabel_start,
-    prelabel_status,
-)
+from annotation.prelabel import prelabel_start
+from annotation.prelabel_prompt import PROMPT_VERSION
+from annotation.selectors.prelabels import KIND, items_pending_prelabel, prelabel_status
 from core.job_worker import job_execute
 from core.models import Job, LLMCall
 from tests.annotation.factories import SCHWARTZ10, ItemFactory, ProjectFactory, labels

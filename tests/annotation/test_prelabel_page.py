@@ -3,7 +3,7 @@
 import pytest
 
 from annotation.models import Item
-from annotation.prelabel import KIND
+from annotation.selectors.prelabels import KIND
 from core.models import Job
 from tests.annotation.factories import ItemFactory, PrelabelFactory, ProjectFactory
 

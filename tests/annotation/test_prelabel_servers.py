@@ -3,7 +3,8 @@
 import pytest
 
 from annotation.models import Item
-from annotation.prelabel import prelabel_start, prelabel_status
+from annotation.prelabel import prelabel_start
+from annotation.selectors import prelabel_status
 from core.job_worker import job_execute
 from core.models import Job
 from tests.annotation.factories import ItemFactory, ProjectFactory
