@@ -21,6 +21,7 @@ from training.evaluator import (
     CARD_FILE,
     CLASSES,
     HEAD_FILE,
+    EncoderTraining,
     PooledHeadModel,
     Progress,
     TrainReport,
@@ -36,21 +37,13 @@ from training.metrics import dimension_metrics, summarise
 DESIGN = "value-conditioned"
 
 
-@dataclass
-class ConditionedConfig:
-    base_model: str
-    dimensions: list[str]  # the values trained on
+@dataclass(kw_only=True)
+class ConditionedConfig(EncoderTraining):
+    """The value-conditioned design's settings: fewer epochs (ten passes per dialogue)."""
+
     definitions: dict[str, str]  # every value's definition (held-out ones too)
-    scheme: str = "schwartz10"
-    max_length: int = 256
-    batch_size: int = 16
     epochs: int = 2
-    learning_rate: float = 5e-5
-    head_learning_rate: float = 1e-3
-    weight_decay: float = 0.01
     patience: int = 2
-    seed: int = 13
-    max_steps: int | None = None
     # Most (dialogue, value) cells are 0: keep this many 0-cells per labelled non-0 cell in
     # training (None keeps all). The loss is class-weighted either way.
     zero_ratio: float | None = 2.0

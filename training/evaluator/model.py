@@ -17,11 +17,9 @@ class EvaluatorError(ValueError):
     """The evaluator cannot be trained or loaded as asked; the message says why."""
 
 
-@dataclass
-class TrainConfig:
-    """The defaults are the variant bench/bench_evaluator_sweep.py chose on the FULCRA rows
-    (``CHOSEN`` there): the head alone on the frozen encoder's embeddings of 256 tokens, softened
-    class weights, up to 60 epochs. ``FINE_TUNE`` gives the settings that train the encoder too."""
+@dataclass(kw_only=True)
+class EncoderTraining:
+    """The settings every evaluator design trains with (an encoder and a head over it)."""
 
     base_model: str
     dimensions: list[str]
@@ -35,6 +33,15 @@ class TrainConfig:
     patience: int = 8
     seed: int = 13
     max_steps: int | None = None  # stop early (smoke runs, tests)
+
+
+@dataclass(kw_only=True)
+class TrainConfig(EncoderTraining):
+    """The one-pass design's settings. The defaults are the variant
+    bench/bench_evaluator_sweep.py chose on the FULCRA rows (``CHOSEN`` there): the head alone
+    on the frozen encoder's embeddings of 256 tokens, softened class weights, up to 60 epochs.
+    ``FINE_TUNE`` gives the settings that train the encoder too."""
+
     class_weighting: bool = True  # inverse-frequency class weights in the loss (0 dominates)
     class_weight_power: float = 0.5  # the weights raised to this (1: full inverse frequency)
     # Train the head alone on the encoder's pooled embeddings, computed once (minutes on a CPU
