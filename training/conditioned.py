@@ -184,7 +184,7 @@ def train(splits: Splits, config: ConditionedConfig, *, progress: Progress | Non
         targets = torch.tensor([c.label + 1 for c in batch], device=device)
         return torch.nn.functional.cross_entropy(logits, targets, weight=weights)
 
-    history, best_epoch, seen, seconds = fit(
+    report = fit(
         model,
         optimiser,
         config=config,
@@ -194,18 +194,10 @@ def train(splits: Splits, config: ConditionedConfig, *, progress: Progress | Non
         validate=lambda: evaluate(
             model, tokenizer, splits.validation, config.dimensions, config, splits.train
         ),
+        measure=lambda split: evaluate(
+            model, tokenizer, getattr(splits, split), config.dimensions, config, splits.train
+        ),
         progress=progress,
-    )
-    metrics = {
-        name: evaluate(model, tokenizer, part, config.dimensions, config, splits.train)
-        for name, part in (("validation", splits.validation), ("test", splits.test))
-    }
-    report = TrainReport.timed(
-        metrics=metrics,
-        history=history,
-        best_epoch=best_epoch,
-        seconds=seconds,
-        seen=seen,
     )
     return model, tokenizer, report
 

@@ -167,7 +167,7 @@ def train(
     total_steps = steps_per_epoch * config.epochs
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
-    history, best_epoch, seen, seconds = fit(
+    report = fit(
         model,
         optimiser,
         config=config,
@@ -181,18 +181,10 @@ def train(
             weights,
         ),
         validate=lambda: evaluate(model, tokenizer, splits.validation, config, splits.train),
+        measure=lambda split: evaluate(
+            model, tokenizer, getattr(splits, split), config, splits.train
+        ),
         progress=progress,
-    )
-    metrics = {
-        "validation": evaluate(model, tokenizer, splits.validation, config, splits.train),
-        "test": evaluate(model, tokenizer, splits.test, config, splits.train),
-    }
-    report = TrainReport.timed(
-        metrics=metrics,
-        history=history,
-        best_epoch=best_epoch,
-        seconds=seconds,
-        seen=seen,
     )
     return model, tokenizer, report
 
@@ -280,7 +272,7 @@ def _train_head(model: OnePassModel, tokenizer, splits: Splits, config, weights,
         for start in range(0, len(order), config.batch_size):
             yield order[start : start + config.batch_size]
 
-    history, best_epoch, seen, seconds = fit(
+    report = fit(
         model,
         optimiser,
         config=config,
@@ -290,17 +282,8 @@ def _train_head(model: OnePassModel, tokenizer, splits: Splits, config, weights,
             model.logits(features["train"][rows]), targets[rows], weights
         ),
         validate=lambda: metrics("validation", splits.validation, intervals=False),
+        measure=lambda split: metrics(split, getattr(splits, split)),
         progress=progress,
-    )
-    report = TrainReport.timed(
-        metrics={
-            "validation": metrics("validation", splits.validation),
-            "test": metrics("test", splits.test),
-        },
-        history=history,
-        best_epoch=best_epoch,
-        seconds=seconds,
-        seen=seen,
     )
     return model, tokenizer, report
 
@@ -314,13 +297,14 @@ def fit(
     epoch_batches: Callable[[int], Iterable],
     batch_loss: Callable[[Any], Any],
     validate: Callable[[], dict],
+    measure: Callable[[str], dict],
     progress: Progress | None = None,
-) -> tuple[list[dict[str, float]], int, int, float]:
+) -> TrainReport:
     """Train a model with an ``encoder`` and a ``head`` epoch by epoch, both evaluator designs.
 
     Keep the epoch with the best validation macro-F1; stop after ``config.patience`` epochs
-    without a gain or at ``config.max_steps``. Return (history, best epoch, samples seen,
-    seconds).
+    without a gain or at ``config.max_steps``. Return the report: the kept model's metrics on
+    the validation and test splits (``measure(split name)``), the history, and the speed.
     """
     import torch
 
@@ -359,7 +343,14 @@ def fit(
             break
     if best_state is not None:
         _restore(model, best_state)
-    return history, best_epoch, seen, time.monotonic() - started
+    seconds = time.monotonic() - started
+    return TrainReport.timed(
+        metrics={name: measure(name) for name in ("validation", "test")},
+        history=history,
+        best_epoch=best_epoch,
+        seconds=seconds,
+        seen=seen,
+    )
 
 
 def _state(model: OnePassModel) -> dict:
