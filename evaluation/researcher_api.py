@@ -9,18 +9,8 @@ from rest_framework.views import APIView
 from annotation.models import Project
 from core.api import JobOutputSerializer
 from core.roles import IsResearcher
-from evaluation import selectors
+from evaluation import selectors, services
 from evaluation.models import ItemPool, Run, Subject
-from evaluation.services import (
-    pool_from_project,
-    pool_import,
-    run_cancel,
-    run_create,
-    run_start,
-    run_target_alignment,
-    subject_create,
-    subjects_for_new_policies,
-)
 from training.models import ModelArtifact, Target
 
 
@@ -47,14 +37,14 @@ class SubjectListCreateApi(APIView):
 
     @extend_schema(responses=SubjectOutputSerializer(many=True))
     def get(self, request):
-        subjects_for_new_policies(created_by=request.user)
+        services.subjects_for_new_policies(created_by=request.user)
         return Response(SubjectOutputSerializer(selectors.subjects_list(), many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: SubjectOutputSerializer})
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        subject = subject_create(created_by=request.user, **serializer.validated_data)
+        subject = services.subject_create(created_by=request.user, **serializer.validated_data)
         return Response(SubjectOutputSerializer(subject).data, status=status.HTTP_201_CREATED)
 
 
@@ -85,7 +75,7 @@ class PoolListCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        pool, skipped = pool_import(
+        pool, skipped = services.pool_import(
             name=data["name"],
             data=data["file"].read(),
             filename=data["file"].name,
@@ -112,7 +102,9 @@ class PoolFromProjectApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         project = get_object_or_404(Project, slug=data["project"])
-        pool = pool_from_project(project=project, name=data["name"], created_by=request.user)
+        pool = services.pool_from_project(
+            project=project, name=data["name"], created_by=request.user
+        )
         pool = selectors.pools_list().get(pk=pool.pk)
         return Response(PoolOutputSerializer(pool).data, status=status.HTTP_201_CREATED)
 
@@ -172,14 +164,14 @@ class RunListCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        run = run_create(
+        run = services.run_create(
             subject=data["subject"],
             pool=data["pool"],
             evaluator_path=data["evaluator"].path,
             max_calls=data.get("max_calls"),
             created_by=request.user,
         )
-        run_start(run=run, created_by=request.user)
+        services.run_start(run=run, created_by=request.user)
         run.refresh_from_db()
         return Response(RunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
@@ -196,7 +188,7 @@ class RunDetailApi(APIView):
         target_id = request.query_params.get("target")
         if target_id:
             target = get_object_or_404(Target, pk=target_id)
-            body["alignment"] = run_target_alignment(run=run, target=target)
+            body["alignment"] = services.run_target_alignment(run=run, target=target)
         return Response(body)
 
 
@@ -209,7 +201,7 @@ class RunResumeApi(APIView):
     @extend_schema(request=None, responses={202: RunOutputSerializer})
     def post(self, request, run_id: int):
         run = get_object_or_404(selectors.runs_list(), pk=run_id)
-        run_start(run=run, created_by=request.user)
+        services.run_start(run=run, created_by=request.user)
         run.refresh_from_db()
         return Response(RunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
@@ -221,5 +213,5 @@ class RunCancelApi(APIView):
 
     @extend_schema(request=None, responses={202: RunOutputSerializer})
     def post(self, request, run_id: int):
-        run = run_cancel(run=get_object_or_404(selectors.runs_list(), pk=run_id))
+        run = services.run_cancel(run=get_object_or_404(selectors.runs_list(), pk=run_id))
         return Response(RunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
