@@ -39,7 +39,7 @@ from django.conf import settings  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
 from core.llm import local, local_files, local_models  # noqa: E402
-from core.llm.base import ChatResult  # noqa: E402
+from core.llm.base import ChatResult, Generation  # noqa: E402
 
 
 class ValuesCard(BaseModel):
@@ -93,7 +93,7 @@ def main() -> None:
     rows.append(("warm load from the cache", f"{time.monotonic() - started:.2f} s"))
 
     backend = local.LocalBackend()
-    backend.chat(ANSWER_PROMPT, model="", temperature=None, max_tokens=8)  # warm-up
+    backend.chat(ANSWER_PROMPT, Generation(model="", max_tokens=8))  # warm-up
     stream = backend.stream(ANSWER_PROMPT, model="", temperature=None, max_tokens=120)
     started = time.monotonic()
     first_token_at = None

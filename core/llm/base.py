@@ -79,6 +79,16 @@ class LLMContextExceeded(LLMRefused):
 
 
 @dataclass(frozen=True)
+class Generation:
+    """What a chat call asks of a backend besides the messages: the model and how to sample
+    (None: the backend's default)."""
+
+    model: str
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True)
 class ChatResult:
     """One finished completion: the text and what it cost."""
 
@@ -131,32 +141,12 @@ class Backend(Protocol):
 
     def embedding_model(self) -> str: ...
 
-    def chat(
-        self,
-        messages: list[Message],
-        *,
-        model: str,
-        temperature: float | None,
-        max_tokens: int | None,
-    ) -> ChatResult: ...
+    def chat(self, messages: list[Message], ask: Generation) -> ChatResult: ...
 
-    def stream(
-        self,
-        messages: list[Message],
-        *,
-        model: str,
-        temperature: float | None,
-        max_tokens: int | None,
-    ) -> ChatStreamSource: ...
+    def stream(self, messages: list[Message], ask: Generation) -> ChatStreamSource: ...
 
     def structured(
-        self,
-        messages: list[Message],
-        *,
-        schema: type[BaseModel],
-        model: str,
-        temperature: float | None,
-        max_tokens: int | None,
+        self, messages: list[Message], schema: type[BaseModel], ask: Generation
     ) -> ChatResult: ...
 
     def embed(self, texts: list[str]) -> Embeddings: ...

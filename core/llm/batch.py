@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from itertools import islice
 
 from core.llm import slots
-from core.llm.base import ChatResult, LLMError, LLMUnavailable, Message
+from core.llm.base import ChatResult, Generation, LLMError, LLMUnavailable, Message
 from core.llm.calls import Call, call_start
 from core.llm.gateway import backend_name
 
@@ -60,10 +60,7 @@ def chat_each(
             return LLMUnavailable("not sent: the batch stopped", attempts=0)
         try:
             return chosen.chat(
-                conversations[index],
-                model=call.model,
-                temperature=temperature,
-                max_tokens=max_tokens,
+                conversations[index], Generation(call.model, temperature, max_tokens)
             )
         except LLMError as error:
             return error

@@ -20,6 +20,7 @@ from core.llm.base import (
     Backend,
     ChatResult,
     ChatStreamSource,
+    Generation,
     LLMEmptyReply,
     LLMError,
     LLMInvalidOutput,
@@ -103,9 +104,7 @@ def chat(
     """Return the model's reply to ``messages``; raise an LLMError subclass if it fails."""
     backend, call = call_start("chat", purpose, model, user, study)
     try:
-        result = backend.chat(
-            messages, model=call.model, temperature=temperature, max_tokens=max_tokens
-        )
+        result = backend.chat(messages, Generation(call.model, temperature, max_tokens))
     except LLMError as error:
         call.record(error)
         raise
@@ -222,9 +221,7 @@ def chat_stream(
     backend, call = call_start("stream", purpose, model, user, study)
     extra = {"tools": tools} if tools and backend.name == "openai" else {}
     try:
-        source = backend.stream(
-            messages, model=call.model, temperature=temperature, max_tokens=max_tokens, **extra
-        )
+        source = backend.stream(messages, Generation(call.model, temperature, max_tokens), **extra)
     except LLMError as error:
         call.failed(error)
         raise
@@ -252,18 +249,13 @@ def structured(
     backend, call = call_start("structured", purpose, model, user, study)
     allowed = max(1, attempts or int(settings.VALUELAB_LLM_STRUCTURED_ATTEMPTS))
     conversation = list(messages)
+    ask = Generation(call.model, temperature, max_tokens)
     prompt_tokens = completion_tokens = requests = 0
     estimated = False
     problem = ""
     for _ in range(allowed):
         try:
-            reply = backend.structured(
-                conversation,
-                schema=schema,
-                model=call.model,
-                temperature=temperature,
-                max_tokens=max_tokens,
-            )
+            reply = backend.structured(conversation, schema, ask)
         except LLMError as error:
             error.attempts += requests
             call.failed(error, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)

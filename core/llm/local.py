@@ -11,7 +11,7 @@ part of the automaton too; the gateway still validates with pydantic.
 
 from pydantic import BaseModel
 
-from core.llm.base import ChatResult, Embeddings, Message
+from core.llm.base import ChatResult, Embeddings, Generation, Message
 from core.llm.local_files import CHAT_MODEL_NAME, EMBEDDING_MODEL_NAME
 from core.llm.local_models import (
     LocalChatModel,
@@ -37,18 +37,11 @@ class LocalBackend:
     def embedding_model(self) -> str:
         return EMBEDDING_MODEL_NAME
 
-    def chat(
-        self,
-        messages: list[Message],
-        *,
-        model: str,
-        temperature: float | None,
-        max_tokens: int | None,
-    ) -> ChatResult:
+    def chat(self, messages: list[Message], ask: Generation) -> ChatResult:
         """Return one completion from the local model."""
         import torch
 
-        chat, inputs, options = _prepared(messages, temperature, max_tokens)
+        chat, inputs, options = _prepared(messages, ask)
         with generation_turn(), torch.inference_mode():
             output = chat.model.generate(**inputs, **options)
         prompt_length = inputs["input_ids"].shape[1]
@@ -60,25 +53,12 @@ class LocalBackend:
             completion_tokens=int(new_tokens.shape[0]),
         )
 
-    def stream(
-        self,
-        messages: list[Message],
-        *,
-        model: str,
-        temperature: float | None,
-        max_tokens: int | None,
-    ) -> LocalStream:
+    def stream(self, messages: list[Message], ask: Generation) -> LocalStream:
         """Return a stream that starts generating when first read."""
-        return LocalStream(*_prepared(messages, temperature, max_tokens))
+        return LocalStream(*_prepared(messages, ask))
 
     def structured(
-        self,
-        messages: list[Message],
-        *,
-        schema: type[BaseModel],
-        model: str,
-        temperature: float | None,
-        max_tokens: int | None,
+        self, messages: list[Message], schema: type[BaseModel], ask: Generation
     ) -> ChatResult:
         """Return JSON text generated under ``schema``'s constraints."""
         with reported_failures():
@@ -90,7 +70,7 @@ class LocalBackend:
         with generation_turn():
             text = generator(
                 prompt,
-                max_new_tokens=max_tokens or STRUCTURED_MAX_TOKENS,
+                max_new_tokens=ask.max_tokens or STRUCTURED_MAX_TOKENS,
                 pad_token_id=chat.tokenizer.eos_token_id,
             )
         return ChatResult(
@@ -107,12 +87,10 @@ class LocalBackend:
         return Embeddings(vectors=vectors, model=EMBEDDING_MODEL_NAME, prompt_tokens=tokens)
 
 
-def _prepared(
-    messages: list[Message], temperature: float | None, max_tokens: int | None
-) -> tuple[LocalChatModel, dict, dict]:
+def _prepared(messages: list[Message], ask: Generation) -> tuple[LocalChatModel, dict, dict]:
     """Return the loaded chat model, the prompt's input and the generation options."""
     with reported_failures():
         chat = load_chat_model()
-        options = chat.generation_options(temperature, max_tokens)
+        options = chat.generation_options(ask.temperature, ask.max_tokens)
         inputs = chat.prompt_ids(messages, options["max_new_tokens"])
     return chat, inputs, options

@@ -32,6 +32,7 @@ from core.llm import capabilities
 from core.llm.base import (
     ChatResult,
     Embeddings,
+    Generation,
     LLMContextExceeded,
     LLMEmptyReply,
     LLMParameterRefused,
@@ -104,64 +105,56 @@ class OpenAIBackend(RetriesAndErrors):
         learned = self.capabilities(model).context_tokens
         return learned or int(getattr(settings, "VALUELAB_LLM_CONTEXT_TOKENS", 4096))
 
-    def fit(self, messages: list[Message], *, model: str, max_tokens: int | None) -> list[Message]:
+    def fit(self, messages: list[Message], ask: Generation) -> list[Message]:
         """Return ``messages`` trimmed (oldest turns first) to the model's context."""
-        reserve = max_tokens or DEFAULT_RESERVE
-        budget = max(256, self.context_tokens(model) - reserve)
+        reserve = ask.max_tokens or DEFAULT_RESERVE
+        budget = max(256, self.context_tokens(ask.model) - reserve)
         fitted, _ = fit_messages(messages, budget=budget)
         return fitted
 
     # --- calls -----------------------------------------------------------------------------
 
     def chat(
-        self,
-        messages: list[Message],
-        *,
-        model: str,
-        temperature: float | None,
-        max_tokens: int | None,
-        extra: dict | None = None,
+        self, messages: list[Message], ask: Generation, *, extra: dict | None = None
     ) -> ChatResult:
         """Return one completion, retrying transient failures and a context overflow once."""
-        fitted = self.fit(messages, model=model, max_tokens=max_tokens)
+        fitted = self.fit(messages, ask)
         try:
-            return self._chat_once(fitted, model, temperature, max_tokens, extra)
+            return self._chat_once(fitted, ask, extra)
         except LLMContextExceeded as error:
-            refitted = self.learn_context(error, fitted, model=model, max_tokens=max_tokens)
+            refitted = self.learn_context(error, fitted, ask)
             if refitted is None:
                 raise
-            return self._chat_once(refitted, model, temperature, max_tokens, extra)
+            return self._chat_once(refitted, ask, extra)
 
     def learn_context(
-        self, error: LLMContextExceeded, sent: list[Message], *, model: str, max_tokens: int | None
+        self, error: LLMContextExceeded, sent: list[Message], ask: Generation
     ) -> list[Message] | None:
         """Remember the context size a refusal revealed; return a shorter prompt to try, or None.
 
         When the server named its context size, that is remembered; otherwise three quarters of
         what was sent. None when trimming cannot make the prompt any shorter.
         """
-        known = self.capabilities(model).context_tokens
+        known = self.capabilities(ask.model).context_tokens
         size = error.context_tokens or int(
-            estimate_messages(sent, chars_per_token=3.0) * 0.75 + (max_tokens or DEFAULT_RESERVE)
+            estimate_messages(sent, chars_per_token=3.0) * 0.75
+            + (ask.max_tokens or DEFAULT_RESERVE)
         )
         if known:
             size = min(size, known - 1) if not error.context_tokens else size
-        capabilities.remember(self.base_url, model, context_tokens=max(512, size))
-        refitted = self.fit(sent, model=model, max_tokens=max_tokens)
+        capabilities.remember(self.base_url, ask.model, context_tokens=max(512, size))
+        refitted = self.fit(sent, ask)
         return refitted if len(refitted) < len(sent) else None
 
     def _chat_once(
-        self,
-        messages: list[Message],
-        model: str,
-        temperature: float | None,
-        max_tokens: int | None,
-        extra: dict | None,
+        self, messages: list[Message], ask: Generation, extra: dict | None
     ) -> ChatResult:
-        options = _options(temperature, max_tokens) | (extra or {})
+        options = _options(ask) | (extra or {})
 
         def send():
-            return self.client.chat.completions.create(model=model, messages=messages, **options)
+            return self.client.chat.completions.create(
+                model=ask.model, messages=messages, **options
+            )
 
         completion, attempts = self._with_retries(send)
         try:
@@ -185,7 +178,7 @@ class OpenAIBackend(RetriesAndErrors):
         usage = completion.usage
         return ChatResult(
             text=text,
-            model=completion.model or model,
+            model=completion.model or ask.model,
             prompt_tokens=usage.prompt_tokens if usage else estimate_messages(messages),
             completion_tokens=usage.completion_tokens if usage else estimate_tokens(text),
             attempts=attempts,
@@ -194,20 +187,14 @@ class OpenAIBackend(RetriesAndErrors):
         )
 
     def structured(
-        self,
-        messages: list[Message],
-        *,
-        schema: type[BaseModel],
-        model: str,
-        temperature: float | None,
-        max_tokens: int | None,
+        self, messages: list[Message], schema: type[BaseModel], ask: Generation
     ) -> ChatResult:
         """Return a completion asked to follow ``schema`` (validated by the caller).
 
         Starts from the mode remembered for this endpoint and model, and falls back (remembering
         the one that worked) when the endpoint refuses the way JSON was asked for.
         """
-        known = self.capabilities(model).structured_mode
+        known = self.capabilities(ask.model).structured_mode
         modes = capabilities.STRUCTURED_MODES
         sent = sendable_schema(schema)
         attempts = 0
@@ -215,9 +202,7 @@ class OpenAIBackend(RetriesAndErrors):
             try:
                 result = self.chat(
                     structured_messages(messages, sent, mode),
-                    model=model,
-                    temperature=temperature,
-                    max_tokens=max_tokens,
+                    ask,
                     extra=structured_format(mode, sent, schema.__name__),
                 )
             except LLMParameterRefused as error:
@@ -226,57 +211,44 @@ class OpenAIBackend(RetriesAndErrors):
                 attempts += error.attempts
                 continue
             if mode != known:
-                capabilities.remember(self.base_url, model, structured_mode=mode)
+                capabilities.remember(self.base_url, ask.model, structured_mode=mode)
             return replace(result, structured_mode=mode, attempts=result.attempts + attempts)
         raise AssertionError("unreachable: the last mode sends no response_format")
 
     def stream(
-        self,
-        messages: list[Message],
-        *,
-        model: str,
-        temperature: float | None,
-        max_tokens: int | None,
-        tools: list[dict] | None = None,
+        self, messages: list[Message], ask: Generation, *, tools: list[dict] | None = None
     ) -> OpenAIStream:
         """Open a streamed completion now (so connection errors surface here) and return it.
 
         ``tools`` are offered unless this endpoint refused them before; a refusal of them is
         remembered and the request sent again without.
         """
-        if tools and self.capabilities(model).auto_tools is False:
+        if tools and self.capabilities(ask.model).auto_tools is False:
             tools = None
-        fitted = self.fit(messages, model=model, max_tokens=max_tokens)
+        fitted = self.fit(messages, ask)
         try:
-            return self._open_stream(fitted, model, temperature, max_tokens, tools)
+            return self._open_stream(fitted, ask, tools)
         except LLMParameterRefused as error:
             if not tools or error.parameter != "tools":
                 raise
-            capabilities.remember(self.base_url, model, auto_tools=False)
-            return self.stream(
-                messages, model=model, temperature=temperature, max_tokens=max_tokens
-            )
+            capabilities.remember(self.base_url, ask.model, auto_tools=False)
+            return self.stream(messages, ask)
         except LLMContextExceeded as error:
-            refitted = self.learn_context(error, fitted, model=model, max_tokens=max_tokens)
+            refitted = self.learn_context(error, fitted, ask)
             if refitted is None:
                 raise
-            return self._open_stream(refitted, model, temperature, max_tokens, tools)
+            return self._open_stream(refitted, ask, tools)
 
     def _open_stream(
-        self,
-        messages: list[Message],
-        model: str,
-        temperature: float | None,
-        max_tokens: int | None,
-        tools: list[dict] | None = None,
+        self, messages: list[Message], ask: Generation, tools: list[dict] | None
     ) -> OpenAIStream:
-        options = _options(temperature, max_tokens)
+        options = _options(ask)
         if tools:
             options |= {"tools": tools, "tool_choice": "auto"}
 
         def send():
             return self.client.chat.completions.create(
-                model=model,
+                model=ask.model,
                 messages=messages,
                 stream=True,
                 stream_options={"include_usage": True},
@@ -285,12 +257,7 @@ class OpenAIBackend(RetriesAndErrors):
 
         response, attempts, slot = self._with_retries(send, hold_slot=True)
         return OpenAIStream(
-            self,
-            response,
-            model=model,
-            attempts=attempts,
-            slot=slot,
-            request={"messages": messages, "temperature": temperature, "max_tokens": max_tokens},
+            self, response, messages=messages, ask=ask, attempts=attempts, slot=slot
         )
 
     def embed(self, texts: list[str]) -> Embeddings:
@@ -326,10 +293,10 @@ class OpenAIBackend(RetriesAndErrors):
         )
 
 
-def _options(temperature: float | None, max_tokens: int | None) -> dict:
+def _options(ask: Generation) -> dict:
     options = {}
-    if temperature is not None:
-        options["temperature"] = temperature
-    if max_tokens is not None:
-        options["max_tokens"] = max_tokens
+    if ask.temperature is not None:
+        options["temperature"] = ask.temperature
+    if ask.max_tokens is not None:
+        options["max_tokens"] = ask.max_tokens
     return options

@@ -1,12 +1,20 @@
 """A streamed completion from an OpenAI-compatible endpoint, read as text deltas."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import openai
 
 from core.llm import slots
-from core.llm.base import LLMEmptyReply, LLMError, LLMTimeout, LLMUnavailable
+from core.llm.base import (
+    Generation,
+    LLMEmptyReply,
+    LLMError,
+    LLMTimeout,
+    LLMUnavailable,
+    Message,
+)
 from core.llm.context import estimate_messages
 
 if TYPE_CHECKING:
@@ -26,21 +34,22 @@ class OpenAIStream:
         backend: "OpenAIBackend",
         response,
         *,
-        model: str,
+        messages: list[Message],
+        ask: Generation,
         attempts: int,
         slot: slots.Slot | None = None,
-        request: dict | None = None,
     ):
         self.backend = backend
         self.response = response
-        self.model = model
+        self.model = ask.model
         self.attempts = attempts
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.tokens_estimated = False
         self.tool_call: dict | None = None
         self._slot = slot
-        self._request = request or {}
+        self._messages = messages  # what was asked: to ask again, to estimate its tokens
+        self._ask = ask
         self._chunks_with_text = 0
         self._usage_seen = False
 
@@ -54,7 +63,7 @@ class OpenAIStream:
             return
         if not self._usage_seen:
             self.tokens_estimated = True
-            self.prompt_tokens = estimate_messages(self._request.get("messages") or [])
+            self.prompt_tokens = estimate_messages(self._messages)
 
     def _read(self) -> Iterator[str]:
         calls: dict[int, dict] = {}
@@ -109,19 +118,13 @@ class OpenAIStream:
 
     def _ask_again(self) -> Iterator[str]:
         """Ask once more, not streamed, after an empty stream; yield its text or raise why not."""
-        request = self._request
-        if not request:
+        if not self._messages:
             raise LLMEmptyReply(
                 f"The LLM endpoint at {self.backend.host} sent an empty reply.",
                 attempts=self.attempts,
             )
         try:
-            result = self.backend.chat(
-                request["messages"],
-                model=self.model,
-                temperature=request.get("temperature"),
-                max_tokens=request.get("max_tokens"),
-            )
+            result = self.backend.chat(self._messages, replace(self._ask, model=self.model))
         except LLMError as error:
             error.attempts += self.attempts
             raise
