@@ -125,7 +125,7 @@ class AlignForm(_DataSourceMixin, _OnceForm):
             (
                 "engaged",
                 "Saying nothing or ignoring the prompt scores no better than the all-unrelated "
-                "vector",
+                "vector (default)",
             ),
             ("floor", "Saying nothing scores no better than the all-unrelated vector"),
             ("none", "No guard: the plain distance (reproduction only)"),

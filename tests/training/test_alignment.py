@@ -109,7 +109,10 @@ def test_align_policy_runs_grpo_steps_and_writes_a_policy_with_its_report(
     assert report["before"]["mean_distance"] >= 0 and report["after"]["mean_distance"] >= 0
     assert card["target"] == FULCRA_PRESET
     assert card["prompt_format"] == "text"  # a base model: no chat template
-    assert card["reward"]["guard"] == "floor" and "says nothing" in card["reward"]["why"]
+    assert card["reward"]["guard"] == "engaged" and "says nothing" in card["reward"]["why"]
+    # Calibrated on the reference policy's own answers before training.
+    assert -1 <= card["reward"]["min_engagement"] <= 1
+    assert "ignores its prompt" in card["reward"]["why"]
     for side in ("before", "after"):
         assert report[side]["n"] == 2 and len(report[side]["samples"]) == 2
         assert report[side]["neutral_distance"] == pytest.approx(5**0.5, abs=1e-4)

@@ -28,8 +28,9 @@ class Command(BaseCommand):
             "--guard",
             choices=alignment.GUARDS,
             default=D.guard,
-            help="floor: an answer that says nothing scores no better than the all-unrelated "
-            "vector (default); none: the plain distance",
+            help="engaged (default): an answer that says nothing or ignores its prompt (less "
+            "engaged than 90%% of the reference policy's answers) scores no better than the "
+            "all-unrelated vector; floor: saying nothing only; none: the plain distance",
         )
         parser.add_argument("--steps", type=int, default=D.steps)
         parser.add_argument("--num-generations", type=int, default=D.num_generations)
