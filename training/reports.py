@@ -215,7 +215,20 @@ def policy_report(card: dict[str, Any]) -> dict[str, Any]:
             "x": "step",
         },
         "samples": samples,
-        "seconds": report.get("seconds"),
+        "took": _duration(report.get("seconds")),
         "config": card.get("config", {}),
-        "prompts": card.get("prompts", {}),
+        # The align job records the prompts file; align() alone, the split's two parts.
+        "n_prompts": card.get("prompts", {}).get("n")
+        or (card.get("held_out", 0) + card.get("train_prompts", 0))
+        or None,
     }
+
+
+def _duration(seconds: float | None) -> str:
+    """Return a run's length as a person reads it: "45 s", "17 min", "2 h 5 min"."""
+    if seconds is None:
+        return ""
+    if seconds < 90:
+        return f"{round(seconds)} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"

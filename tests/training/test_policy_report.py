@@ -127,3 +127,19 @@ def test_a_participant_never_sees_a_policy_report(db, request, who):
 
     assert response.status_code in (302, 403)
     assert "Prompt number" not in response.content.decode()
+
+
+def test_the_report_says_how_many_prompts_and_how_long_it_took(rita_client):
+    from_job = policy({"mean": -0.3, "ci": [-0.4, -0.2], "n": 23})
+    from_bench = policy({"mean": -0.3, "ci": [-0.4, -0.2], "n": 23})
+    card = from_bench.card
+    del card["prompts"]  # align() alone records the split, not a prompts file
+    card |= {"held_out": 23, "train_prompts": 327}
+    card["report"]["seconds"] = 1036.5
+    from_bench.save()
+
+    by_job = rita_client.get(f"/training/models/{from_job.pk}/").content.decode()
+    by_bench = rita_client.get(f"/training/models/{from_bench.pk}/").content.decode()
+
+    assert "100 prompts, 23 held out for this report · took 60 s" in by_job
+    assert "350 prompts, 23 held out for this report · took 17 min" in by_bench
