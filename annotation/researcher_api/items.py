@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.prelabel import prelabel_start
-from annotation.quality import attention_checks_create, items_set_role
+from annotation.quality import ITEM_ROLES, attention_checks_create, items_set_role
 from annotation.researcher_api.common import project_or_404
 from annotation.selectors import export_filters, prelabel_status, project_export_lines
 from annotation.services import ItemImportRejected, item_import
@@ -132,7 +132,7 @@ class ItemRoleApi(APIView):
     permission_classes = [IsResearcher]
 
     class InputSerializer(serializers.Serializer):
-        role = serializers.ChoiceField(choices=["task", "gold", "training"])
+        role = serializers.ChoiceField(choices=ITEM_ROLES)
         external_ids = serializers.ListField(child=serializers.CharField(), required=False)
         count = serializers.IntegerField(required=False, min_value=1)
 
