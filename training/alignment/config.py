@@ -22,7 +22,9 @@ class AlignConfig:
     but to a country target −0.310 by collapse (one stock reply: engagement 0.59 → 0.06);
     1.5e-3 × 40 (48 tokens) −0.429 by gaming (68% repeated answers). With the engaged guard,
     1.5e-3 × 40, 48 tokens: FULCRA −0.131 [−0.202, −0.067], engagement 0.59 → 0.74; country
-    −0.077 [−0.126, −0.031], engagement 0.59 → 0.59: real, varied answers (10 min each)."""
+    −0.077 [−0.126, −0.031], engagement 0.59 → 0.59: real, varied answers (10 min each);
+    8 generations of 1 prompt −0.150 [−0.222, −0.082], temperature 0.7 −0.158 [−0.263, −0.068]:
+    within the defaults' interval, so TRL's temperature and 4 × 2 stay."""
 
     policy: str
     steps: int = 40
