@@ -2,7 +2,7 @@
 group or country profile given) with the defaults, and print a Table-1-style line per target.
 
     python bench/bench_align.py --evaluator DIR [--target-file country.json ...] [--steps N]
-        [--learning-rate X] [--guard floor|none] [--distance l2|fulcra] [--out-dir DIR]
+        [--learning-rate X] [--guard engaged|floor|none] [--distance l2|fulcra] [--out-dir DIR]
     python bench/bench_align.py --evaluator DIR --sweep '[{"learning_rate": 1e-3}, …]'
         [--before earlier/policy.json]
 
