@@ -113,7 +113,7 @@ def _ask(item: dict, *, dimensions, scheme_name: str, study) -> _Outcome:
             schema=answer_schema(keys),
             purpose=PURPOSE,
             study=study,
-            temperature=0.0,
+            ask=llm.Generation(temperature=0.0),
         )
     except OUTAGE:
         raise

@@ -94,7 +94,7 @@ def main() -> None:
 
     backend = local.LocalBackend()
     backend.chat(ANSWER_PROMPT, Generation(model="", max_tokens=8))  # warm-up
-    stream = backend.stream(ANSWER_PROMPT, model="", temperature=None, max_tokens=120)
+    stream = backend.stream(ANSWER_PROMPT, Generation(model="", max_tokens=120))
     started = time.monotonic()
     first_token_at = None
     for _ in stream:
@@ -111,9 +111,7 @@ def main() -> None:
     )
 
     started = time.monotonic()
-    reply: ChatResult = backend.structured(
-        CARD_PROMPT, schema=ValuesCard, model="", temperature=None, max_tokens=None
-    )
+    reply: ChatResult = backend.structured(CARD_PROMPT, ValuesCard, Generation(model=""))
     seconds = time.monotonic() - started
     ValuesCard.model_validate_json(reply.text)
     rows.append(
@@ -123,9 +121,7 @@ def main() -> None:
         )
     )
     started = time.monotonic()
-    reply = backend.structured(
-        CARD_PROMPT, schema=ValuesCard, model="", temperature=None, max_tokens=None
-    )
+    reply = backend.structured(CARD_PROMPT, ValuesCard, Generation(model=""))
     rows.append(("structured values card, again", f"{time.monotonic() - started:.1f} s"))
 
     backend.embed(SENTENCES[:4])  # load the encoder

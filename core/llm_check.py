@@ -28,14 +28,15 @@ class CheckAnswer(BaseModel):
 
 
 PROMPT = [{"role": "user", "content": "Reply with one short sentence: what is 2 + 2?"}]
+SHORT = llm.Generation(max_tokens=24)  # the check needs a reply, not an essay
 
 
 def _chat(user) -> str:
-    return llm.chat(PROMPT, purpose="core.llm_check", user=user, max_tokens=24).text
+    return llm.chat(PROMPT, purpose="core.llm_check", user=user, ask=SHORT).text
 
 
 def _stream(user) -> str:
-    return "".join(llm.chat_stream(PROMPT, purpose="core.llm_check", user=user, max_tokens=24))
+    return "".join(llm.chat_stream(PROMPT, purpose="core.llm_check", user=user, ask=SHORT))
 
 
 def _structured(user) -> str:

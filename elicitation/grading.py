@@ -91,7 +91,10 @@ def chat_grade(*, chat: Chat) -> ChatGrade:
     if existing is not None:
         return existing
     answer = llm.structured(
-        grading_messages(chat), schema=InterviewGrade, purpose=PURPOSE, temperature=0
+        grading_messages(chat),
+        schema=InterviewGrade,
+        purpose=PURPOSE,
+        ask=llm.Generation(temperature=0),
     )
     try:
         with transaction.atomic():

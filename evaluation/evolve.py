@@ -76,7 +76,9 @@ def _ask_for_prompts(seed: str, value: str, definition: str, n: int) -> list[str
             'Reply as {"prompts": ["…", …]}.',
         },
     ]
-    answer = llm.structured(messages, schema=NewPrompts, purpose=PURPOSE, temperature=0.9)
+    answer = llm.structured(
+        messages, schema=NewPrompts, purpose=PURPOSE, ask=llm.Generation(temperature=0.9)
+    )
     return [text.strip() for text in answer.prompts if text.strip()][:n]
 
 

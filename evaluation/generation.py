@@ -87,9 +87,7 @@ def generate(
     replies = llm.chat_each(
         [messages_for(spec, prompt) for prompt in prompts],
         purpose=PURPOSE,
-        model=spec.model or None,
-        temperature=spec.temperature,
-        max_tokens=spec.max_tokens,
+        ask=llm.Generation(spec.model or None, spec.temperature, spec.max_tokens),
         endpoint=spec.endpoint,
         api_key=os.environ.get(spec.api_key_env, "") if spec.api_key_env else "",
         concurrency=spec.concurrency,

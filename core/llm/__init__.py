@@ -6,6 +6,7 @@
     for index, reply in llm.chat_each(conversations, purpose=…, endpoint=url, concurrency=32): ...
     for piece in llm.chat_stream(messages, purpose="elicitation.interview", user=user): ...
     card = llm.structured(messages, schema=ValuesCard, purpose="elicitation.card", user=user)
+    grade = llm.structured(messages, schema=Grade, purpose=…, ask=llm.Generation(temperature=0))
     vectors = llm.embed(["honesty", "candour"], purpose="moralgraph.dedupe")
 
 The backend is an OpenAI-compatible endpoint when OPENAI_BASE_URL or OPENAI_API_KEY is set, else
@@ -17,6 +18,7 @@ context, the model) and LLMInvalidOutput (including an empty reply) are not.
 
 from core.llm.base import (
     ChatResult,
+    Generation,
     LLMBudgetExceeded,
     LLMContextExceeded,
     LLMEmptyReply,
@@ -42,6 +44,7 @@ from core.llm.gateway import (
 __all__ = [
     "ChatResult",
     "ChatStream",
+    "Generation",
     "LLMBudgetExceeded",
     "LLMContextExceeded",
     "LLMEmptyReply",

@@ -1,7 +1,7 @@
 """What every LLM backend shares: the typed errors, the result types and the backend protocol."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -80,12 +80,21 @@ class LLMContextExceeded(LLMRefused):
 
 @dataclass(frozen=True)
 class Generation:
-    """What a chat call asks of a backend besides the messages: the model and how to sample
-    (None: the backend's default)."""
+    """What a chat call asks for besides the messages: the model and how to sample (None: the
+    backend's default).
 
-    model: str
+    Callers pass one to the gateway (``llm.chat(messages, purpose=…, ask=Generation(
+    temperature=0))``); the gateway names the model before a backend sees it, so a backend always
+    gets ``model`` set.
+    """
+
+    model: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+
+    def naming(self, model: str) -> "Generation":
+        """Return this ask with the model the backend will use."""
+        return replace(self, model=model)
 
 
 @dataclass(frozen=True)

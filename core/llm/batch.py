@@ -26,9 +26,7 @@ def chat_each(
     purpose: str,
     user=None,
     study=None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-    model: str | None = None,
+    ask: Generation = Generation(),
     endpoint: str = "",
     api_key: str = "",
     concurrency: int | None = None,
@@ -59,15 +57,13 @@ def chat_each(
         if halted.is_set():
             return LLMUnavailable("not sent: the batch stopped", attempts=0)
         try:
-            return chosen.chat(
-                conversations[index], Generation(call.model, temperature, max_tokens)
-            )
+            return chosen.chat(conversations[index], ask.naming(call.model))
         except LLMError as error:
             return error
 
     def submit(pool: ThreadPoolExecutor, index: int) -> tuple[int, ChatResult | LLMError] | None:
         try:
-            chosen, call = call_start("chat", purpose, model, user, study, backend)
+            chosen, call = call_start("chat", purpose, ask.model, user, study, backend)
         except LLMError as error:  # the budget is spent (recorded by call_start)
             return index, error
         future = pool.submit(send, index, chosen, call)

@@ -97,14 +97,16 @@ def chat(
     purpose: str,
     user=None,
     study=None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-    model: str | None = None,
+    ask: Generation = Generation(),
 ) -> ChatResult:
-    """Return the model's reply to ``messages``; raise an LLMError subclass if it fails."""
-    backend, call = call_start("chat", purpose, model, user, study)
+    """Return the model's reply to ``messages``; raise an LLMError subclass if it fails.
+
+    ``ask`` says which model and how to sample (the defaults: the configured model, the backend's
+    sampling).
+    """
+    backend, call = call_start("chat", purpose, ask.model, user, study)
     try:
-        result = backend.chat(messages, Generation(call.model, temperature, max_tokens))
+        result = backend.chat(messages, ask.naming(call.model))
     except LLMError as error:
         call.record(error)
         raise
@@ -204,10 +206,8 @@ def chat_stream(
     purpose: str,
     user=None,
     study=None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-    model: str | None = None,
     tools: list[dict] | None = None,
+    ask: Generation = Generation(),
 ) -> ChatStream:
     """Return an iterator of the reply's text deltas.
 
@@ -218,10 +218,10 @@ def chat_stream(
     endpoint accepts them; ``ChatStream.tool_call`` then says which one the model called. An
     endpoint that refuses them is remembered and asked without; the local model gets none.
     """
-    backend, call = call_start("stream", purpose, model, user, study)
+    backend, call = call_start("stream", purpose, ask.model, user, study)
     extra = {"tools": tools} if tools and backend.name == "openai" else {}
     try:
-        source = backend.stream(messages, Generation(call.model, temperature, max_tokens), **extra)
+        source = backend.stream(messages, ask.naming(call.model), **extra)
     except LLMError as error:
         call.failed(error)
         raise
@@ -236,9 +236,7 @@ def structured(
     user=None,
     study=None,
     attempts: int | None = None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-    model: str | None = None,
+    ask: Generation = Generation(),
 ) -> Schema:
     """Return the model's answer as a validated ``schema`` instance.
 
@@ -246,10 +244,10 @@ def structured(
     ``attempts`` (default VALUELAB_LLM_STRUCTURED_ATTEMPTS) answers in all; then raise
     LLMInvalidOutput. The whole exchange is recorded as one call.
     """
-    backend, call = call_start("structured", purpose, model, user, study)
+    backend, call = call_start("structured", purpose, ask.model, user, study)
     allowed = max(1, attempts or int(settings.VALUELAB_LLM_STRUCTURED_ATTEMPTS))
     conversation = list(messages)
-    ask = Generation(call.model, temperature, max_tokens)
+    ask = ask.naming(call.model)
     prompt_tokens = completion_tokens = requests = 0
     estimated = False
     problem = ""

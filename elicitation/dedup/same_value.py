@@ -49,7 +49,9 @@ def cards_same_value(card: ValuesCard, other: ValuesCard) -> SameValue:
             "content": f"Card A\n{_card_for_prompt(card)}\n\nCard B\n{_card_for_prompt(other)}",
         },
     ]
-    return llm.structured(messages, schema=SameValue, purpose=PURPOSE_CONFIRM, temperature=0)
+    return llm.structured(
+        messages, schema=SameValue, purpose=PURPOSE_CONFIRM, ask=llm.Generation(temperature=0)
+    )
 
 
 def always_same(card: ValuesCard, other: ValuesCard) -> SameValue:

@@ -149,8 +149,8 @@ def chat_turn(*, chat: Chat) -> Iterator[TurnEvent]:
             purpose="elicitation.interview",
             user=chat.participant,
             study=study_of(chat),
-            max_tokens=prompt.max_tokens,
             tools=[interview.SUBMIT_TOOL],
+            ask=llm.Generation(max_tokens=prompt.max_tokens),
         )
     except llm.LLMError as error:
         yield turn_failed(chat=chat, error=error)

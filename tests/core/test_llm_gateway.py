@@ -41,7 +41,7 @@ def test_the_openai_backend_is_chosen_when_an_endpoint_is_set(llm_double, settin
 def test_chat_returns_the_reply_and_records_the_call(llm_double, alice):
     llm_double.reply("Hello, Alice!", prompt_tokens=7, completion_tokens=3)
 
-    result = llm.chat(HELLO, purpose="tests.chat", user=alice, temperature=0.2)
+    result = llm.chat(HELLO, purpose="tests.chat", user=alice, ask=llm.Generation(temperature=0.2))
 
     assert result.text == "Hello, Alice!"
     assert result.model == "gpt-4o-mini"
@@ -59,7 +59,7 @@ def test_chat_returns_the_reply_and_records_the_call(llm_double, alice):
 def test_the_model_setting_and_argument_choose_the_model(llm_double, settings):
     settings.VALUELAB_LLM_MODEL = "llama3.2"
     llm.chat(HELLO, purpose="tests.chat")
-    llm.chat(HELLO, purpose="tests.chat", model="qwen2.5")
+    llm.chat(HELLO, purpose="tests.chat", ask=llm.Generation(model="qwen2.5"))
 
     assert [r["model"] for r in llm_double.chat_requests] == ["llama3.2", "qwen2.5"]
 

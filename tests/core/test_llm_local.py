@@ -38,7 +38,9 @@ def test_the_local_backend_is_chosen_when_no_endpoint_is_set(local_backend):
 
 
 def test_local_chat_returns_text_and_records_tokens(local_backend, alice):
-    result = llm.chat(QUESTION, purpose="tests.local", user=alice, max_tokens=40)
+    result = llm.chat(
+        QUESTION, purpose="tests.local", user=alice, ask=llm.Generation(max_tokens=40)
+    )
 
     assert result.text.strip()
     assert result.model == "SmolLM2-135M-Instruct"
@@ -48,7 +50,9 @@ def test_local_chat_returns_text_and_records_tokens(local_backend, alice):
 
 
 def test_local_stream_yields_several_pieces(local_backend):
-    pieces = list(llm.chat_stream(QUESTION, purpose="tests.local", max_tokens=30))
+    pieces = list(
+        llm.chat_stream(QUESTION, purpose="tests.local", ask=llm.Generation(max_tokens=30))
+    )
 
     assert len(pieces) > 3
     assert "".join(pieces).strip()
@@ -58,11 +62,11 @@ def test_local_stream_yields_several_pieces(local_backend):
 
 
 def test_a_local_stream_stopped_early_frees_the_model(local_backend):
-    stream = llm.chat_stream(QUESTION, purpose="tests.local", max_tokens=200)
+    stream = llm.chat_stream(QUESTION, purpose="tests.local", ask=llm.Generation(max_tokens=200))
     next(stream)
     stream.close()
 
-    assert llm.chat(QUESTION, purpose="tests.local", max_tokens=5).text
+    assert llm.chat(QUESTION, purpose="tests.local", ask=llm.Generation(max_tokens=5)).text
     assert LLMCall.objects.filter(outcome="ok").count() == 2
 
 

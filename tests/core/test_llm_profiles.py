@@ -196,9 +196,13 @@ def test_a_long_interview_is_trimmed_to_the_context_keeping_system_and_scenario(
     llm_server.reply("What did you notice then?")
 
     if streamed:
-        text = "".join(llm.chat_stream(messages, purpose="tests.interview", max_tokens=100))
+        text = "".join(
+            llm.chat_stream(messages, purpose="tests.interview", ask=llm.Generation(max_tokens=100))
+        )
     else:
-        text = llm.chat(messages, purpose="tests.interview", max_tokens=100).text
+        text = llm.chat(
+            messages, purpose="tests.interview", ask=llm.Generation(max_tokens=100)
+        ).text
 
     assert text == "What did you notice then?"
     answered = llm_server.chat_requests[-1]["messages"]
