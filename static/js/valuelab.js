@@ -4,6 +4,9 @@
      hx-headers, which base.html renders (htmx sends it by itself; fetch() callers use this).
    - <select data-autosubmit>: submits its form on change.
    - <input data-select-on-click>: selects its text on click (links to copy).
+   - A form refused with 400 or 409 comes back as the form with its errors, a fragment, and htmx
+     swaps it in (base.html's htmx-config). In DEBUG, django-htmx's helper (on document) would put
+     any 400 in place of the whole page, meant for Django's error pages: a fragment stops here.
 
    No inline handlers anywhere: the Content-Security-Policy allows only these files to run. */
 (function () {
@@ -26,6 +29,13 @@
     });
   }
 
+  function keepRefusedForm(event) {
+    var xhr = event.detail.xhr;
+    var fragment = !/^\s*<(!doctype|html)/i.test(xhr.responseText || "");
+    if ((xhr.status === 400 || xhr.status === 409) && fragment) event.stopPropagation();
+  }
+
   window.valuelab = { csrfToken: csrfToken };
+  document.body.addEventListener("htmx:beforeOnLoad", keepRefusedForm);
   document.addEventListener("DOMContentLoaded", function () { wire(document); });
 })();

@@ -194,15 +194,6 @@
         if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
       });
     }
-    // A card form refused with 400 comes back with its errors per field, and one refused with
-    // 409 (the card changed in another tab) with the participant's wording kept: show it.
-    document.body.addEventListener("htmx:beforeSwap", function (event) {
-      var status = event.detail.xhr.status;
-      if ((status === 400 || status === 409) && cardArea.contains(event.detail.target)) {
-        event.detail.shouldSwap = true;
-        event.detail.isError = false;
-      }
-    });
     var retry = document.getElementById("retry");
     if (retry) retry.addEventListener("click", function () { send(null); });
     // A message still waiting for its reply is never sent again by a reload: the participant
