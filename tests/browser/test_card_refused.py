@@ -10,8 +10,7 @@ from core.models import User
 from elicitation.models import ValuesCard
 from elicitation.services.interviews import chat_start, message_post
 from tests.browser.conftest import PHONE
-from tests.elicitation.factories import ScenarioFactory
-from tests.factories import StudyFactory, StudyTaskFactory
+from tests.browser.steps import interview_study
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,14 +22,7 @@ def test_a_hand_written_card_with_too_few_things_is_refused_in_place(
     live_server, browser, screenshot, settings, debug
 ):
     settings.DEBUG = debug
-    scenario = ScenarioFactory(question="My friend keeps cancelling plans. What should I do?")
-    study = StudyFactory(slug="by-hand", title="By hand", completion_code="HAND1")
-    StudyTaskFactory(
-        study=study,
-        kind="elicitation",
-        title="Talk",
-        config={"deliberation": scenario.deliberation.name},
-    )
+    scenario = interview_study("by-hand", "By hand")
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     phone = context.new_page()
     phone.goto(f"{live_server.url}/join/by-hand/?PROLIFIC_PID={PID}&STUDY_ID=s&SESSION_ID=x")

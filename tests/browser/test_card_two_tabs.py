@@ -10,9 +10,8 @@ from elicitation.models import ValuesCard
 from elicitation.services.cards import card_edit
 from elicitation.services.interviews import chat_start, message_post
 from tests.browser.conftest import PHONE
-from tests.elicitation.factories import ScenarioFactory
+from tests.browser.steps import interview_study
 from tests.elicitation.interview_script import CARD
-from tests.factories import StudyFactory, StudyTaskFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,14 +27,7 @@ def edit_title(page, title: str) -> None:
 def test_the_second_tab_is_told_its_card_edit_was_not_stored_and_keeps_its_words(
     live_server, browser, screenshot, llm_double
 ):
-    scenario = ScenarioFactory(question="My friend keeps cancelling plans. What should I do?")
-    study = StudyFactory(slug="tabs", title="Two tabs", completion_code="TABS1")
-    StudyTaskFactory(
-        study=study,
-        kind="elicitation",
-        title="Talk",
-        config={"deliberation": scenario.deliberation.name},
-    )
+    scenario = interview_study("tabs", "Two tabs")
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     first = context.new_page()
     first.goto(f"{live_server.url}/join/tabs/?PROLIFIC_PID={PID}&STUDY_ID=s&SESSION_ID=x")
