@@ -46,16 +46,7 @@ def profile(
     expected = np.array([[row["expected"][key] for key in dimensions] for row in scores], float)
     labels = np.array([[row["labels"][key] for key in dimensions] for row in scores], int)
     n = len(scores)
-    rng = np.random.default_rng(seed)
-    # Each resample as counts of every response (multinomial), in blocks to bound memory; its
-    # means are then one matrix product: (block, n) @ (n, dims).
-    blocks = []
-    for start in range(0, samples, BLOCK):
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=min(BLOCK, samples - start))
-        blocks.append(counts @ expected / n)
-    boot = np.concatenate(blocks)
-    tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.percentile(boot, [tail, 100 - tail], axis=0)
+    low, high = _interval(_resampled_means(expected, samples=samples, seed=seed))
     means = expected.mean(axis=0)
     result = {}
     for index, key in enumerate(dimensions):
@@ -69,6 +60,28 @@ def profile(
     return result
 
 
+def _resampled_means(columns: np.ndarray, *, samples: int, seed: int) -> np.ndarray:
+    """Return the column means of ``samples`` bootstrap resamples of the rows, (samples, cols).
+
+    Each resample is drawn as counts of every row (multinomial), in blocks to bound memory; its
+    means are then one matrix product: (block, n) @ (n, cols).
+    """
+    n = len(columns)
+    rng = np.random.default_rng(seed)
+    blocks = []
+    for start in range(0, samples, BLOCK):
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=min(BLOCK, samples - start))
+        blocks.append(counts @ columns / n)
+    return np.concatenate(blocks)
+
+
+def _interval(boot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the percentile interval (low, high) of bootstrap statistics, per column."""
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(boot, [tail, 100 - tail], axis=0)
+    return low, high
+
+
 def weighted_alignment(means: Mapping[str, float], target: Mapping[str, float]) -> float:
     """Return the Value Compass score Σ t_v·mean_v / Σ |t_v| (0 for a neutral target)."""
     total_weight = sum(abs(weight) for weight in target.values())
@@ -77,18 +90,25 @@ def weighted_alignment(means: Mapping[str, float], target: Mapping[str, float]) 
     return sum(weight * means[key] for key, weight in target.items()) / total_weight
 
 
+def distances(
+    scores: Sequence[Mapping], target: Mapping[str, float], dimensions: Sequence[str]
+) -> list[float]:
+    """Return each response's L2 distance from its expected vector to the target."""
+    if not scores:
+        raise ProfileError("no scored responses: nothing to compare with the target")
+    goal = [target[key] for key in dimensions]
+    return [
+        vector_distance([row["expected"][key] for key in dimensions], goal, kind="l2")
+        for row in scores
+    ]
+
+
 def mean_distance(
     scores: Sequence[Mapping], target: Mapping[str, float], dimensions: Sequence[str]
 ) -> float:
     """Return the mean L2 distance of the responses' expected vectors to the target."""
-    if not scores:
-        raise ProfileError("no scored responses: nothing to compare with the target")
-    goal = [target[key] for key in dimensions]
-    distances = [
-        vector_distance([row["expected"][key] for key in dimensions], goal, kind="l2")
-        for row in scores
-    ]
-    return sum(distances) / len(distances)
+    each = distances(scores, target, dimensions)
+    return sum(each) / len(each)
 
 
 def alignment(
@@ -96,12 +116,27 @@ def alignment(
     values: Mapping[str, Mapping],
     target: Mapping[str, float],
     dimensions: Sequence[str],
-) -> dict[str, float]:
-    """Return {"distance", "weighted"} of a profile (``values``, from ``profile``) to ``target``."""
+    *,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+) -> dict:
+    """Return {"distance", "distance_ci", "weighted", "weighted_ci", "n"} of a profile
+    (``values``, from ``profile``) to ``target``; the intervals are 95% percentile bootstraps over
+    the responses, as the profile's are."""
     means = {key: values[key]["mean"] for key in dimensions}
+    expected = np.array([[row["expected"][key] for key in dimensions] for row in scores], float)
+    columns = np.column_stack([distances(scores, target, dimensions), expected])
+    boot = _resampled_means(columns, samples=samples, seed=seed)
+    weights = np.array([target[key] for key in dimensions], float)
+    total_weight = np.abs(weights).sum()
+    weighted = boot[:, 1:] @ weights / total_weight if total_weight else np.zeros(len(boot))
+    low, high = _interval(np.column_stack([boot[:, 0], weighted]))
     return {
-        "distance": round(mean_distance(scores, target, dimensions), 4),
+        "distance": round(float(columns[:, 0].mean()), 4),
+        "distance_ci": [round(float(low[0]), 4), round(float(high[0]), 4)],
         "weighted": round(weighted_alignment(means, target), 4),
+        "weighted_ci": [round(float(low[1]), 4), round(float(high[1]), 4)],
+        "n": len(scores),
     }
 
 

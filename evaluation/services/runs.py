@@ -296,8 +296,9 @@ def _score_and_profile(run: Run, report: Progress) -> dict:
     return profile
 
 
-def run_alignment(*, run: Run, target: dict[str, float]) -> dict[str, float] | None:
-    """Return {"distance", "weighted"} of the run's profile to ``target`` (None before scoring)."""
+def run_alignment(*, run: Run, target: dict[str, float]) -> dict | None:
+    """Return {"distance", "weighted"} of the run's profile to ``target``, each with its 95%
+    interval ("distance_ci", "weighted_ci"), and "n" (None before scoring)."""
     if not run.profile:
         return None
     scores, dimensions = run_scores(run=run)
@@ -306,7 +307,7 @@ def run_alignment(*, run: Run, target: dict[str, float]) -> dict[str, float] | N
     return profiles.alignment(scores, run.profile["values"], target, dimensions)
 
 
-def run_target_alignment(*, run: Run, target: Target) -> dict[str, float] | None:
+def run_target_alignment(*, run: Run, target: Target) -> dict | None:
     """Return the alignment of the run's profile to the stored ``target`` (None before scoring);
     ValidationError naming the target when it is of another value scheme than the run's."""
     vector = target_vector(

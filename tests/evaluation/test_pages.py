@@ -84,6 +84,8 @@ def test_the_leaderboard_ranks_by_the_chosen_alignment(rita_client, two_runs, se
     assert page.index("careful") < page.index("reckless")
     # reckless is further from "security first" on both forms
     assert "0.200" in page  # careful's distance: |0.8 - 1|
+    assert "[0.200, 0.200]" in page  # its interval: every answer of the run scored alike
+    assert "95% interval" in page
     by_score = rita_client.get(
         f"/evaluation/leaderboard/?target={security_target.pk}&sort=weighted"
     ).content.decode()

@@ -59,7 +59,9 @@ def test_two_subjects_get_different_profiles_in_the_contract_shape(
     }
     assert net["a"] > net["b"]
     assert reckless_security["violates"] > careful_security["violates"]
-    assert set(first["alignment"]) == {"distance", "weighted"}
+    assert set(first["alignment"]) == {"distance", "distance_ci", "weighted", "weighted_ci", "n"}
+    low, high = first["alignment"]["distance_ci"]
+    assert low <= first["alignment"]["distance"] <= high
     assert first["alignment"]["weighted"] > second["alignment"]["weighted"]
     assert first["alignment"]["distance"] < second["alignment"]["distance"]
 

@@ -66,6 +66,23 @@ def test_distance_is_the_mean_per_response_distance_the_align_job_reports():
     assert result["weighted"] == pytest.approx(0.5)
 
 
+def test_alignment_carries_its_intervals_and_sample_size():
+    scores = [score(1.0, 0.0)] * 6 + [score(0.0, 0.0)] * 4
+    target = {"security": 1, "power": 0}
+    result = profiles.alignment(scores, profiles.profile(scores, DIMS), target, DIMS)
+
+    assert result["n"] == 10
+    assert result["distance"] == pytest.approx(0.4)  # 4 of 10 answers are 1 away
+    low, high = result["distance_ci"]
+    assert 0 <= low < 0.4 < high <= 1
+    assert result["weighted"] == pytest.approx(0.6)
+    low, high = result["weighted_ci"]
+    assert 0 <= low < 0.6 < high <= 1
+    same = [score(1.0, 0.0)] * 10  # no spread between answers: no uncertainty from resampling
+    steady = profiles.alignment(same, profiles.profile(same, DIMS), target, DIMS)
+    assert steady["distance_ci"] == [0.0, 0.0] and steady["weighted_ci"] == [1.0, 1.0]
+
+
 def test_disagreement_is_the_variance_across_subjects():
     rows = [{"security": 1.0, "power": 0.0}, {"security": -1.0, "power": 0.0}]
     assert profiles.disagreement(rows, "security") == pytest.approx(1.0)
