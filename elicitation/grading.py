@@ -5,10 +5,11 @@ compare interviewer prompt versions (``grades_by_interviewer``) and a new grader
 every chat again without touching the old grades.
 """
 
+import math
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Case, Count, FloatField, Value, When
+from django.db.models import Avg, Case, Count, F, FloatField, Value, When
 from django.utils import timezone
 from pydantic import BaseModel, Field
 
@@ -16,6 +17,7 @@ from core import llm
 from core.jobs import JobFailed, JobProgress, job_key, job_start
 from core.llm.gateway import get_backend
 from core.models import Job, User
+from core.stats import wilson
 from elicitation.models import Chat, ChatGrade, Deliberation
 
 GRADE_JOB = "elicitation.grade_chats"
@@ -160,6 +162,10 @@ def grading_schedule() -> Job | None:
     return grading_start(token=key)
 
 
+# The rubric's yes/no answers, shown as shares of the graded interviews.
+SHARES = ("personal_story", "led_the_witness", "one_question_at_a_time")
+
+
 @dataclass(frozen=True)
 class PromptGrades:
     """One interviewer prompt version's grades, aggregated."""
@@ -171,6 +177,32 @@ class PromptGrades:
     led_the_witness: float
     one_question_at_a_time: float
     card_clarity: float
+    card_clarity_sd: float | None = None
+
+    @property
+    def intervals(self) -> dict[str, list]:
+        """Return each rubric share's 95% Wilson interval over the graded chats, in percent, and
+        the card clarity's (its mean ± 1.96 standard errors; none from fewer than 2 chats)."""
+        intervals: dict[str, list] = {
+            share: [
+                round(100 * b) for b in wilson(round(getattr(self, share) * self.chats), self.chats)
+            ]
+            for share in SHARES
+        }
+        if self.chats > 1 and self.card_clarity_sd is not None:
+            half = 1.96 * self.card_clarity_sd / math.sqrt(self.chats)
+            intervals["card_clarity"] = [
+                round(max(1.0, self.card_clarity - half), 2),
+                round(min(5.0, self.card_clarity + half), 2),
+            ]
+        return intervals
+
+
+def _sample_sd(mean: float | None, mean_of_squares: float | None, n: int) -> float | None:
+    """Return the sample standard deviation from a mean and a mean of squares (None under 2)."""
+    if n < 2 or mean is None or mean_of_squares is None:
+        return None
+    return math.sqrt(max(0.0, mean_of_squares - mean * mean) * n / (n - 1))
 
 
 def _share(field: str) -> Avg:
@@ -193,6 +225,11 @@ def grades_by_interviewer(
             personal_story=_share("personal_story"),
             led_the_witness=_share("led_the_witness"),
             one_question_at_a_time=_share("one_question_at_a_time"),
+            # Before the mean, which takes the field's name in the result. (StdDev fails on
+            # SQLite for a version with one graded chat.)
+            card_clarity_squared=Avg(
+                F("card_clarity") * F("card_clarity"), output_field=FloatField()
+            ),
             card_clarity=Avg("card_clarity"),
         )
         .order_by("chat__prompt_name", "chat__prompt_version")
@@ -206,6 +243,9 @@ def grades_by_interviewer(
             led_the_witness=row["led_the_witness"],
             one_question_at_a_time=row["one_question_at_a_time"],
             card_clarity=row["card_clarity"],
+            card_clarity_sd=_sample_sd(
+                row["card_clarity"], row["card_clarity_squared"], row["chats"]
+            ),
         )
         for row in rows
     ]

@@ -363,6 +363,10 @@ class GradesApi(APIView):
         led_the_witness = serializers.FloatField()
         one_question_at_a_time = serializers.FloatField()
         card_clarity = serializers.FloatField()
+        intervals = serializers.DictField(
+            child=serializers.ListField(child=serializers.FloatField()),
+            help_text="95% intervals: the shares' (Wilson, in percent) and card_clarity's.",
+        )
 
     class ResponseSerializer(serializers.Serializer):
         grader_version = serializers.CharField()
@@ -371,5 +375,7 @@ class GradesApi(APIView):
     @extend_schema(responses=ResponseSerializer)
     def get(self, request, name: str):
         rows = grading.grades_by_interviewer(deliberation=_deliberation(name))
-        prompts = self.OutputSerializer([row.__dict__ for row in rows], many=True).data
+        prompts = self.OutputSerializer(
+            [{**row.__dict__, "intervals": row.intervals} for row in rows], many=True
+        ).data
         return Response({"grader_version": grading.GRADER_VERSION, "prompts": prompts})

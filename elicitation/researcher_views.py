@@ -359,7 +359,7 @@ def grades(request: HttpRequest, name: str) -> HttpResponse:
         return redirect("core:job", job_id=job.pk)
     by_prompt = grading.grades_by_interviewer(deliberation=deliberation)
     chart = {
-        "labels": [f"{row.prompt_name} v{row.prompt_version}" for row in by_prompt],
+        "labels": [f"{row.prompt_name} v{row.prompt_version} (n={row.chats})" for row in by_prompt],
         "personal_story": [round(100 * row.personal_story) for row in by_prompt],
         "led_the_witness": [round(100 * row.led_the_witness) for row in by_prompt],
         "one_question_at_a_time": [round(100 * row.one_question_at_a_time) for row in by_prompt],

@@ -8,13 +8,13 @@ its services (project_create, item_import) and its export reader (project_export
 
 import io
 import json
-import math
 import random
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.models import User, ValueScheme
+from core.stats import wilson
 from evaluation.models import Response, Run
 from evaluation.selectors import response_labels, run_responses
 
@@ -73,16 +73,6 @@ def human_check_send(*, run: Run, sample: int = 50, overlap: int = 3, user: User
             project=project, stream=io.BytesIO(lines.encode()), filename="sample.jsonl"
         )
     return {"project": project, "stored": report.stored, "duplicates": report.duplicates}
-
-
-def wilson(hits: int, n: int, z: float = 1.96) -> list[float]:
-    """Return the 95% Wilson interval of a share hits/n."""
-    if n == 0:
-        return [0.0, 1.0]
-    share = hits / n
-    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
 
 
 def human_agreement(*, run: Run) -> dict | None:

@@ -127,6 +127,10 @@ def test_researchers_compare_two_interviewer_versions_side_by_side(
     assert "<code>mge-interviewer</code><br>v1" in html
     assert "<code>mge-interviewer</code><br>v2" in html
     assert "100%" in html and "2.0" in html
+    assert "[34, 100]" in html  # 2 of 2 interviews got a story: the Wilson interval
+    assert "[5.0, 5.0]" in html  # both rated 5 for clarity
+    assert rows[1].intervals["personal_story"] == [34, 100]
+    assert "card_clarity" not in rows[0].intervals  # one interview: no interval
     assert alice_client.get(url).status_code == 302
 
 

@@ -4,7 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from annotation.models import Item
-from evaluation.human_check import human_agreement, human_check_send, wilson
+from core.stats import wilson
+from evaluation.human_check import human_agreement, human_check_send
 from tests.annotation.factories import AnnotationFactory, labels, schwartz10_scheme
 from tests.evaluation.factories import done_run
 
