@@ -54,12 +54,13 @@ def test_the_grades_chart_shows_a_prompt_name_with_markup_as_text(live_server, d
     palette = desktop.evaluate("() => valuelabCharts.PALETTE")
     screenshot(desktop, "elicitation-grades-markup-name")
 
+    # Each version's bars are named with how many interviews they rest on.
     assert sorted(d["label"] for d in datasets) == sorted(
-        ["mge-interviewer v1", f"{MARKUP_NAME} v1"]
+        ["mge-interviewer v1 (n=1)", f"{MARKUP_NAME} v1 (n=1)"]
     )
     by_label = {d["label"]: d for d in datasets}
-    assert by_label["mge-interviewer v1"]["data"] == [100, 0, 100]
-    assert by_label[f"{MARKUP_NAME} v1"]["data"] == [0, 0, 100]
+    assert by_label["mge-interviewer v1 (n=1)"]["data"] == [100, 0, 100]
+    assert by_label[f"{MARKUP_NAME} v1 (n=1)"]["data"] == [0, 0, 100]
     assert [d["colour"] for d in datasets] == palette[:2], "the shared palette colours the bars"
     assert desktop.evaluate("() => window.injected") is None, "a prompt name ran as markup"
     assert errors == [], f"script errors on the grades page: {errors}"
