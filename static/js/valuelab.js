@@ -4,9 +4,10 @@
      hx-headers, which base.html renders (htmx sends it by itself; fetch() callers use this).
    - <select data-autosubmit>: submits its form on change.
    - <input data-select-on-click>: selects its text on click (links to copy).
-   - A form refused with 400 or 409 comes back as the form with its errors, a fragment, and htmx
-     swaps it in (base.html's htmx-config). In DEBUG, django-htmx's helper (on document) would put
-     any 400 in place of the whole page, meant for Django's error pages: a fragment stops here.
+   - A form refused with 400 (its errors per field) or 409 (changed meanwhile, the wording kept)
+     answers htmx with itself re-rendered: htmx swaps it in like a 200 (other errors are not
+     swapped). In DEBUG, django-htmx's helper (on document) would put any 400 in place of the
+     whole page, meant for Django's error pages: a fragment stops here before it.
 
    No inline handlers anywhere: the Content-Security-Policy allows only these files to run. */
 (function () {
@@ -36,6 +37,14 @@
   }
 
   window.valuelab = { csrfToken: csrfToken };
+  if (window.htmx) {
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "40[09]", swap: true, error: false },
+      { code: "[45]..", swap: false, error: true },
+    ];
+  }
   document.body.addEventListener("htmx:beforeOnLoad", keepRefusedForm);
   document.addEventListener("DOMContentLoaded", function () { wire(document); });
 })();
