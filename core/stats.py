@@ -6,8 +6,8 @@ import math
 def wilson(hits: int, n: int, z: float = 1.96) -> list[float]:
     """Return the 95% Wilson interval of a share hits/n ([0, 1] when n is 0).
 
-    Written here rather than taken from a library: it is four lines, and the one library that has
-    it (statsmodels, scipy) would be a large dependency for them.
+    Written here rather than taken from a library: it is four lines, and the libraries that have
+    it (statsmodels, scipy) would each be a large dependency for them.
     """
     if n == 0:
         return [0.0, 1.0]

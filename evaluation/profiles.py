@@ -103,14 +103,6 @@ def distances(
     ]
 
 
-def mean_distance(
-    scores: Sequence[Mapping], target: Mapping[str, float], dimensions: Sequence[str]
-) -> float:
-    """Return the mean L2 distance of the responses' expected vectors to the target."""
-    each = distances(scores, target, dimensions)
-    return sum(each) / len(each)
-
-
 def alignment(
     scores: Sequence[Mapping],
     values: Mapping[str, Mapping],
