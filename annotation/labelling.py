@@ -143,6 +143,7 @@ def worker_quality_rows(*, project: Project) -> list[dict]:
                 "n_flags": status.n_flags,
                 "flags": flags.get(status.worker_id, {}),
                 "gold_accuracy": gold["accuracy"] if gold else None,
+                "gold_accuracy_ci": gold["accuracy_ci"] if gold else None,
                 "gold_accuracy_by_dimension": gold["dimensions"] if gold else None,
             }
         )

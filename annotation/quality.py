@@ -14,6 +14,7 @@ from django.db.models import F
 from annotation.leases import worker_slots_reopen
 from annotation.models import Annotation, Item, Project, QualityFlag, WorkerStatus
 from core.models import User
+from core.stats import mean_interval
 
 
 @dataclass
@@ -193,29 +194,34 @@ def _gold_accuracy(*, project: Project, worker: User, keys: list[str]) -> tuple[
 def gold_accuracy_by_worker(*, project: Project) -> dict[int, dict]:
     """Return each worker's accuracy on the project's gold items, overall and per dimension.
 
-    ``{worker_id: {"pseudonym": str, "n_gold": int, "accuracy": float,
-    "dimensions": {key: float}}}`` — the share of gold items where the worker's label on that
-    dimension equals the reference label. Workers with no gold item are absent.
+    ``{worker_id: {"pseudonym": str, "n_gold": int, "accuracy": float, "accuracy_ci": [low,
+    high], "dimensions": {key: float}}}`` — the share of gold items where the worker's label on
+    that dimension equals the reference label. The interval is a 95% bootstrap over the worker's
+    gold items (an item's labels are not independent of each other, so items are what is
+    resampled). Workers with no gold item are absent.
     """
     keys = project.scheme.dimension_keys()
     right: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(keys, 0))
-    counts: dict[int, int] = defaultdict(int)
+    per_item: dict[int, list[float]] = defaultdict(list)
     names: dict[int, str] = {}
     rows = Annotation.objects.filter(
         item__project=project, item__is_gold=True, item__kind="task"
     ).values_list("annotator_id", "annotator__pseudonym", "labels", "item__reference_labels")
     for worker_id, pseudonym, labels, reference in rows:
         names[worker_id] = pseudonym
-        counts[worker_id] += 1
-        for key, ok in labels_match(labels, reference or {}, keys).items():
+        matches = labels_match(labels, reference or {}, keys)
+        for key, ok in matches.items():
             right[worker_id][key] += ok
+        per_item[worker_id].append(sum(matches.values()) / len(keys) if keys else 1.0)
     result = {}
-    for worker_id, n in counts.items():
+    for worker_id, items in per_item.items():
+        n = len(items)
         dimensions = {key: right[worker_id][key] / n for key in keys}
         result[worker_id] = {
             "pseudonym": names[worker_id],
             "n_gold": n,
             "accuracy": sum(dimensions.values()) / len(keys) if keys else 1.0,
+            "accuracy_ci": mean_interval(items),
             "dimensions": dimensions,
         }
     return result

@@ -1,6 +1,13 @@
 """Small statistics shared by the apps' figures (pure; no database)."""
 
 import math
+from collections.abc import Sequence
+
+import numpy as np
+
+CONFIDENCE = 0.95
+BOOTSTRAP_SAMPLES = 2000
+BLOCK = 250
 
 
 def wilson(hits: int, n: int, z: float = 1.96) -> list[float]:
@@ -15,3 +22,36 @@ def wilson(hits: int, n: int, z: float = 1.96) -> list[float]:
     centre = (share + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
+
+
+def resampled_means(columns: np.ndarray, *, samples: int, seed: int) -> np.ndarray:
+    """Return the column means of ``samples`` bootstrap resamples of the rows, (samples, cols).
+
+    Each resample is drawn as counts of every row (multinomial), in blocks to bound memory; its
+    means are then one matrix product: (block, n) @ (n, cols).
+    """
+    n = len(columns)
+    rng = np.random.default_rng(seed)
+    blocks = []
+    for start in range(0, samples, BLOCK):
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=min(BLOCK, samples - start))
+        blocks.append(counts @ columns / n)
+    return np.concatenate(blocks)
+
+
+def percentile_interval(boot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the 95% percentile interval (low, high) of bootstrap statistics, per column."""
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(boot, [tail, 100 - tail], axis=0)
+    return low, high
+
+
+def mean_interval(
+    values: Sequence[float], *, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0
+) -> list[float]:
+    """Return the 95% percentile-bootstrap interval of the mean of ``values`` (none: [])."""
+    if not len(values):
+        return []
+    boot = resampled_means(np.asarray(values, float)[:, None], samples=samples, seed=seed)
+    low, high = percentile_interval(boot)
+    return [round(float(low[0]), 4), round(float(high[0]), 4)]

@@ -18,11 +18,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from core.stats import BOOTSTRAP_SAMPLES, percentile_interval, resampled_means
 from training.alignment import distance as vector_distance
-
-CONFIDENCE = 0.95
-BOOTSTRAP_SAMPLES = 2000
-BLOCK = 250
 
 
 class ProfileError(ValueError):
@@ -46,7 +43,7 @@ def profile(
     expected = np.array([[row["expected"][key] for key in dimensions] for row in scores], float)
     labels = np.array([[row["labels"][key] for key in dimensions] for row in scores], int)
     n = len(scores)
-    low, high = _interval(_resampled_means(expected, samples=samples, seed=seed))
+    low, high = percentile_interval(resampled_means(expected, samples=samples, seed=seed))
     means = expected.mean(axis=0)
     result = {}
     for index, key in enumerate(dimensions):
@@ -58,28 +55,6 @@ def profile(
             "n": n,
         }
     return result
-
-
-def _resampled_means(columns: np.ndarray, *, samples: int, seed: int) -> np.ndarray:
-    """Return the column means of ``samples`` bootstrap resamples of the rows, (samples, cols).
-
-    Each resample is drawn as counts of every row (multinomial), in blocks to bound memory; its
-    means are then one matrix product: (block, n) @ (n, cols).
-    """
-    n = len(columns)
-    rng = np.random.default_rng(seed)
-    blocks = []
-    for start in range(0, samples, BLOCK):
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=min(BLOCK, samples - start))
-        blocks.append(counts @ columns / n)
-    return np.concatenate(blocks)
-
-
-def _interval(boot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the percentile interval (low, high) of bootstrap statistics, per column."""
-    tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.percentile(boot, [tail, 100 - tail], axis=0)
-    return low, high
 
 
 def weighted_alignment(means: Mapping[str, float], target: Mapping[str, float]) -> float:
@@ -118,11 +93,11 @@ def alignment(
     means = {key: values[key]["mean"] for key in dimensions}
     expected = np.array([[row["expected"][key] for key in dimensions] for row in scores], float)
     columns = np.column_stack([distances(scores, target, dimensions), expected])
-    boot = _resampled_means(columns, samples=samples, seed=seed)
+    boot = resampled_means(columns, samples=samples, seed=seed)
     weights = np.array([target[key] for key in dimensions], float)
     total_weight = np.abs(weights).sum()
     weighted = boot[:, 1:] @ weights / total_weight if total_weight else np.zeros(len(boot))
-    low, high = _interval(np.column_stack([boot[:, 0], weighted]))
+    low, high = percentile_interval(np.column_stack([boot[:, 0], weighted]))
     return {
         "distance": round(float(columns[:, 0].mean()), 4),
         "distance_ci": [round(float(low[0]), 4), round(float(high[0]), 4)],

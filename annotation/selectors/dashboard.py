@@ -127,6 +127,7 @@ def worker_summaries(*, project: Project, matrix: dict) -> list[dict]:
                 "median_seconds": round(float(np.median(spent)), 1),
                 "gold_items": accuracy["n_gold"] if accuracy else 0,
                 "gold_accuracy": round(accuracy["accuracy"], 4) if accuracy else None,
+                "gold_accuracy_ci": accuracy["accuracy_ci"] if accuracy else None,
                 "excluded": worker_id in excluded,
             }
         )

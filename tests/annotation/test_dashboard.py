@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from annotation.models import Annotation
+from annotation.models import Annotation, WorkerStatus
 from annotation.selectors import project_dashboard, project_dashboard_cached
 from tests.annotation.factories import (
     AnnotationFactory,
@@ -86,7 +86,18 @@ def test_worker_rows_count_time_and_gold_accuracy_under_pseudonyms(project, work
     assert {row["annotations"] for row in rows} == {6}
     assert sorted(row["median_seconds"] for row in rows) == [10.0, 11.0, 12.0]
     assert {row["gold_accuracy"] for row in rows} == {1.0}
+    assert {tuple(row["gold_accuracy_ci"]) for row in rows} == {(1.0, 1.0)}  # one gold item
     assert all("worker" not in row["worker"] for row in rows)  # no usernames
+
+
+def test_the_workers_page_gives_gold_accuracy_with_its_interval_and_n(
+    project, workers, rita_client
+):
+    for worker in workers:
+        WorkerStatus.objects.create(project=project, worker=worker, n_done=6, n_gold=1)
+    page = rita_client.get(f"/annotation/projects/{project.slug}/workers/").content.decode()
+    cell = '1.00 <span class="ci">[1.00, 1.00]</span> <span class="ci">(1 gold)</span>'
+    assert page.count(cell) == 3
 
 
 def test_excluded_workers_stop_counting(project, workers):

@@ -72,6 +72,9 @@ def test_gold_accuracy_per_worker_and_dimension(alice, bob):
     assert accuracy[bob.pk]["dimensions"]["hedonism"] == 0.0
     assert accuracy[bob.pk]["dimensions"]["security"] == 1.0
     assert accuracy[bob.pk]["accuracy"] == pytest.approx(0.8)
+    # Each worker was right on the same share of every gold item: nothing to resample.
+    assert accuracy[bob.pk]["accuracy_ci"] == [0.8, 0.8]
+    assert accuracy[alice.pk]["accuracy_ci"] == [1.0, 1.0]
 
 
 def test_training_comes_first_with_feedback_and_does_not_count(alice):

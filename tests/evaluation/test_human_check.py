@@ -4,7 +4,6 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from annotation.models import Item
-from core.stats import wilson
 from evaluation.human_check import human_agreement, human_check_send
 from tests.annotation.factories import AnnotationFactory, labels, schwartz10_scheme
 from tests.evaluation.factories import done_run
@@ -62,9 +61,3 @@ def test_only_a_finished_run_can_be_checked(rita):
     run.save()
     with pytest.raises(ValidationError, match="once the run is done"):
         human_check_send(run=run, sample=3, user=rita)
-
-
-def test_wilson_interval():
-    assert wilson(0, 0) == [0.0, 1.0]
-    low, high = wilson(8, 10)
-    assert 0.44 < low < 0.5 and 0.94 < high < 0.96
