@@ -195,9 +195,9 @@ def agreement_by_dimension(
     """Return each dimension's coefficients with bootstrap intervals, from (items, dims, q).
 
     ``{key: {"alpha", "alpha_ci", "ac1", "ac1_ci", "ac2", "ac2_ci", "majority_share",
-    "items"}}``, an interval being ``[low, high]`` (percentiles over ``resamples`` resamples of
-    the items, the same resamples for every dimension) or None when undefined. ``items`` counts
-    the items with two or more labels.
+    "majority_share_ci", "items"}}``, an interval being ``[low, high]`` (percentiles over
+    ``resamples`` resamples of the items, the same resamples for every dimension) or None when
+    undefined. ``items`` counts the items with two or more labels.
 
     An item's terms depend only on its count vector, and with a few annotators per item there
     are only a few distinct vectors: the terms are computed once per distinct vector and every
@@ -230,7 +230,7 @@ def agreement_by_dimension(
         for name in ("ac1", "ac2"):
             row[name] = _clean(point[name][d])
         row["majority_share"] = _clean(point["majority_share"][d])
-        for name in ("alpha", "ac1", "ac2"):
+        for name in ("alpha", "ac1", "ac2", "majority_share"):
             interval = intervals.get(name)
             row[f"{name}_ci"] = (
                 None
@@ -295,7 +295,7 @@ def _bootstrap(
     index = (unit[:, None] * width + cell).ravel()
     unit_histograms = np.bincount(index, minlength=units * width).reshape(units, width)
     unit_histograms = unit_histograms.astype(float)
-    draws: dict[str, list[np.ndarray]] = {"alpha": [], "ac1": [], "ac2": []}
+    draws: dict[str, list[np.ndarray]] = {"alpha": [], "ac1": [], "ac2": [], "majority_share": []}
     for start in range(0, resamples, BOOTSTRAP_BATCH):
         batch = min(BOOTSTRAP_BATCH, resamples - start)
         picks = rng.integers(0, units, size=(batch, units))

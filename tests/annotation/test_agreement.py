@@ -113,10 +113,11 @@ def test_table_per_dimension_has_intervals_around_the_estimates_and_is_seeded():
     assert clear["majority_share"] == pytest.approx(1.0)
     assert clear["items"] == 300
     assert noisy_row["ac1"] < 0.3
-    for name in ("alpha", "ac1", "ac2"):
+    for name in ("alpha", "ac1", "ac2", "majority_share"):
         low, high = noisy_row[f"{name}_ci"]
         assert low <= noisy_row[name] <= high
         assert high - low < 0.3
+    assert clear["majority_share_ci"] == [1.0, 1.0]
     assert agreement_by_dimension(counts, ["clear", "noisy"], resamples=100, seed=1) == table
     other_seed = agreement_by_dimension(counts, ["clear", "noisy"], resamples=100, seed=2)
     assert other_seed["noisy"]["ac1_ci"] != noisy_row["ac1_ci"]
