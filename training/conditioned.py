@@ -184,6 +184,11 @@ def train(splits: Splits, config: ConditionedConfig, *, progress: Progress | Non
         targets = torch.tensor([c.label + 1 for c in batch], device=device)
         return torch.nn.functional.cross_entropy(logits, targets, weight=weights)
 
+    def measure(split: str) -> dict:
+        return evaluate(
+            model, tokenizer, getattr(splits, split), config.dimensions, config, splits.train
+        )
+
     report = fit(
         model,
         optimiser,
@@ -191,12 +196,8 @@ def train(splits: Splits, config: ConditionedConfig, *, progress: Progress | Non
         total_steps=total_steps,
         epoch_batches=epoch_batches,
         batch_loss=batch_loss,
-        validate=lambda: evaluate(
-            model, tokenizer, splits.validation, config.dimensions, config, splits.train
-        ),
-        measure=lambda split: evaluate(
-            model, tokenizer, getattr(splits, split), config.dimensions, config, splits.train
-        ),
+        validate=lambda: measure("validation"),
+        measure=measure,
         progress=progress,
     )
     return model, tokenizer, report

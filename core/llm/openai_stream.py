@@ -1,7 +1,6 @@
 """A streamed completion from an OpenAI-compatible endpoint, read as text deltas."""
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import openai
@@ -124,7 +123,7 @@ class OpenAIStream:
                 attempts=self.attempts,
             )
         try:
-            result = self.backend.chat(self._messages, replace(self._ask, model=self.model))
+            result = self.backend.chat(self._messages, self._ask.naming(self.model))
         except LLMError as error:
             error.attempts += self.attempts
             raise

@@ -167,6 +167,10 @@ def train(
     total_steps = steps_per_epoch * config.epochs
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
+
+    def measure(split: str) -> dict:
+        return evaluate(model, tokenizer, getattr(splits, split), config, splits.train)
+
     report = fit(
         model,
         optimiser,
@@ -180,10 +184,8 @@ def train(
             _targets(batch, config.dimensions).to(device),
             weights,
         ),
-        validate=lambda: evaluate(model, tokenizer, splits.validation, config, splits.train),
-        measure=lambda split: evaluate(
-            model, tokenizer, getattr(splits, split), config, splits.train
-        ),
+        validate=lambda: measure("validation"),
+        measure=measure,
         progress=progress,
     )
     return model, tokenizer, report
